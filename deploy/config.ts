@@ -1,0 +1,245 @@
+/**
+ * The one configuration module. Every port, URL, path and secret Kickcall uses is read
+ * here, once, from the environment, and validated with zod. A missing or malformed
+ * setting is a clear error at start-up naming the variable, never a silent fallback.
+ *
+ * Secrets have no defaults. On the local stack (`KICKCALL_PROFILE=local`, the default)
+ * LiveKit's key and secret are generated once by `npm run stack:up` into the state
+ * folder and read from there; in any other profile they must come from the environment.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Repository root, independent of the caller's working directory. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const host = z.string().min(1);
+
+const envSchema = z
+  .object({
+    KICKCALL_PROFILE: z.enum(['local', 'production']).default('local'),
+    KICKCALL_STACK_DIR: z.string().default(path.join(repoRoot, '.stack')),
+    KICKCALL_HOST: host.default('127.0.0.1'),
+    KICKCALL_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+    TEMPORAL_ADDRESS: z.string().optional(),
+    TEMPORAL_PORT: port.default(7233),
+    TEMPORAL_UI_PORT: port.default(8233),
+    TEMPORAL_HTTP_PORT: port.default(7243),
+    TEMPORAL_METRICS_PORT: port.default(7235),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_UI_URL: z.url().optional(),
+
+    NATS_URL: z.string().optional(),
+    NATS_PORT: port.default(4222),
+    NATS_MONITOR_PORT: port.default(8222),
+
+    REDIS_PORT: port.default(6390),
+
+    DATABASE_URL: z.string().optional(),
+    POSTGRES_PORT: port.default(5433),
+    POSTGRES_DB: z.string().min(1).default('kickcall'),
+    POSTGRES_USER: z.string().min(1).default('kickcall'),
+
+    LIVEKIT_URL: z.string().optional(),
+    LIVEKIT_PORT: port.default(7880),
+    LIVEKIT_RTC_TCP_PORT: port.default(7881),
+    LIVEKIT_RTC_UDP_PORT_START: port.default(50000),
+    LIVEKIT_RTC_UDP_PORT_END: port.default(50199),
+    LIVEKIT_API_KEY: z.string().min(1).optional(),
+    LIVEKIT_API_SECRET: z.string().min(32, 'LIVEKIT_API_SECRET must be at least 32 characters').optional(),
+
+    SIP_PORT: port.default(5060),
+    SIP_RTP_PORT_START: port.default(10000),
+    SIP_RTP_PORT_END: port.default(10199),
+    SIP_GATEWAY_CONTROL_PORT: port.default(8089),
+
+    API_PORT: port.default(8080),
+    API_PUBLIC_URL: z.url().optional(),
+  })
+  .refine((e) => e.LIVEKIT_RTC_UDP_PORT_START <= e.LIVEKIT_RTC_UDP_PORT_END, {
+    message: 'LIVEKIT_RTC_UDP_PORT_START must not exceed LIVEKIT_RTC_UDP_PORT_END',
+    path: ['LIVEKIT_RTC_UDP_PORT_START'],
+  })
+  .refine((e) => e.SIP_RTP_PORT_START <= e.SIP_RTP_PORT_END, {
+    message: 'SIP_RTP_PORT_START must not exceed SIP_RTP_PORT_END',
+    path: ['SIP_RTP_PORT_START'],
+  });
+
+const localSecretsSchema = z.object({
+  livekitApiKey: z.string().min(1),
+  livekitApiSecret: z.string().min(32),
+});
+export type LocalSecrets = z.infer<typeof localSecretsSchema>;
+
+/** Raised when configuration is missing or invalid; names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+  ) {
+    super(`${message}:\n  - ${issues.join('\n  - ')}`);
+  }
+}
+
+export interface Config {
+  profile: 'local' | 'production';
+  logLevel: z.infer<typeof envSchema>['KICKCALL_LOG_LEVEL'];
+  host: string;
+  paths: {
+    /** Root of everything the local stack owns (git-ignored). */
+    stackDir: string;
+    /** Cached, version-stamped server binaries. */
+    binDir: string;
+    /** Per-component data and logs. */
+    stateDir: string;
+    /** Generated local secrets (LiveKit key and secret). */
+    secretsFile: string;
+  };
+  temporal: {
+    address: string;
+    port: number;
+    uiPort: number;
+    httpPort: number;
+    metricsPort: number;
+    namespace: string;
+    uiUrl: string;
+  };
+  nats: { url: string; port: number; monitorPort: number; monitorUrl: string };
+  redis: { port: number; address: string };
+  postgres: { url: string; port: number; database: string; user: string };
+  livekit: {
+    /** WebSocket URL clients and agents connect to. */
+    wsUrl: string;
+    /** HTTP URL for the server API (rooms, SIP, dispatch). */
+    httpUrl: string;
+    port: number;
+    rtcTcpPort: number;
+    rtcUdpPortStart: number;
+    rtcUdpPortEnd: number;
+    apiKey: string;
+    apiSecret: string;
+  };
+  /**
+   * The SIP gateway: SIP signalling (UDP) toward carriers, RTP media, and the HTTP
+   * control API that activities call to dial and transfer.
+   */
+  sip: { port: number; rtpPortStart: number; rtpPortEnd: number; controlPort: number; controlUrl: string };
+  api: {
+    port: number;
+    publicUrl: string;
+    /** Where LiveKit posts its webhooks (the API's receiver). */
+    livekitWebhookUrl: string;
+  };
+}
+
+function readLocalSecrets(file: string): LocalSecrets | undefined {
+  if (!existsSync(file)) return undefined;
+  const parsed = localSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    throw new ConfigError(`Local secrets file ${file} is malformed; delete it and run npm run stack:up`, [
+      parsed.error.message,
+    ]);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads and validates configuration.
+ * @param env the environment to read (defaults to `process.env`), injectable for tests.
+ * @param opts.requireSecrets when false, missing LiveKit secrets are left empty (only
+ *   the stack manager uses this, before it has generated them).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { requireSecrets?: boolean } = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      'Invalid configuration',
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const stackDir = path.resolve(e.KICKCALL_STACK_DIR);
+  const secretsFile = path.join(stackDir, 'state', 'local-secrets.json');
+
+  let apiKey = e.LIVEKIT_API_KEY;
+  let apiSecret = e.LIVEKIT_API_SECRET;
+  if ((!apiKey || !apiSecret) && e.KICKCALL_PROFILE === 'local') {
+    const local = readLocalSecrets(secretsFile);
+    apiKey ??= local?.livekitApiKey;
+    apiSecret ??= local?.livekitApiSecret;
+  }
+  if ((!apiKey || !apiSecret) && opts.requireSecrets !== false) {
+    const hint =
+      e.KICKCALL_PROFILE === 'local'
+        ? `not set and ${secretsFile} does not exist yet: run npm run stack:up`
+        : 'required in the production profile';
+    throw new ConfigError('Missing secrets', [
+      ...(apiKey ? [] : [`LIVEKIT_API_KEY: ${hint}`]),
+      ...(apiSecret ? [] : [`LIVEKIT_API_SECRET: ${hint}`]),
+    ]);
+  }
+
+  const h = e.KICKCALL_HOST;
+  const apiPublicUrl = e.API_PUBLIC_URL ?? `http://${h}:${e.API_PORT}`;
+  return {
+    profile: e.KICKCALL_PROFILE,
+    logLevel: e.KICKCALL_LOG_LEVEL,
+    host: h,
+    paths: {
+      stackDir,
+      binDir: path.join(stackDir, 'bin'),
+      stateDir: path.join(stackDir, 'state'),
+      secretsFile,
+    },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? `${h}:${e.TEMPORAL_PORT}`,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      httpPort: e.TEMPORAL_HTTP_PORT,
+      metricsPort: e.TEMPORAL_METRICS_PORT,
+      namespace: e.TEMPORAL_NAMESPACE,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://${h}:${e.TEMPORAL_UI_PORT}`,
+    },
+    nats: {
+      url: e.NATS_URL ?? `nats://${h}:${e.NATS_PORT}`,
+      port: e.NATS_PORT,
+      monitorPort: e.NATS_MONITOR_PORT,
+      monitorUrl: `http://${h}:${e.NATS_MONITOR_PORT}`,
+    },
+    redis: { port: e.REDIS_PORT, address: `${h}:${e.REDIS_PORT}` },
+    postgres: {
+      url: e.DATABASE_URL ?? `postgres://${e.POSTGRES_USER}@${h}:${e.POSTGRES_PORT}/${e.POSTGRES_DB}`,
+      port: e.POSTGRES_PORT,
+      database: e.POSTGRES_DB,
+      user: e.POSTGRES_USER,
+    },
+    livekit: {
+      wsUrl: e.LIVEKIT_URL ?? `ws://${h}:${e.LIVEKIT_PORT}`,
+      httpUrl: (e.LIVEKIT_URL ?? `ws://${h}:${e.LIVEKIT_PORT}`).replace(/^ws/, 'http'),
+      port: e.LIVEKIT_PORT,
+      rtcTcpPort: e.LIVEKIT_RTC_TCP_PORT,
+      rtcUdpPortStart: e.LIVEKIT_RTC_UDP_PORT_START,
+      rtcUdpPortEnd: e.LIVEKIT_RTC_UDP_PORT_END,
+      apiKey: apiKey ?? '',
+      apiSecret: apiSecret ?? '',
+    },
+    sip: {
+      port: e.SIP_PORT,
+      rtpPortStart: e.SIP_RTP_PORT_START,
+      rtpPortEnd: e.SIP_RTP_PORT_END,
+      controlPort: e.SIP_GATEWAY_CONTROL_PORT,
+      controlUrl: `http://${h}:${e.SIP_GATEWAY_CONTROL_PORT}`,
+    },
+    api: {
+      port: e.API_PORT,
+      publicUrl: apiPublicUrl,
+      livekitWebhookUrl: `${apiPublicUrl}/v1/livekit/webhook`,
+    },
+  };
+}

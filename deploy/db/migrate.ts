@@ -1,0 +1,35 @@
+/**
+ * Schema migrations with Kysely's Migrator. Migrations are listed statically (no folder
+ * scanning), applied in name order inside a lock, and recorded in `kysely_migration`, so
+ * running them again is a no-op.
+ */
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
+import * as m0001 from './migrations/0001_core.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_core': m0001,
+};
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  readonly retryable = false;
+}
+
+/** Applies every pending migration. Returns the names applied by this call. */
+export async function migrateToLatest(databaseUrl: string): Promise<string[]> {
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }),
+  });
+  try {
+    const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+    const result: MigrationResultSet = await migrator.migrateToLatest();
+    if (result.error) {
+      const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new MigrationError(`migration ${failed} failed`, { cause: result.error });
+    }
+    return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  } finally {
+    await db.destroy();
+  }
+}
