@@ -65,7 +65,7 @@ function isLink(p: string): boolean {
 }
 
 /** Superuser URL of the local cluster (trust auth, loopback only). */
-function superuserUrl(config: Config): string {
+export function superuserUrl(config: Config): string {
   return `postgres://postgres@${config.host}:${config.postgres.port}/postgres`;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * Telephony activities: the call's LiveKit room and its SIP leg. Built by a factory over
+ * clients made once in the worker, so tests can pass real or fake ones. Each activity is
+ * idempotent: the room name and participant identity come from the workflow ID, LiveKit
+ * returns an existing room, and the dialer never dials the same identity twice.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { RoomServiceClient } from 'livekit-server-sdk';
+import { FailureType, KickcallError, nonRetryableFailureTypes } from '../workflows/errors.js';
+
+/** An outbound trunk, given inline with each dial. */
+export interface OutboundTrunk {
+  /** Carrier's SIP address, `host:port`. */
+  address: string;
+  /** Caller IDs this trunk may present, E.164. */
+  numbers: string[];
+}
+
+export interface DialRequest {
+  trunk: OutboundTrunk;
+  /** Destination, E.164. Only ever in payloads, never in names or logs. */
+  callTo: string;
+  roomName: string;
+  participantIdentity: string;
+  /** How long to let it ring before giving up (SIP CANCEL). */
+  ringingTimeoutMs: number;
+  /** Hard cap on the call's length, enforced by the gateway. */
+  maxCallDurationMs: number;
+}
+
+export interface DialResult {
+  participantIdentity: string;
+  sipCallId: string;
+}
+
+/** What the activities need from a SIP bridge (Kickcall's gateway, or LiveKit SIP). */
+export interface SipDialer {
+  /** Dials and resolves once the callee answers; rejects with a `KickcallError`. */
+  dial(request: DialRequest): Promise<DialResult>;
+}
+
+export interface TelephonyDeps {
+  rooms: Pick<RoomServiceClient, 'createRoom' | 'deleteRoom'>;
+  dialer: SipDialer;
+}
+
+/**
+ * Turns an error into the ApplicationFailure the workflow branches on. Errors outside
+ * the taxonomy stay plain (retried by Temporal's policy).
+ */
+export function toApplicationFailure(err: unknown): unknown {
+  if (!(err instanceof KickcallError)) return err;
+  return ApplicationFailure.create({
+    type: err.failureType,
+    message: err.message,
+    nonRetryable: !err.retryable || nonRetryableFailureTypes.includes(err.failureType),
+    cause: err,
+    details: 'sipStatusCode' in err ? [{ sipStatusCode: err.sipStatusCode }] : [],
+  });
+}
+
+export function createTelephonyActivities(deps: TelephonyDeps) {
+  return {
+    /** Creates the call's room (or finds it: LiveKit's CreateRoom is idempotent). */
+    async createRoom(input: { roomName: string; emptyTimeoutS: number }): Promise<void> {
+      await deps.rooms.createRoom({ name: input.roomName, emptyTimeout: input.emptyTimeoutS });
+    },
+
+    /** Dials the callee into the room and waits for the answer. */
+    async dialCallee(request: DialRequest): Promise<DialResult> {
+      try {
+        return await deps.dialer.dial(request);
+      } catch (err) {
+        throw toApplicationFailure(err);
+      }
+    },
+
+    /** Ends the call for everyone by deleting the room; a room already gone is fine. */
+    async hangUp(input: { roomName: string }): Promise<void> {
+      try {
+        await deps.rooms.deleteRoom(input.roomName);
+      } catch (err) {
+        if (!/not.?found|does not exist/i.test(String((err as Error).message))) throw err;
+      }
+    },
+  };
+}
+
+export type TelephonyActivities = ReturnType<typeof createTelephonyActivities>;
+export { FailureType };

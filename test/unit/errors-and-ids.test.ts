@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { toApplicationFailure } from '../../activities/telephony.js';
+import { FailureType, SipCallError, SipNoAnswerError, failureTypeForSipStatus } from '../../workflows/errors.js';
+import { calleeIdentityFor, roomNameFor } from '../../workflows/ids.js';
+
+test('SIP final statuses map to the call outcomes the workflow decides on', () => {
+  assert.equal(failureTypeForSipStatus(486), FailureType.SipBusy);
+  assert.equal(failureTypeForSipStatus(600), FailureType.SipBusy);
+  assert.equal(failureTypeForSipStatus(480), FailureType.SipNoAnswer);
+  assert.equal(failureTypeForSipStatus(603), FailureType.SipRejected);
+  assert.equal(failureTypeForSipStatus(404), FailureType.SipRejected);
+  assert.equal(failureTypeForSipStatus(503), FailureType.SipFailed);
+});
+
+test('only carrier failures are retryable', () => {
+  assert.equal(new SipCallError(503, 'Service Unavailable').retryable, true);
+  assert.equal(new SipCallError(486, 'Busy Here').retryable, false);
+  assert.equal(new SipNoAnswerError(20_000).retryable, false);
+});
+
+test('taxonomy errors become typed ApplicationFailures carrying the SIP status', () => {
+  const busy = toApplicationFailure(new SipCallError(486, 'Busy Here'));
+  assert.ok(busy instanceof ApplicationFailure);
+  assert.equal(busy.type, FailureType.SipBusy);
+  assert.equal(busy.nonRetryable, true);
+  assert.deepEqual(busy.details, [{ sipStatusCode: 486 }]);
+  const failed = toApplicationFailure(new SipCallError(502, 'Bad Gateway'));
+  assert.ok(failed instanceof ApplicationFailure && failed.nonRetryable === false);
+  const other = new Error('boom');
+  assert.equal(toApplicationFailure(other), other, 'errors outside the taxonomy pass through');
+});
+
+test('room and participant names derive from the workflow ID and stay LiveKit-safe', () => {
+  assert.equal(roomNameFor('acme/camp-1/contact-9/attempt-2'), 'call_acme_camp-1_contact-9_attempt-2');
+  assert.equal(roomNameFor('x'), roomNameFor('x'), 'deterministic');
+  assert.match(calleeIdentityFor('acme/c/1', 2), /^sip_callee_2_acme_c_1$/);
+  assert.ok(calleeIdentityFor('a'.repeat(300)).length <= 128);
+});

@@ -1,0 +1,2 @@
+/** Every workflow the orchestration worker runs. */
+export { smokeCallWorkflow } from './smoke-call.js';
