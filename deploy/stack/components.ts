@@ -22,6 +22,8 @@ export interface Component {
   endpoints: string[];
   logFile: string;
   pidFile: string;
+  /** TCP ports the component listens on, checked for conflicts before it starts. */
+  tcpPorts: number[];
   startTimeoutMs: number;
   /** Builds or locates the binary, writes config files, initialises data. Idempotent. */
   prepare(onBuild: (name: string) => void): Promise<void>;
@@ -51,6 +53,7 @@ function goComponent(
   name: GoServerName,
   def: {
     endpoints: string[];
+    tcpPorts: number[];
     startTimeoutMs?: number;
     writeConfig?: (dir: string) => void;
     args: (dir: string) => string[];
@@ -64,6 +67,7 @@ function goComponent(
     name,
     version: goServers[name].version,
     endpoints: def.endpoints,
+    tcpPorts: def.tcpPorts,
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: def.startTimeoutMs ?? 30_000,
@@ -94,6 +98,7 @@ function redis(config: Config): Component {
     name: 'redis',
     version: version ?? 'debian',
     endpoints: [`redis://${config.redis.address}`],
+    tcpPorts: [config.redis.port],
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: 15_000,
@@ -118,6 +123,7 @@ function postgres(config: Config): Component {
     name: 'postgres',
     version: binDir ? path.basename(path.dirname(binDir)) : 'missing',
     endpoints: [config.postgres.url],
+    tcpPorts: [config.postgres.port],
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: 30_000,
@@ -159,6 +165,7 @@ function postgres(config: Config): Component {
 function nats(config: Config): Component {
   return goComponent(config, 'nats-server', {
     endpoints: [config.nats.url, `${config.nats.monitorUrl} (monitor)`],
+    tcpPorts: [config.nats.port, config.nats.monitorPort],
     args: (dir) => [
       '--addr', config.host, '--port', String(config.nats.port),
       '--http_port', String(config.nats.monitorPort), '--server_name', 'kickcall-local',
@@ -181,6 +188,7 @@ function temporal(config: Config): Component {
   const t = config.temporal;
   return goComponent(config, 'temporal', {
     endpoints: [t.address, `${t.uiUrl} (Web UI)`],
+    tcpPorts: [t.port, t.uiPort, t.httpPort, t.metricsPort],
     startTimeoutMs: 60_000,
     args: (dir) => [
       'server', 'start-dev', '--ip', config.host, '--ui-ip', config.host,
@@ -207,6 +215,7 @@ function livekit(config: Config): Component {
   const lk = config.livekit;
   return goComponent(config, 'livekit-server', {
     endpoints: [lk.wsUrl, `rtc tcp ${lk.rtcTcpPort}, udp ${lk.rtcUdpPortStart}-${lk.rtcUdpPortEnd}`],
+    tcpPorts: [lk.port, lk.rtcTcpPort],
     writeConfig: (dir) =>
       writePrivate(
         path.join(dir, 'livekit.yaml'),
@@ -250,6 +259,7 @@ function sipGateway(config: Config): Component {
     name: 'sip-gateway',
     version: 'kickcall',
     endpoints: [`sip:${config.host}:${s.port} (udp)`, `rtp ${s.rtpPortStart}-${s.rtpPortEnd}`, `${s.controlUrl} (control)`],
+    tcpPorts: [s.controlPort],
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: 30_000,

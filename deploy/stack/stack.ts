@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config, type LocalSecrets } from '../config.js';
 import { createComponents, type Component } from './components.js';
+import { tcpPortInUse } from './health.js';
 import { waitUntilHealthy } from './wait.js';
 
 export class StackError extends Error {
@@ -46,7 +47,7 @@ async function isHealthy(c: Component): Promise<boolean> {
   }
 }
 
-async function bringUp(c: Component, report: Reporter): Promise<void> {
+async function bringUp(c: Component, config: Config, report: Reporter): Promise<void> {
   const t0 = Date.now();
   await c.prepare((name) => report(`  building ${name} from the Go module proxy (first run only)...`));
   if (await isHealthy(c)) {
@@ -54,6 +55,11 @@ async function bringUp(c: Component, report: Reporter): Promise<void> {
     return;
   }
   await c.stop(); // a stale or unhealthy process from an earlier run
+  const busy: number[] = [];
+  for (const port of c.tcpPorts) if (await tcpPortInUse(config.host, port)) busy.push(port);
+  if (busy.length > 0) {
+    throw new Error(`port ${busy.join(', ')} already in use by a process this stack does not own (see \`ss -ltnp\`)`);
+  }
   await c.start();
   await waitUntilHealthy(() => c.health(), { timeoutMs: c.startTimeoutMs, isAlive: () => c.isRunning() });
   await c.afterStart?.();
@@ -75,7 +81,7 @@ export async function stackUp(report: Reporter = console.log, only: readonly str
   const components = only.length === 0 ? all : all.filter((c) => only.includes(c.name));
   for (const c of components) {
     try {
-      await bringUp(c, report);
+      await bringUp(c, config, report);
     } catch (cause) {
       const error = new StackError(c.name, c.logFile, { cause });
       report(`  ✗ ${error.message}`);

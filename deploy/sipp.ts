@@ -1,0 +1,103 @@
+/**
+ * SIPp as the far end of real SIP calls (Debian `sip-tester`): the demo and the tests
+ * start a scenario from `deploy/sipp/` on a loopback port and wait for its verdict. SIPp
+ * exits 0 when every call followed the scenario, non-zero otherwise.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './config.js';
+
+export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer';
+
+export interface SippOptions {
+  scenario: SippScenario;
+  host: string;
+  /** SIP port SIPp listens on. */
+  port: number;
+  /** RTP port; with `rtpEcho`, audio sent to it comes straight back. */
+  mediaPort: number;
+  rtpEcho?: boolean;
+  /** SIPp exits after this many calls. Default 1. */
+  maxCalls?: number;
+  /** Global timeout after which SIPp gives up. Default 60 s. */
+  timeoutS?: number;
+}
+
+export interface SippRun {
+  /** The trunk address to dial, `host:port`. */
+  address: string;
+  /** Resolves with SIPp's exit code and the tail of its output when it exits. */
+  exited: Promise<{ code: number | null; output: string }>;
+  /** Stops SIPp if it is still running. */
+  stop(): Promise<void>;
+  /** Folder with SIPp's own trace files (messages, errors). */
+  traceDir: string;
+}
+
+export function scenarioFile(scenario: SippScenario): string {
+  return path.join(repoRoot, 'deploy', 'sipp', `${scenario}.xml`);
+}
+
+/** Starts SIPp and resolves once it is listening (its first output line), not after a sleep. */
+export async function startSipp(opts: SippOptions): Promise<SippRun> {
+  const traceDir = mkdtempSync(path.join(tmpdir(), `kickcall-sipp-${opts.scenario}-`));
+  const args = [
+    '-sf', scenarioFile(opts.scenario),
+    '-i', opts.host, '-p', String(opts.port),
+    '-mi', opts.host, '-mp', String(opts.mediaPort),
+    '-m', String(opts.maxCalls ?? 1),
+    '-timeout', `${opts.timeoutS ?? 60}s`, '-timeout_error',
+    '-nostdin', '-trace_msg', '-trace_err', '-trace_screen',
+    ...(opts.rtpEcho ? ['-rtp_echo'] : []),
+  ];
+  const child: ChildProcess = spawn('sipp', args, { cwd: traceDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-20_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  const exited = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error('could not run sipp (Debian package sip-tester)', { cause: err })));
+    child.once('exit', (code) => resolve({ code, output: output + readTraces(traceDir) }));
+  });
+  await waitForListening(opts.host, opts.port, exited);
+  return {
+    address: `${opts.host}:${opts.port}`,
+    exited,
+    traceDir,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited.catch(() => undefined);
+    },
+  };
+}
+
+/** SIPp binds its UDP port before anything else; probing with OPTIONS would count as a call. */
+async function waitForListening(host: string, port: number, exited: Promise<unknown>): Promise<void> {
+  const { createSocket } = await import('node:dgram');
+  const deadline = Date.now() + 5000;
+  let done = false;
+  void exited.finally(() => (done = true));
+  while (!done && Date.now() < deadline) {
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+    if (!free) return; // SIPp holds the port
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (done) throw new Error(`sipp exited before listening on ${host}:${port}`);
+  throw new Error(`sipp did not bind ${host}:${port} within 5 s`);
+}
+
+function readTraces(dir: string): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('_errors.log') || f.endsWith('_screen.log'))
+    .map((f) => `\n--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').slice(-4000)}`)
+    .join('');
+}
