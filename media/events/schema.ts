@@ -1,0 +1,105 @@
+/**
+ * The call event contract, defined once: what media workers publish on NATS JetStream for
+ * every call, what the event bridge turns into workflow signals, and the control commands
+ * a call's workflow sends back. Every event is versioned, carries the call's ID and a
+ * per-call sequence number (`seq`, from 1), and is validated on both sides.
+ */
+import { z } from 'zod';
+
+/**
+ * A call ID is a NATS subject token and a LiveKit-safe name: derived from the workflow
+ * ID, never from a phone number, so no dots, spaces or wildcards.
+ */
+export const callIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,200}$/, 'a call ID is 1-200 letters, digits, "-" or "_"');
+
+const base = {
+  v: z.literal(1),
+  callId: callIdSchema,
+  seq: z.number().int().positive(),
+  /** When it happened, ISO 8601 UTC. */
+  ts: z.iso.datetime(),
+};
+
+export const toolNames = [
+  'transfer_to_human',
+  'end_call',
+  'voicemail_detected',
+  'schedule_callback',
+  'record_answer',
+  'do_not_call',
+] as const;
+
+const ms = z.number().nonnegative();
+
+export const callEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('agent.joined'), workerId: z.string(), resumed: z.boolean() }),
+  z.object({ ...base, type: z.literal('user.turn'), text: z.string(), language: z.string().optional() }),
+  z.object({ ...base, type: z.literal('agent.turn'), text: z.string(), interrupted: z.boolean() }),
+  z.object({
+    ...base,
+    type: z.literal('tool.requested'),
+    toolCallId: z.string().min(1),
+    name: z.enum(toolNames),
+    args: z.record(z.string(), z.unknown()),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('turn.metrics'),
+    /** From the caller's last audio to the end-of-turn decision. */
+    eouDelayMs: ms,
+    /** From the caller's last audio to the final transcript. */
+    sttMs: ms.optional(),
+    llmTtftMs: ms,
+    ttsTtfbMs: ms,
+    /** From the caller's last audio to the agent's first audio: what the caller feels. */
+    voiceToVoiceMs: ms,
+  }),
+  z.object({
+    ...base,
+    type: z.literal('usage'),
+    sttAudioS: z.number().nonnegative(),
+    ttsCharacters: z.number().int().nonnegative(),
+    llmInputTokens: z.number().int().nonnegative(),
+    llmOutputTokens: z.number().int().nonnegative(),
+    llmModel: z.string(),
+  }),
+  z.object({ ...base, type: z.literal('call.ended'), reason: z.string() }),
+  z.object({
+    ...base,
+    type: z.literal('agent.left'),
+    reason: z.enum(['call_ended', 'drained', 'error', 'participant_left']),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('agent.error'),
+    code: z.string(),
+    message: z.string(),
+    retryable: z.boolean(),
+  }),
+]);
+
+export type CallEvent = z.infer<typeof callEventSchema>;
+export type CallEventType = CallEvent['type'];
+/** An event as its producer describes it; the publisher adds `v`, `callId`, `seq` and `ts`. */
+export type CallEventBody = CallEvent extends infer E ? (E extends CallEvent ? Omit<E, 'v' | 'callId' | 'seq' | 'ts'> : never) : never;
+
+export const controlCommandSchema = z.discriminatedUnion('command', [
+  z.object({ command: z.literal('say'), text: z.string().min(1), allowInterruptions: z.boolean().default(true) }),
+  z.object({ command: z.literal('hangup'), reason: z.string().min(1) }),
+  z.object({ command: z.literal('transfer_notice'), text: z.string().min(1) }),
+  z.object({ command: z.literal('update_instructions'), instructions: z.string().min(1) }),
+]);
+export type ControlCommand = z.input<typeof controlCommandSchema>;
+
+export const controlReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+export type ControlReply = z.infer<typeof controlReplySchema>;
+
+/** Parses bytes from NATS into a validated event; throws a ZodError naming the bad fields. */
+export function decodeCallEvent(data: Uint8Array): CallEvent {
+  return callEventSchema.parse(JSON.parse(new TextDecoder().decode(data)));
+}
