@@ -57,6 +57,14 @@ const envSchema = z
     SIP_RTP_PORT_END: port.default(10199),
     SIP_GATEWAY_CONTROL_PORT: port.default(8089),
 
+    DEEPGRAM_URL: z.url().optional(),
+    DEEPGRAM_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: z.url().optional(),
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    OPENAI_MODEL: z.string().min(1).default('gpt-4.1'),
+    PROVIDER_SIM_DEEPGRAM_PORT: port.default(8091),
+    PROVIDER_SIM_OPENAI_PORT: port.default(8092),
+
     API_PORT: port.default(8080),
     API_PUBLIC_URL: z.url().optional(),
   })
@@ -130,6 +138,22 @@ export interface Config {
    * control API that activities call to dial and transfer.
    */
   sip: { port: number; rtpPortStart: number; rtpPortEnd: number; controlPort: number; controlUrl: string };
+  /**
+   * Speech and language providers. With no API key configured, each points at the
+   * project's simulator on loopback; nothing reaches a cloud service unless configured.
+   */
+  providers: {
+    deepgram: {
+      /** WebSocket base for streaming STT (`/v1/listen`). */
+      sttBaseUrl: string;
+      /** HTTP base for TTS (`/v1/speak`; the plugin derives its WebSocket URL). */
+      ttsBaseUrl: string;
+      apiKey: string;
+      simulated: boolean;
+    };
+    openai: { baseUrl: string; apiKey: string; model: string; simulated: boolean };
+    simulator: { deepgramPort: number; openaiPort: number };
+  };
   api: {
     port: number;
     publicUrl: string;
@@ -186,6 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
   }
 
   const h = e.KICKCALL_HOST;
+  // The simulators accept any key; this marker is not a secret, it says where calls go.
+  const simulatorKey = 'kickcall-simulator';
+  const deepgramBase = (e.DEEPGRAM_URL ?? `http://${h}:${e.PROVIDER_SIM_DEEPGRAM_PORT}`).replace(/\/$/, '');
   const apiPublicUrl = e.API_PUBLIC_URL ?? `http://${h}:${e.API_PORT}`;
   return {
     profile: e.KICKCALL_PROFILE,
@@ -235,6 +262,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       rtpPortEnd: e.SIP_RTP_PORT_END,
       controlPort: e.SIP_GATEWAY_CONTROL_PORT,
       controlUrl: `http://${h}:${e.SIP_GATEWAY_CONTROL_PORT}`,
+    },
+    providers: {
+      deepgram: {
+        sttBaseUrl: deepgramBase.replace(/^http/, 'ws'),
+        ttsBaseUrl: deepgramBase.replace(/^ws/, 'http'),
+        apiKey: e.DEEPGRAM_API_KEY ?? simulatorKey,
+        simulated: e.DEEPGRAM_API_KEY === undefined,
+      },
+      openai: {
+        baseUrl: e.OPENAI_BASE_URL ?? `http://${h}:${e.PROVIDER_SIM_OPENAI_PORT}/v1`,
+        apiKey: e.OPENAI_API_KEY ?? simulatorKey,
+        model: e.OPENAI_MODEL,
+        simulated: e.OPENAI_API_KEY === undefined,
+      },
+      simulator: { deepgramPort: e.PROVIDER_SIM_DEEPGRAM_PORT, openaiPort: e.PROVIDER_SIM_OPENAI_PORT },
     },
     api: {
       port: e.API_PORT,

@@ -54,3 +54,19 @@ test('the stack manager may read config before secrets exist', () => {
   const c = loadConfig({ KICKCALL_STACK_DIR: '/nonexistent/stack' }, { requireSecrets: false });
   assert.equal(c.livekit.apiKey, '');
 });
+
+test('providers default to the local simulators; a key switches each to its configured service', () => {
+  const sim = loadConfig({ ...secrets });
+  assert.equal(sim.providers.deepgram.sttBaseUrl, 'ws://127.0.0.1:8091');
+  assert.equal(sim.providers.deepgram.ttsBaseUrl, 'http://127.0.0.1:8091');
+  assert.equal(sim.providers.deepgram.simulated, true);
+  assert.equal(sim.providers.openai.baseUrl, 'http://127.0.0.1:8092/v1');
+  assert.equal(sim.providers.openai.simulated, true);
+
+  const real = loadConfig({ ...secrets, DEEPGRAM_URL: 'https://dg.internal:8443', DEEPGRAM_API_KEY: 'dg', OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: 'https://llm.internal/v1' });
+  assert.equal(real.providers.deepgram.sttBaseUrl, 'wss://dg.internal:8443');
+  assert.equal(real.providers.deepgram.ttsBaseUrl, 'https://dg.internal:8443');
+  assert.equal(real.providers.deepgram.simulated, false);
+  assert.equal(real.providers.openai.baseUrl, 'https://llm.internal/v1');
+  assert.equal(real.providers.openai.simulated, false);
+});
