@@ -5,6 +5,7 @@
  * Prints what happened and where to read the call's history.
  */
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { maskPhone } from './logger.js';
 import { startSipp } from './sipp.js';
@@ -13,6 +14,9 @@ import { createOrchestrationWorker } from '../workers/orchestration.js';
 import { smokeCallWorkflow, type SmokeCallInput } from '../workflows/smoke-call.js';
 
 const say = (line = '') => console.log(line);
+
+// The demo tells its own story; the worker only speaks up when something is wrong.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 say('Kickcall demo: one smoke call through the real stack\n');
 const config = await stackUp((line) => say(line));
