@@ -25,7 +25,10 @@ test('a detached process is recorded, found again by its PID file, and stopped',
 
 test('a process that ignores SIGTERM is killed after the grace period', async () => {
   const pidFile = path.join(dir, 'stubborn.pid');
-  const pid = await startDetached({ command: 'sh', args: ['-c', "trap '' TERM; while true; do sleep 0.1; done"], logFile: path.join(dir, 'stubborn.log'), pidFile });
+  const logFile = path.join(dir, 'stubborn.log');
+  const pid = await startDetached({ command: 'sh', args: ['-c', "trap '' TERM; echo ignoring; while true; do sleep 0.1; done"], logFile, pidFile });
+  // Only once the trap is installed does the process really ignore SIGTERM.
+  await waitUntilHealthy(() => (readFileSync(logFile, 'utf8').includes('ignoring') ? Promise.resolve() : Promise.reject(new Error('not yet'))), { timeoutMs: 5000, intervalMs: 20 });
   const t0 = Date.now();
   await stopByPidFile(pidFile, { graceMs: 300 });
   assert.equal(isAlive(pid), false);
