@@ -65,6 +65,11 @@ const envSchema = z
     PROVIDER_SIM_DEEPGRAM_PORT: port.default(8091),
     PROVIDER_SIM_OPENAI_PORT: port.default(8092),
 
+    MEDIA_AGENT_NAME: z.string().regex(/^[a-z0-9-]{1,64}$/).default('kickcall-agent'),
+    MEDIA_WORKER_HTTP_PORT: port.default(8081),
+    MEDIA_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).max(1000).default(25),
+    MEDIA_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+
     API_PORT: port.default(8080),
     API_PUBLIC_URL: z.url().optional(),
   })
@@ -153,6 +158,16 @@ export interface Config {
     };
     openai: { baseUrl: string; apiKey: string; model: string; simulated: boolean };
     simulator: { deepgramPort: number; openaiPort: number };
+  };
+  media: {
+    /** The name jobs are dispatched to; explicit dispatch only. */
+    agentName: string;
+    /** The worker's own health endpoint. */
+    httpPort: number;
+    /** Calls one worker takes before it reports itself full. */
+    maxConcurrentCalls: number;
+    /** On SIGTERM, how long running calls may finish before they are handed back. */
+    drainTimeoutMs: number;
   };
   api: {
     port: number;
@@ -277,6 +292,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
         simulated: e.OPENAI_API_KEY === undefined,
       },
       simulator: { deepgramPort: e.PROVIDER_SIM_DEEPGRAM_PORT, openaiPort: e.PROVIDER_SIM_OPENAI_PORT },
+    },
+    media: {
+      agentName: e.MEDIA_AGENT_NAME,
+      httpPort: e.MEDIA_WORKER_HTTP_PORT,
+      maxConcurrentCalls: e.MEDIA_MAX_CONCURRENT_CALLS,
+      drainTimeoutMs: e.MEDIA_DRAIN_TIMEOUT_MS,
     },
     api: {
       port: e.API_PORT,

@@ -82,11 +82,17 @@ export function parseCallConfig(metadata: string): CallConfig {
   return parsed.data;
 }
 
-/** Best effort: the call ID of metadata that failed validation, so the error event can be keyed. */
-export function callIdOf(metadata: string): string | undefined {
+/**
+ * Best effort for metadata that failed validation: its call ID (so the error event can
+ * be keyed) and the seq to publish at (after a resumed call's earlier events, which the
+ * stream would otherwise drop as duplicates).
+ */
+export function salvageCallKey(metadata: string): { callId: string; nextSeq: number } | undefined {
   try {
-    const id = (JSON.parse(metadata) as { callId?: unknown }).callId;
-    return callIdSchema.safeParse(id).success ? (id as string) : undefined;
+    const raw = JSON.parse(metadata) as { callId?: unknown; resume?: { nextSeq?: unknown } };
+    if (!callIdSchema.safeParse(raw.callId).success) return undefined;
+    const nextSeq = raw.resume?.nextSeq;
+    return { callId: raw.callId as string, nextSeq: Number.isInteger(nextSeq) && (nextSeq as number) > 0 ? (nextSeq as number) : 1 };
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidCallConfigError, callIdOf, parseCallConfig } from '../../media/agent/call-config.js';
+import { InvalidCallConfigError, parseCallConfig, salvageCallKey } from '../../media/agent/call-config.js';
 
 const valid = {
   v: 1,
@@ -36,6 +36,7 @@ test('bad metadata is one clear error listing every problem', () => {
     },
   );
   assert.throws(() => parseCallConfig('{not json'), /metadata is not JSON/);
-  assert.equal(callIdOf(JSON.stringify(bad)), undefined, 'a phone number is never used as a call ID');
-  assert.equal(callIdOf(JSON.stringify({ ...valid, voice: 1 })), 'acme_c1_k9_a1');
+  assert.equal(salvageCallKey(JSON.stringify(bad)), undefined, 'a phone number is never used as a call ID');
+  assert.deepEqual(salvageCallKey(JSON.stringify({ ...valid, voice: 1 })), { callId: 'acme_c1_k9_a1', nextSeq: 1 });
+  assert.deepEqual(salvageCallKey(JSON.stringify({ ...valid, voice: 1, resume: { turns: 'x', nextSeq: 12 } })), { callId: 'acme_c1_k9_a1', nextSeq: 12 });
 });

@@ -1,0 +1,171 @@
+/**
+ * One call's media job: forked by the media worker for each dispatch. Validates the
+ * call configuration, builds the voice session, reports every turn on NATS, takes
+ * commands from the call's workflow, greets the callee the moment the call is answered
+ * (or, when resuming, continues the conversation without greeting), and ends the job
+ * when the call ends.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { defineAgent, llm, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { RoomEvent, type RemoteParticipant } from '@livekit/rtc-node';
+import { loadConfig } from '../../deploy/config.js';
+import { createLogger, type Logger } from '../../deploy/logger.js';
+import { createCallEventPublisher, ensureCallEventsStream } from '../events/publisher.js';
+import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
+import { serveControl } from './control.js';
+import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
+import { createAgentSession } from './session.js';
+import { createTools } from './tools.js';
+
+/** Core-NATS subject for jobs whose metadata names no usable call: nothing to key them by. */
+export const agentErrorsSubject = 'kickcall.agents.errors';
+
+/** What the job says before giving up on a turn the providers could not answer. */
+export const degradeLines = {
+  transfer: 'I am sorry, I am having some trouble on my side. Let me connect you with a colleague.',
+  hangup: 'I am sorry, I am having some trouble on my side. We will call you back shortly. Goodbye.',
+} as const;
+
+export default defineAgent({
+  prewarm: async (proc: JobProcess) => {
+    proc.userData.vad = await silero.VAD.load();
+  },
+  entry: async (ctx: JobContext) => {
+    const config = loadConfig();
+    const log = createLogger('media-agent', config.logLevel).child({ jobId: ctx.job.id });
+    const nc = await connect({ servers: config.nats.url, name: `kickcall-agent-${ctx.job.id}` });
+    ctx.addShutdownCallback(() => nc.drain());
+
+    let call: CallConfig;
+    try {
+      call = parseCallConfig(ctx.job.metadata);
+    } catch (err) {
+      await reportInvalidMetadata(nc, ctx, err, log);
+      ctx.shutdown('invalid_metadata');
+      return;
+    }
+    await runCall(ctx, nc, call, config, log.child({ callId: call.callId }));
+  },
+});
+
+async function runCall(ctx: JobContext, nc: NatsConnection, call: CallConfig, config: ReturnType<typeof loadConfig>, log: Logger): Promise<void> {
+  await ensureCallEventsStream(nc);
+  const publisher = createCallEventPublisher(jetstream(nc), call.callId, call.resume?.nextSeq ?? 1);
+  const reporter = createReporter(publisher, log, call.traceparent ? { traceparent: call.traceparent } : {});
+  const session = createAgentSession(call, config.providers, ctx.proc.userData.vad as VAD);
+
+  /** Set when the call ends by decision (tool, workflow command): the call is over, not handed back. */
+  let endedBy: string | undefined;
+  const endAfter = (line: string, reason: string) => {
+    endedBy ??= reason;
+    if (line) session.say(line, { allowInterruptions: false });
+    session.shutdown({ drain: true, reason });
+  };
+
+  const tools = createTools(call, {
+    report: (name, toolCallId, args) => reporter.publish({ type: 'tool.requested', toolCallId, name, args }),
+    endAfter,
+  });
+  const agent = new voice.Agent({ instructions: call.persona.instructions, tools, chatCtx: priorConversation(call) });
+  reportSessionEvents(session, reporter);
+  degradeOnProviderFailure(session, call, reporter, endAfter);
+
+  session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => {
+    void (async () => {
+      const why = String(reason);
+      // The caller hanging up or a decision ends the call; a worker shutdown or an error
+      // only ends this agent: the workflow resumes the call with a new one.
+      const callEnded = endedBy !== undefined || why === 'participant_disconnected';
+      await publishUsage(reporter, config.providers.openai.model);
+      if (callEnded) await reporter.publish({ type: 'call.ended', reason: endedBy ?? 'caller_hung_up' });
+      await reporter.publish({
+        type: 'agent.left',
+        reason: callEnded ? (endedBy ? 'call_ended' : 'participant_left') : why === 'error' ? 'error' : 'drained',
+      });
+      await reporter.flush();
+      ctx.shutdown(why);
+    })();
+  });
+
+  await session.start({ agent, room: ctx.room, record: false });
+  await reporter.publish({ type: 'agent.joined', workerId: ctx.workerId, resumed: call.resume !== undefined });
+  const control = serveControl(nc, call.callId, { session, agent, hangup: (reason) => endAfter('', reason) }, log);
+  ctx.addShutdownCallback(() => Promise.resolve(control.unsubscribe()));
+
+  if (call.resume) {
+    log.info({ turns: call.resume.turns.length, nextSeq: call.resume.nextSeq }, 'resumed call');
+    return;
+  }
+  const callee = await ctx.waitForParticipant();
+  await untilAnswered(ctx, callee);
+  session.say(call.persona.greeting, { allowInterruptions: true });
+  log.info('greeting started');
+}
+
+/** The conversation so far, for a replacement agent: the LLM continues from it. */
+function priorConversation(call: CallConfig): llm.ChatContext {
+  const chat = llm.ChatContext.empty();
+  for (const turn of call.resume?.turns ?? []) {
+    chat.addMessage({ role: turn.role === 'agent' ? 'assistant' : 'user', content: turn.text });
+  }
+  return chat;
+}
+
+/**
+ * A SIP callee is in the room from the moment it is dialled; the greeting waits for the
+ * answer (`sip.callStatus` = active). Any other participant is live when it joins.
+ */
+async function untilAnswered(ctx: JobContext, callee: RemoteParticipant): Promise<void> {
+  const status = () => callee.attributes['sip.callStatus'];
+  if (status() === undefined || status() === 'active') return;
+  await new Promise<void>((resolve) => {
+    const onChange = (_changed: Record<string, string>, p: { identity: string }) => {
+      if (p.identity === callee.identity && status() === 'active') {
+        ctx.room.off(RoomEvent.ParticipantAttributesChanged, onChange);
+        resolve();
+      }
+    };
+    ctx.room.on(RoomEvent.ParticipantAttributesChanged, onChange);
+  });
+}
+
+/**
+ * When the LLM or TTS fails past its retries, say a short holding line and apply the
+ * call's fallback: ask the workflow for a transfer, or end the call politely.
+ */
+function degradeOnProviderFailure(
+  session: voice.AgentSession,
+  call: CallConfig,
+  reporter: Reporter,
+  endAfter: (line: string, reason: string) => void,
+): void {
+  let degraded = false;
+  session.on(voice.AgentSessionEventTypes.Error, ({ error }) => {
+    if (degraded || error.recoverable || !('type' in error) || (error.type !== 'llm_error' && error.type !== 'tts_error')) return;
+    degraded = true;
+    if (call.fallback === 'transfer' && call.transfer.allowed) {
+      session.say(degradeLines.transfer, { allowInterruptions: false });
+      void reporter.publish({ type: 'tool.requested', toolCallId: `degrade-${Date.now()}`, name: 'transfer_to_human', args: { reason: 'provider_failure' } });
+    } else {
+      endAfter(degradeLines.hangup, 'provider_failure');
+    }
+  });
+}
+
+async function reportInvalidMetadata(nc: NatsConnection, ctx: JobContext, err: unknown, log: Logger): Promise<void> {
+  const issues = err instanceof InvalidCallConfigError ? err.issues : [String(err)];
+  log.warn({ issues, roomName: ctx.job.room?.name }, 'dispatch metadata rejected');
+  const key = salvageCallKey(ctx.job.metadata);
+  if (key === undefined) {
+    nc.publish(agentErrorsSubject, JSON.stringify({ jobId: ctx.job.id, code: 'invalid_metadata', issues }));
+    await nc.flush();
+    return;
+  }
+  await ensureCallEventsStream(nc);
+  const reporter = createReporter(createCallEventPublisher(jetstream(nc), key.callId, key.nextSeq), log);
+  await reporter.publish({ type: 'agent.error', code: 'invalid_metadata', message: issues.join('; '), retryable: false });
+  await reporter.publish({ type: 'agent.left', reason: 'error' });
+  await reporter.flush();
+}

@@ -1,0 +1,134 @@
+/**
+ * Turns an AgentSession's events into the call's events on NATS: committed turns, tool
+ * requests, per-turn latency, usage and errors. Publishing is serialised so `seq`
+ * follows the order things happened in; a failed publish is logged, never thrown into
+ * the audio loop.
+ */
+import { voice, type metrics } from '@livekit/agents';
+import type { Logger } from '../../deploy/logger.js';
+import type { CallEventBody } from '../events/schema.js';
+import type { CallEventPublisher } from '../events/publisher.js';
+
+/** Usage totals for the call, published once when it ends. */
+export interface UsageTotals {
+  sttAudioS: number;
+  ttsCharacters: number;
+  llmInputTokens: number;
+  llmOutputTokens: number;
+}
+
+export interface Reporter {
+  /** Queues an event; resolves when it is stored (or its failure logged). */
+  publish(body: CallEventBody): Promise<void>;
+  readonly usage: UsageTotals;
+  /** Waits until every queued event is published. */
+  flush(): Promise<void>;
+}
+
+export function createReporter(publisher: CallEventPublisher, log: Logger, opts: { traceparent?: string } = {}): Reporter {
+  let tail: Promise<void> = Promise.resolve();
+  const usage: UsageTotals = { sttAudioS: 0, ttsCharacters: 0, llmInputTokens: 0, llmOutputTokens: 0 };
+  return {
+    usage,
+    publish(body) {
+      tail = tail.then(async () => {
+        try {
+          await publisher.publish(body, opts.traceparent ? { traceparent: opts.traceparent } : {});
+        } catch (err) {
+          log.error({ err, eventType: body.type }, 'call event not published');
+        }
+      });
+      return tail;
+    },
+    flush: () => tail,
+  };
+}
+
+/** Per-turn stage latencies, joined by speech ID as the metrics arrive. */
+interface TurnTiming {
+  eouDelayMs?: number;
+  sttMs?: number;
+  llmTtftMs?: number;
+  ttsTtfbMs?: number;
+}
+
+/**
+ * Subscribes the reporter to the session's events. Tool requests are not taken from the
+ * session: the tools publish them themselves, before they act.
+ */
+export function reportSessionEvents(session: voice.AgentSession, reporter: Reporter): void {
+  const E = voice.AgentSessionEventTypes;
+
+  session.on(E.ConversationItemAdded, ({ item }) => {
+    if (item.type !== 'message') return;
+    const text = item.textContent ?? '';
+    if (item.role === 'user' && text.trim() !== '') void reporter.publish({ type: 'user.turn', text });
+    if (item.role === 'assistant' && text.trim() !== '') {
+      void reporter.publish({ type: 'agent.turn', text, interrupted: item.interrupted });
+    }
+  });
+
+  const turns = new Map<string, TurnTiming>();
+  session.on(E.MetricsCollected, ({ metrics: m }) => {
+    accumulateUsage(reporter.usage, m);
+    const speechId = 'speechId' in m ? m.speechId : undefined;
+    if (!speechId) return;
+    const t = turns.get(speechId) ?? {};
+    if (m.type === 'eou_metrics') {
+      t.eouDelayMs = m.endOfUtteranceDelayMs;
+      t.sttMs = m.transcriptionDelayMs;
+    } else if (m.type === 'llm_metrics') {
+      t.llmTtftMs = m.ttftMs;
+    } else if (m.type === 'tts_metrics') {
+      t.ttsTtfbMs = m.ttfbMs;
+    }
+    turns.set(speechId, t);
+    // A caller turn is complete once all three stages reported; the greeting has no EOU.
+    if (t.eouDelayMs !== undefined && t.llmTtftMs !== undefined && t.ttsTtfbMs !== undefined) {
+      turns.delete(speechId);
+      void reporter.publish({
+        type: 'turn.metrics',
+        eouDelayMs: t.eouDelayMs,
+        ...(t.sttMs === undefined ? {} : { sttMs: t.sttMs }),
+        llmTtftMs: t.llmTtftMs,
+        ttsTtfbMs: t.ttsTtfbMs,
+        voiceToVoiceMs: t.eouDelayMs + t.llmTtftMs + t.ttsTtfbMs,
+      });
+    }
+  });
+
+  session.on(E.Error, ({ error }) => {
+    void reporter.publish({
+      type: 'agent.error',
+      code: error.type,
+      message: errorMessage('error' in error ? error.error : error),
+      retryable: error.recoverable,
+    });
+  });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Publishes the call's usage totals (call once, when the call ends). */
+export function publishUsage(reporter: Reporter, llmModel: string): Promise<void> {
+  const u = reporter.usage;
+  return reporter.publish({
+    type: 'usage',
+    sttAudioS: Math.round(u.sttAudioS * 1000) / 1000,
+    ttsCharacters: u.ttsCharacters,
+    llmInputTokens: u.llmInputTokens,
+    llmOutputTokens: u.llmOutputTokens,
+    llmModel,
+  });
+}
+
+function accumulateUsage(u: UsageTotals, m: metrics.AgentMetrics): void {
+  if (m.type === 'stt_metrics') u.sttAudioS += m.audioDurationMs / 1000;
+  else if (m.type === 'tts_metrics') u.ttsCharacters += m.charactersCount;
+  else if (m.type === 'llm_metrics') {
+    u.llmInputTokens += m.promptTokens;
+    u.llmOutputTokens += m.completionTokens;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Builds the voice session for one call: Deepgram Nova-3 STT, an OpenAI-API LLM and
+ * Deepgram Aura-2 TTS, each a plugin instance pointed at configured base URLs. Everything
+ * that @livekit/agents would otherwise fill in from LiveKit's cloud (model strings, the
+ * turn detector, adaptive interruption) is set explicitly, so nothing leaves the host
+ * unless a provider URL says so.
+ */
+import { voice, type VAD } from '@livekit/agents';
+import * as deepgram from '@livekit/agents-plugin-deepgram';
+import * as openai from '@livekit/agents-plugin-openai';
+import type { Config } from '../../deploy/config.js';
+import type { CallConfig } from './call-config.js';
+
+/**
+ * Provider retries per turn. With a 2.5 s per-attempt timeout and two retries, a turn
+ * gives up within about 8 s and the degrade path takes over (see `degrade.ts`).
+ */
+export const providerRetry = { maxRetry: 2, retryIntervalMs: 250, timeoutMs: 2_500 } as const;
+
+/** Telephony turn-taking: a short fixed endpointing delay keeps voice-to-voice low. */
+export const turnTiming = { endpointingMinDelayMs: 300, endpointingMaxDelayMs: 2_000, interruptionMinDurationMs: 250 } as const;
+
+export function createAgentSession(call: CallConfig, providers: Config['providers'], vad: VAD): voice.AgentSession {
+  const dg = providers.deepgram;
+  return new voice.AgentSession({
+    stt: new deepgram.STT({
+      baseUrl: dg.sttBaseUrl,
+      apiKey: dg.apiKey,
+      model: 'nova-3',
+      language: call.language,
+      interimResults: true,
+      sampleRate: 16_000,
+    }),
+    llm: new openai.LLM({ baseURL: providers.openai.baseUrl, apiKey: providers.openai.apiKey, model: providers.openai.model }),
+    tts: new deepgram.TTS({ baseUrl: dg.ttsBaseUrl, apiKey: dg.apiKey, model: call.voice, encoding: 'linear16', sampleRate: 24_000 }),
+    vad,
+    turnHandling: {
+      // Local Silero VAD decides end of turn; never the cloud turn detector.
+      turnDetection: 'vad',
+      endpointing: { mode: 'fixed', minDelay: turnTiming.endpointingMinDelayMs, maxDelay: turnTiming.endpointingMaxDelayMs },
+      // Barge-in by local VAD: the caller speaking over the agent stops its audio.
+      interruption: { enabled: true, mode: 'vad', minDuration: turnTiming.interruptionMinDurationMs },
+      // One LLM request per turn: speculative requests double provider cost at scale.
+      preemptiveGeneration: { enabled: false },
+    },
+    // Phone audio has no acoustic echo to warm up for; barge-in works from the greeting on.
+    aecWarmupDuration: null,
+    userAwayTimeout: null,
+    connOptions: { sttConnOptions: providerRetry, llmConnOptions: providerRetry, ttsConnOptions: providerRetry, maxUnrecoverableErrors: 1 },
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The tools the LLM may call. Every call is reported as a `tool.requested` event: the
+ * call workflow owns the decision (may we transfer? record the opt-out, schedule the
+ * callback). Locally the agent only does what the conversation needs at once: a polite
+ * close for end_call and do_not_call, the voicemail message, a holding line for transfer.
+ */
+import { llm } from '@livekit/agents';
+import { z } from 'zod';
+import type { toolNames } from '../events/schema.js';
+import type { CallConfig } from './call-config.js';
+
+type ToolName = (typeof toolNames)[number];
+
+export interface ToolHooks {
+  /** Publishes `tool.requested`; resolves once JetStream has stored it. */
+  report(name: ToolName, toolCallId: string, args: Record<string, unknown>): Promise<void>;
+  /** Ends the call after the given line has been spoken. */
+  endAfter(line: string, reason: string): void;
+}
+
+/** Lines the agent speaks on its own, never generated, so they are predictable and short. */
+export const scriptedLines = {
+  transferHold: 'Of course. Please hold for a moment while I connect you.',
+  endCall: 'Thank you for your time. Goodbye.',
+  doNotCall: 'Understood. I have removed your number from our list, and you will not be called again. Goodbye.',
+} as const;
+
+export function createTools(call: CallConfig, hooks: ToolHooks) {
+  const all = {
+    transfer_to_human: llm.tool({
+      description: call.transfer.allowed
+        ? `Transfer the caller to ${call.transfer.targetLabel} when they ask for a person or you cannot help.`
+        : 'Use when the caller asks for a person. No transfer is available: you will be told what to say.',
+      parameters: z.object({ reason: z.string().describe('Why the caller wants a person, in a few words') }),
+      execute: async ({ reason }, { toolCallId, ctx }) => {
+        await hooks.report('transfer_to_human', toolCallId, { reason });
+        if (call.transfer.allowed) ctx.session.say(scriptedLines.transferHold, { allowInterruptions: false });
+        // The workflow answers with a control command (transfer_notice, say or hangup).
+        return call.transfer.allowed ? undefined : 'Transfer requested; tell the caller someone will call them back.';
+      },
+    }),
+    end_call: llm.tool({
+      description: 'End the call when the conversation is finished or the caller is not interested.',
+      parameters: z.object({ reason: z.string().describe('Why the call is ending, in a few words') }),
+      execute: async ({ reason }, { toolCallId }) => {
+        await hooks.report('end_call', toolCallId, { reason });
+        hooks.endAfter(scriptedLines.endCall, 'end_call');
+        return undefined;
+      },
+    }),
+    voicemail_detected: llm.tool({
+      description: 'Call this as soon as you reach an answering machine or voicemail greeting.',
+      parameters: z.object({}),
+      execute: async (_args, { toolCallId }) => {
+        await hooks.report('voicemail_detected', toolCallId, {});
+        hooks.endAfter(call.voicemailMessage ?? '', 'voicemail');
+        return undefined;
+      },
+    }),
+    schedule_callback: llm.tool({
+      description: 'Record that the caller wants to be called back later.',
+      parameters: z.object({ when: z.string().describe('When to call back, as the caller said it, or ISO 8601') }),
+      execute: async ({ when }, { toolCallId }) => {
+        await hooks.report('schedule_callback', toolCallId, { when });
+        return 'Callback recorded. Confirm the time to the caller briefly.';
+      },
+    }),
+    record_answer: llm.tool({
+      description: 'Record the caller’s answer to one of the questions you were asked to collect.',
+      parameters: z.object({ field: z.string().describe('The field name'), value: z.string().describe('The answer') }),
+      execute: async ({ field, value }, { toolCallId }) => {
+        await hooks.report('record_answer', toolCallId, { field, value });
+        return 'Recorded.';
+      },
+    }),
+    do_not_call: llm.tool({
+      description: 'The caller asks not to be called again or to be removed from the list.',
+      parameters: z.object({}),
+      execute: async (_args, { toolCallId }) => {
+        await hooks.report('do_not_call', toolCallId, {});
+        hooks.endAfter(scriptedLines.doNotCall, 'do_not_call');
+        return undefined;
+      },
+    }),
+  } satisfies Record<ToolName, unknown>;
+
+  // Only the tools this call's configuration enables are shown to the LLM.
+  return Object.fromEntries(call.tools.map((name) => [name, all[name]]));
+}

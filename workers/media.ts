@@ -1,0 +1,63 @@
+/**
+ * The media worker: a LiveKit Agents server that takes call jobs by explicit dispatch
+ * only (its agent name), one forked process per call (`media/agent/entry.ts`).
+ *
+ * Load is the number of calls it carries against `MEDIA_MAX_CONCURRENT_CALLS`, not CPU:
+ * on a small box the default CPU threshold would mark the worker full at the first call.
+ *
+ * SIGTERM drains: no new jobs; running calls may finish for `MEDIA_DRAIN_TIMEOUT_MS`;
+ * calls still running after that are handed back (each job publishes `agent.left` with
+ * reason `drained`, and its call workflow dispatches a replacement agent).
+ */
+import { fileURLToPath } from 'node:url';
+import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
+import { loadConfig, type Config } from '../deploy/config.js';
+import { createLogger } from '../deploy/logger.js';
+
+const entryPath = fileURLToPath(new URL('../media/agent/entry.ts', import.meta.url));
+
+export function createMediaServer(config: Config, opts: { port?: number; production?: boolean } = {}): AgentServer {
+  initializeLogger({ pretty: false, level: config.logLevel === 'silent' ? 'fatal' : config.logLevel });
+  const maxCalls = config.media.maxConcurrentCalls;
+  return new AgentServer(
+    new ServerOptions({
+      agent: entryPath,
+      agentName: config.media.agentName,
+      wsURL: config.livekit.wsUrl,
+      apiKey: config.livekit.apiKey,
+      apiSecret: config.livekit.apiSecret,
+      // Production mode keeps warm processes so a greeting is not delayed by a fork.
+      production: opts.production ?? true,
+      numIdleProcesses: 1,
+      port: opts.port ?? config.media.httpPort,
+      host: config.host,
+      loadFunc: (server) => Promise.resolve(server.activeJobs.length / maxCalls),
+      loadThreshold: 1,
+      drainTimeout: config.media.drainTimeoutMs,
+      initializeProcessTimeout: 30_000,
+    }),
+  );
+}
+
+/** Drains, then closes: running jobs get a shutdown request and hand their calls back. */
+export async function stopMediaServer(server: AgentServer, drainTimeoutMs: number): Promise<void> {
+  await server.drain(drainTimeoutMs).catch(() => undefined);
+  await server.close();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const log = createLogger('media-worker', config.logLevel);
+  const server = createMediaServer(config);
+  server.event.on('worker_registered', (workerId: string) => log.info({ workerId, agentName: config.media.agentName }, 'media worker registered'));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal, activeCalls: server.activeJobs.length, drainTimeoutMs: config.media.drainTimeoutMs }, 'media worker draining');
+      void stopMediaServer(server, config.media.drainTimeoutMs).then(() => {
+        log.info('media worker stopped');
+        process.exit(0);
+      });
+    });
+  }
+  await server.run();
+}
