@@ -1,0 +1,128 @@
+/**
+ * Typed client for the SIP gateway's control API, for Temporal activities. Problem
+ * documents come back as the gateway's own error classes, so an activity can map them to
+ * ApplicationFailure types (and know which are retryable) without parsing HTTP.
+ */
+import {
+  GatewayDrainingError,
+  GatewayUnreachableError,
+  IdempotencyConflictError,
+  InvalidRequestError,
+  LiveKitUnavailableError,
+  SipCallError,
+  SipCallNotActiveError,
+  SipGatewayInternalError,
+  SipNoAnswerError,
+  SipParticipantNotFoundError,
+  SipTransferError,
+  problemTypes,
+  type SipGatewayError,
+} from './errors.js';
+import { TRANSFER_TIMEOUT_MS } from './outbound-call.js';
+import {
+  createSipParticipantResponseSchema,
+  problemSchema,
+  transferSipParticipantResponseSchema,
+  type CreateSipParticipantRequest,
+  type CreateSipParticipantResponse,
+  type Problem,
+  type TransferSipParticipantRequest,
+  type TransferSipParticipantResponse,
+} from './schemas.js';
+
+export interface SipGatewayClientOptions {
+  /** Control API base URL, e.g. config.sip.controlUrl. */
+  baseUrl: string;
+  /** Timeout for requests that do not wait on a phone; default 15000. */
+  requestTimeoutMs?: number;
+}
+
+/** Extra time on top of the ringing timeout for room join and signalling. */
+const DIAL_MARGIN_MS = 30_000;
+
+export class SipGatewayClient {
+  private readonly baseUrl: string;
+  private readonly requestTimeoutMs: number;
+
+  constructor(opts: SipGatewayClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
+  }
+
+  /**
+   * Dials. Safe to retry with the same roomName + participantIdentity: the gateway never
+   * dials twice for them. Throws SipCallError, SipNoAnswerError, GatewayUnreachableError...
+   */
+  async createSipParticipant(request: CreateSipParticipantRequest): Promise<CreateSipParticipantResponse> {
+    const timeoutMs = request.waitUntilAnswered ? request.ringingTimeoutMs + DIAL_MARGIN_MS : this.requestTimeoutMs;
+    const body = await this.post('/v1/sip/participants', request, timeoutMs);
+    return createSipParticipantResponseSchema.parse(body);
+  }
+
+  /** Cold transfer; resolves once the far end confirmed it and the call was hung up. */
+  async transferSipParticipant(request: TransferSipParticipantRequest): Promise<TransferSipParticipantResponse> {
+    const body = await this.post('/v1/sip/transfer', request, TRANSFER_TIMEOUT_MS + DIAL_MARGIN_MS);
+    return transferSipParticipantResponseSchema.parse(body);
+  }
+
+  /** True when the gateway answers its health check. */
+  async isHealthy(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      return res.ok && (await res.text()).trim() === 'ok';
+    } catch {
+      return false;
+    }
+  }
+
+  private async post(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new GatewayUnreachableError({ cause: err });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch (err) {
+      throw new SipGatewayInternalError(`Control API answered ${res.status} with a body that is not JSON`, { cause: err });
+    }
+    if (res.ok) return parsed;
+    const problem = problemSchema.safeParse(parsed);
+    if (!problem.success) throw new SipGatewayInternalError(`Control API answered ${res.status} without a problem document`);
+    throw fromProblem(problem.data);
+  }
+}
+
+/** Rebuilds the typed error a problem document stands for. */
+export function fromProblem(p: Problem): SipGatewayError {
+  switch (p.type) {
+    case problemTypes.sipCallFailed:
+      return new SipCallError(p.sipStatusCode ?? 0, p.sipStatus ?? '');
+    case problemTypes.noAnswer:
+      return new SipNoAnswerError(p.ringingTimeoutMs ?? 0);
+    case problemTypes.transferFailed:
+      return new SipTransferError(p.detail ?? p.title, p.sipStatusCode, p.sipStatus);
+    case problemTypes.participantNotFound:
+      return new SipParticipantNotFoundError();
+    case problemTypes.callNotActive:
+      return new SipCallNotActiveError(p.callStatus ?? 'unknown');
+    case problemTypes.idempotencyConflict:
+      return new IdempotencyConflictError();
+    case problemTypes.validation:
+      return new InvalidRequestError(p.detail ?? p.title, p.issues ?? []);
+    case problemTypes.draining:
+      return new GatewayDrainingError();
+    case problemTypes.livekitUnavailable:
+      return new LiveKitUnavailableError();
+    default:
+      return new SipGatewayInternalError(p.detail ?? p.title);
+  }
+}
