@@ -14,8 +14,10 @@ export const FailureType = {
   SipNoAnswer: 'SipNoAnswer',
   /** The carrier or gateway failed (5xx, network, transport). Retryable. */
   SipFailed: 'SipFailed',
-  /** The SIP gateway did not answer at all. Retryable. */
+  /** The SIP gateway could not be reached, is shutting down, or failed inside. Retryable. */
   GatewayUnavailable: 'GatewayUnavailable',
+  /** A cold transfer (SIP REFER) was refused or did not complete. */
+  TransferFailed: 'TransferFailed',
   /** A request that can never succeed as given. */
   InvalidInput: 'InvalidInput',
 } as const;
@@ -26,6 +28,7 @@ export const nonRetryableFailureTypes: FailureType[] = [
   FailureType.SipBusy,
   FailureType.SipRejected,
   FailureType.SipNoAnswer,
+  FailureType.TransferFailed,
   FailureType.InvalidInput,
 ];
 
@@ -82,11 +85,4 @@ export class SipNoAnswerError extends KickcallError {
   ) {
     super(`no answer within ${ringingTimeoutMs} ms`, options);
   }
-}
-
-/** The SIP gateway could not be reached or failed to process the request. */
-export class GatewayUnavailableError extends KickcallError {
-  override readonly name = 'GatewayUnavailableError';
-  readonly failureType = FailureType.GatewayUnavailable;
-  readonly retryable = true;
 }

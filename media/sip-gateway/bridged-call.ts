@@ -9,7 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LiveKitUnavailableError, SipGatewayError, SipGatewayInternalError } from './errors.js';
+import { LiveKitUnavailableError, SipGatewayInternalError, isGatewayError, type SipGatewayError } from './errors.js';
 import { MediaSession } from './media-session.js';
 import { OutboundCall, type EndReason } from './outbound-call.js';
 import { RoomBridge, sipAttributes, type SipCallStatus } from './room-bridge.js';
@@ -164,7 +164,7 @@ export class BridgedCall {
       this.setStatus('active');
       this.resolveAnswered();
     } catch (err) {
-      const error = err instanceof SipGatewayError ? err : new SipGatewayInternalError('Call setup failed', { cause: err });
+      const error = isGatewayError(err) ? err : new SipGatewayInternalError('Call setup failed', { cause: err });
       this.log.info({ err: { name: error.name, message: error.message } }, 'call not answered');
       this.status = 'failed';
       this.rejectAnswered(error);

@@ -16,7 +16,7 @@ import {
   SipParticipantNotFoundError,
   SipTransferError,
   problemTypes,
-  type SipGatewayError,
+  type GatewayError,
 } from './errors.js';
 import { TRANSFER_TIMEOUT_MS } from './outbound-call.js';
 import {
@@ -102,7 +102,7 @@ export class SipGatewayClient {
 }
 
 /** Rebuilds the typed error a problem document stands for. */
-export function fromProblem(p: Problem): SipGatewayError {
+export function fromProblem(p: Problem): GatewayError {
   switch (p.type) {
     case problemTypes.sipCallFailed:
       return new SipCallError(p.sipStatusCode ?? 0, p.sipStatus ?? '');

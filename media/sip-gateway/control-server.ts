@@ -15,10 +15,12 @@ import {
   InvalidRequestError,
   SipCallError,
   SipCallNotActiveError,
-  SipGatewayError,
   SipGatewayInternalError,
   SipNoAnswerError,
   SipTransferError,
+  isGatewayError,
+  problemOf,
+  type GatewayError,
 } from './errors.js';
 import type { SipGateway } from './gateway.js';
 import { createSipParticipantRequestSchema, transferSipParticipantRequestSchema, type Problem } from './schemas.js';
@@ -79,15 +81,16 @@ async function handle(opts: ControlServerOptions, req: http.IncomingMessage, res
     }
     return sendProblem(res, { type: 'about:blank', title: 'Not Found', status: 404 });
   } catch (err) {
-    const error = err instanceof SipGatewayError ? err : new SipGatewayInternalError(undefined, { cause: err });
+    const error = isGatewayError(err) ? err : new SipGatewayInternalError(undefined, { cause: err });
     if (error instanceof SipGatewayInternalError) opts.logger.error({ err }, 'control request failed');
     return sendProblem(res, toProblem(error));
   }
 }
 
 /** Maps an error to its problem document; the client's `fromProblem` is the inverse. */
-export function toProblem(error: SipGatewayError): Problem {
-  const problem: Problem = { type: error.problemType, title: error.name, status: error.httpStatus, detail: error.message };
+export function toProblem(error: GatewayError): Problem {
+  const { type, status } = problemOf(error);
+  const problem: Problem = { type, title: error.name, status, detail: error.message };
   if (error instanceof SipCallError) {
     problem.sipStatusCode = error.sipStatusCode;
     problem.sipStatus = error.sipStatus;

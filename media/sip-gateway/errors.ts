@@ -6,6 +6,9 @@
  *
  * Messages never carry a phone number: details live in typed fields.
  */
+import { FailureType, KickcallError, SipCallError, SipNoAnswerError } from '../../workflows/errors.js';
+
+export { SipCallError, SipNoAnswerError };
 
 /** Problem `type` URIs of the control API, one per error class. */
 export const problemTypes = {
@@ -26,9 +29,11 @@ interface ErrorOptions {
   cause?: unknown;
 }
 
-/** Base class: every gateway error says whether retrying the same request can help. */
-export abstract class SipGatewayError extends Error {
-  abstract readonly retryable: boolean;
+/**
+ * Errors of the gateway's own making. They are Kickcall errors (a failure type, a
+ * `retryable` flag, a cause) that also know how the control API reports them.
+ */
+export abstract class SipGatewayError extends KickcallError {
   /** The problem `type` the control API uses for this error. */
   abstract readonly problemType: ProblemType;
   /** The HTTP status the control API answers with. */
@@ -39,44 +44,28 @@ export abstract class SipGatewayError extends Error {
 }
 
 /**
- * The far end (or the carrier) answered the INVITE with a final non-2xx response, or did
- * not answer the INVITE transaction at all (reported as 408, as RFC 3261 §8.1.3.1 says).
- * Not retryable as-is: busy or rejected is the callee's answer; a new attempt is a
- * business decision.
+ * Everything the gateway raises or reports. A failed INVITE is Kickcall's `SipCallError`
+ * (its final status, 408 when the far end never answered the transaction and 503 for a
+ * transport failure, as RFC 3261 §8.1.3.1 says) and a ring timeout is `SipNoAnswerError`:
+ * the same classes the workflows decide on, so nothing translates between them.
  */
-export class SipCallError extends SipGatewayError {
-  override readonly name = 'SipCallError';
-  readonly retryable = false;
-  readonly problemType = problemTypes.sipCallFailed;
-  readonly httpStatus = 502;
-  constructor(
-    /** SIP status code of the final response, e.g. 486. */
-    readonly sipStatusCode: number,
-    /** Reason phrase of the final response, e.g. "Busy Here". */
-    readonly sipStatus: string,
-    options: ErrorOptions = {},
-  ) {
-    super(`SIP call failed with ${sipStatusCode} ${sipStatus}`, options);
-  }
+export type GatewayError = SipGatewayError | SipCallError | SipNoAnswerError;
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof SipGatewayError || err instanceof SipCallError || err instanceof SipNoAnswerError;
 }
 
-/** Nobody answered within the ringing timeout; the gateway sent CANCEL. */
-export class SipNoAnswerError extends SipGatewayError {
-  override readonly name = 'SipNoAnswerError';
-  readonly retryable = false;
-  readonly problemType = problemTypes.noAnswer;
-  readonly httpStatus = 504;
-  constructor(
-    readonly ringingTimeoutMs: number,
-    options: ErrorOptions = {},
-  ) {
-    super(`No answer within the ringing timeout of ${ringingTimeoutMs} ms`, options);
-  }
+/** The control API's problem `type` and HTTP status for an error. */
+export function problemOf(err: GatewayError): { type: ProblemType; status: number } {
+  if (err instanceof SipCallError) return { type: problemTypes.sipCallFailed, status: 502 };
+  if (err instanceof SipNoAnswerError) return { type: problemTypes.noAnswer, status: 504 };
+  return { type: err.problemType, status: err.httpStatus };
 }
 
 /** A REFER was rejected, or its NOTIFY reported a non-2xx final status, or it timed out. */
 export class SipTransferError extends SipGatewayError {
   override readonly name = 'SipTransferError';
+  readonly failureType = FailureType.TransferFailed;
   readonly retryable = false;
   readonly problemType = problemTypes.transferFailed;
   readonly httpStatus = 502;
@@ -94,6 +83,7 @@ export class SipTransferError extends SipGatewayError {
 /** No call is known for this room and participant identity. */
 export class SipParticipantNotFoundError extends SipGatewayError {
   override readonly name = 'SipParticipantNotFoundError';
+  readonly failureType = FailureType.InvalidInput;
   readonly retryable = false;
   readonly problemType = problemTypes.participantNotFound;
   readonly httpStatus = 404;
@@ -105,6 +95,7 @@ export class SipParticipantNotFoundError extends SipGatewayError {
 /** The call exists but is not in a state that allows the operation (e.g. transfer before answer). */
 export class SipCallNotActiveError extends SipGatewayError {
   override readonly name = 'SipCallNotActiveError';
+  readonly failureType = FailureType.InvalidInput;
   readonly retryable = false;
   readonly problemType = problemTypes.callNotActive;
   readonly httpStatus = 409;
@@ -119,6 +110,7 @@ export class SipCallNotActiveError extends SipGatewayError {
 /** A request reused a participant identity and room for a different call. */
 export class IdempotencyConflictError extends SipGatewayError {
   override readonly name = 'IdempotencyConflictError';
+  readonly failureType = FailureType.InvalidInput;
   readonly retryable = false;
   readonly problemType = problemTypes.idempotencyConflict;
   readonly httpStatus = 409;
@@ -130,6 +122,7 @@ export class IdempotencyConflictError extends SipGatewayError {
 /** The request body failed validation. */
 export class InvalidRequestError extends SipGatewayError {
   override readonly name = 'InvalidRequestError';
+  readonly failureType = FailureType.InvalidInput;
   readonly retryable = false;
   readonly problemType = problemTypes.validation;
   readonly httpStatus = 400;
@@ -145,6 +138,7 @@ export class InvalidRequestError extends SipGatewayError {
 /** The gateway is shutting down and takes no new calls; another instance (or a retry later) can. */
 export class GatewayDrainingError extends SipGatewayError {
   override readonly name = 'GatewayDrainingError';
+  readonly failureType = FailureType.GatewayUnavailable;
   readonly retryable = true;
   readonly problemType = problemTypes.draining;
   readonly httpStatus = 503;
@@ -156,6 +150,7 @@ export class GatewayDrainingError extends SipGatewayError {
 /** The gateway could not join the LiveKit room; nothing was dialled. */
 export class LiveKitUnavailableError extends SipGatewayError {
   override readonly name = 'LiveKitUnavailableError';
+  readonly failureType = FailureType.GatewayUnavailable;
   readonly retryable = true;
   readonly problemType = problemTypes.livekitUnavailable;
   readonly httpStatus = 503;
@@ -171,6 +166,7 @@ export class LiveKitUnavailableError extends SipGatewayError {
  */
 export class GatewayUnreachableError extends SipGatewayError {
   override readonly name = 'GatewayUnreachableError';
+  readonly failureType = FailureType.GatewayUnavailable;
   readonly retryable = true;
   readonly problemType = problemTypes.internal;
   readonly httpStatus = 503;
@@ -182,6 +178,7 @@ export class GatewayUnreachableError extends SipGatewayError {
 /** Anything unexpected inside the gateway. */
 export class SipGatewayInternalError extends SipGatewayError {
   override readonly name = 'SipGatewayInternalError';
+  readonly failureType = FailureType.GatewayUnavailable;
   readonly retryable = true;
   readonly problemType = problemTypes.internal;
   readonly httpStatus = 500;
@@ -189,14 +186,3 @@ export class SipGatewayInternalError extends SipGatewayError {
     super(message, options);
   }
 }
-
-/** Error names that must not be retried as-is, for the activity boundary. */
-export const nonRetryableErrorNames = [
-  'SipCallError',
-  'SipNoAnswerError',
-  'SipTransferError',
-  'SipParticipantNotFoundError',
-  'SipCallNotActiveError',
-  'IdempotencyConflictError',
-  'InvalidRequestError',
-] as const;
