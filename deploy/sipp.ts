@@ -34,6 +34,8 @@ export interface SippRun {
   stop(): Promise<void>;
   /** Folder with SIPp's own trace files (messages, errors). */
   traceDir: string;
+  /** Every SIP message SIPp sent and received so far, as text. */
+  messages(): string;
 }
 
 export function scenarioFile(scenario: SippScenario): string {
@@ -62,13 +64,14 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
 
   const exited = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.once('error', (err) => reject(new Error('could not run sipp (Debian package sip-tester)', { cause: err })));
-    child.once('exit', (code) => resolve({ code, output: output + readTraces(traceDir) }));
+    child.once('exit', (code) => resolve({ code, output: output + readTraces(traceDir, '_errors.log', '_screen.log') }));
   });
   await waitForListening(opts.host, opts.port, exited);
   return {
     address: `${opts.host}:${opts.port}`,
     exited,
     traceDir,
+    messages: () => readTraces(traceDir, '_messages.log'),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited.catch(() => undefined);
@@ -95,9 +98,9 @@ async function waitForListening(host: string, port: number, exited: Promise<unkn
   throw new Error(`sipp did not bind ${host}:${port} within 5 s`);
 }
 
-function readTraces(dir: string): string {
+function readTraces(dir: string, ...suffixes: string[]): string {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('_errors.log') || f.endsWith('_screen.log'))
-    .map((f) => `\n--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').slice(-4000)}`)
+    .filter((f) => suffixes.some((suffix) => f.endsWith(suffix)))
+    .map((f) => `\n--- ${f}\n${readFileSync(path.join(dir, f), 'utf8')}`)
     .join('');
 }

@@ -19,6 +19,7 @@ import {
 } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { createToneGenerator, rms } from '../../media/audio.js';
+import { withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
 
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
@@ -84,13 +85,3 @@ test('a participant hears another participant’s audio through a LiveKit room',
   // A 0.5-amplitude sine has an RMS of about 11,585; opus keeps it close.
   assert.ok(Math.max(...levels) > 8000, 'the tone arrived far quieter than it was sent');
 });
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]);
-}

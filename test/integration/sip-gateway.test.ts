@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,10 +25,12 @@ import {
 } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { repoRoot } from '../../deploy/config.js';
+import { startSipp as startSippRun, type SippRun, type SippScenario } from '../../deploy/sipp.js';
 import { createToneGenerator, rms } from '../../media/audio.js';
 import { SipGatewayClient } from '../../media/sip-gateway/client.js';
 import { IdempotencyConflictError, SipCallError, SipNoAnswerError } from '../../media/sip-gateway/errors.js';
 import type { CreateSipParticipantRequest } from '../../media/sip-gateway/schemas.js';
+import { sleep, waitFor, withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
 
 const GATEWAY_SIP_PORT = 15160;
@@ -43,10 +45,9 @@ const CALLEE = '+15550100001';
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
 const client = new SipGatewayClient({ baseUrl: `http://${config.host}:${GATEWAY_CONTROL_PORT}` });
 const workDir = mkdtempSync(path.join(tmpdir(), 'kickcall-sipgw-'));
-const children = new Set<ChildProcess>();
+const runs = new Set<SippRun>();
 let gateway: ChildProcess | undefined;
 let gatewayExit: Promise<number | null> | undefined;
-let nextSippPort = 15171;
 
 before(async () => {
   const log = openSync(path.join(workDir, 'gateway.log'), 'a');
@@ -68,7 +69,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const run of runs) await run.stop();
   if (gateway && gateway.exitCode === null) {
     gateway.kill('SIGTERM');
     const exited = await Promise.race([gatewayExit, sleep(15_000).then(() => 'timeout' as const)]);
@@ -78,34 +79,23 @@ after(async () => {
   await dispose();
 });
 
-interface Sipp {
-  port: number;
-  /** Resolves with SIPp's exit code: 0 only if the whole scenario ran as written. */
-  exited: Promise<number | null>;
-  /** Every SIP message SIPp sent and received, as text. */
-  messages(): string;
+let nextSippPort = 15171;
+
+/** SIPp as the far end for one call, on its own loopback port. */
+async function startSipp(scenario: SippScenario, opts: { rtpEcho?: boolean } = {}): Promise<SippRun> {
+  const sipp = await startSippRun({ scenario, host: '127.0.0.1', port: nextSippPort++, mediaPort: SIPP_RTP_PORT, timeoutS: 90, ...opts });
+  runs.add(sipp);
+  return sipp;
 }
 
-/** Starts SIPp as a UAS for one call on its own loopback port. */
-function startSipp(scenario: string, opts: { rtpEcho?: boolean } = {}): Sipp {
-  const port = nextSippPort++;
-  const messageFile = path.join(workDir, `${scenario}-${port}-messages.log`);
-  const args = [
-    '-sf', path.join(repoRoot, 'deploy', 'sipp', `${scenario}.xml`),
-    '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-nostdin',
-    '-timeout', '90s', '-timeout_error',
-    '-trace_msg', '-message_file', messageFile,
-    ...(opts.rtpEcho ? ['-mi', '127.0.0.1', '-mp', String(SIPP_RTP_PORT), '-rtp_echo'] : []),
-  ];
-  const child = spawn('sipp', args, { cwd: workDir, stdio: 'ignore' });
-  children.add(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { port, exited, messages: () => (existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : '') };
+/** SIPp's exit code: 0 only if the whole scenario ran as written. */
+function sippExitCode(sipp: SippRun): Promise<number | null> {
+  return sipp.exited.then((r) => r.code);
 }
 
-function dialRequest(sipp: Sipp, roomName: string, identity: string, extra: Partial<CreateSipParticipantRequest> = {}): CreateSipParticipantRequest {
+function dialRequest(sipp: SippRun, roomName: string, identity: string, extra: Partial<CreateSipParticipantRequest> = {}): CreateSipParticipantRequest {
   return {
-    trunk: { address: `127.0.0.1:${sipp.port}`, numbers: [CALLER_ID] },
+    trunk: { address: sipp.address, numbers: [CALLER_ID] },
     callTo: CALLEE,
     roomName,
     participantIdentity: identity,
@@ -140,7 +130,7 @@ async function participantIdentities(roomName: string): Promise<string[]> {
 }
 
 test('answered call: SIP participant becomes active, audio flows both ways, removal sends BYE', async (t) => {
-  const sipp = startSipp('uas-answer', { rtpEcho: true });
+  const sipp = await startSipp('uas-answer', { rtpEcho: true });
   const roomName = uniqueName('sipgw-answer');
   const identity = 'sip-callee';
   await rooms.createRoom({ name: roomName, emptyTimeout: 60 });
@@ -222,14 +212,14 @@ test('answered call: SIP participant becomes active, audio flows both ways, remo
   // Removing the participant makes the gateway hang up with BYE; SIPp's scenario ends
   // only after it received the BYE.
   await rooms.removeParticipant(roomName, identity);
-  const code = await withTimeout(sipp.exited, 15_000, 'SIPp never finished (no BYE?)');
+  const code = await withTimeout(sippExitCode(sipp), 15_000, 'SIPp never finished (no BYE?)');
   assert.equal(code, 0, 'SIPp scenario failed');
   assert.equal(countRequests(sipp.messages(), 'BYE'), 1);
   assert.ok(!(await participantIdentities(roomName)).includes(identity));
 });
 
 test('busy: 486 becomes SipCallError with sipStatusCode 486 and no participant is left', async (t) => {
-  const sipp = startSipp('uas-busy');
+  const sipp = await startSipp('uas-busy');
   const roomName = uniqueName('sipgw-busy');
   t.after(() => rooms.deleteRoom(roomName).catch(() => undefined));
   await assert.rejects(client.createSipParticipant(dialRequest(sipp, roomName, 'sip-busy')), (err: unknown) => {
@@ -239,12 +229,12 @@ test('busy: 486 becomes SipCallError with sipStatusCode 486 and no participant i
     assert.equal(err.retryable, false);
     return true;
   });
-  assert.equal(await withTimeout(sipp.exited, 10_000, 'SIPp never finished (no ACK?)'), 0);
+  assert.equal(await withTimeout(sippExitCode(sipp), 10_000, 'SIPp never finished (no ACK?)'), 0);
   await waitFor(async () => !(await participantIdentities(roomName)).includes('sip-busy'), 5000, 'the SIP participant stayed in the room');
 });
 
 test('ringing timeout: no-answer error and a CANCEL sent', async (t) => {
-  const sipp = startSipp('uas-no-answer');
+  const sipp = await startSipp('uas-no-answer');
   const roomName = uniqueName('sipgw-noanswer');
   t.after(() => rooms.deleteRoom(roomName).catch(() => undefined));
   const startedAt = Date.now();
@@ -256,13 +246,13 @@ test('ringing timeout: no-answer error and a CANCEL sent', async (t) => {
   const elapsedMs = Date.now() - startedAt;
   assert.ok(elapsedMs >= 2000 && elapsedMs < 8000, `gave up after ${elapsedMs} ms`);
   // The scenario only completes after CANCEL → 200, 487 → ACK.
-  assert.equal(await withTimeout(sipp.exited, 10_000, 'SIPp never finished (no CANCEL?)'), 0);
+  assert.equal(await withTimeout(sippExitCode(sipp), 10_000, 'SIPp never finished (no CANCEL?)'), 0);
   assert.equal(countRequests(sipp.messages(), 'CANCEL'), 1);
   assert.ok(!(await participantIdentities(roomName)).includes('sip-noanswer'));
 });
 
 test('a repeated dial for the same room and identity returns the same call and sends one INVITE', async (t) => {
-  const sipp = startSipp('uas-answer');
+  const sipp = await startSipp('uas-answer');
   const roomName = uniqueName('sipgw-dup');
   const identity = 'sip-dup';
   t.after(() => rooms.deleteRoom(roomName).catch(() => undefined));
@@ -277,20 +267,20 @@ test('a repeated dial for the same room and identity returns the same call and s
   await assert.rejects(client.createSipParticipant({ ...request, callTo: '+15550100002' }), IdempotencyConflictError);
 
   await rooms.removeParticipant(roomName, identity);
-  assert.equal(await withTimeout(sipp.exited, 15_000, 'SIPp never finished'), 0);
+  assert.equal(await withTimeout(sippExitCode(sipp), 15_000, 'SIPp never finished'), 0);
   // Retransmissions of one INVITE share its Call-ID; a second dial would have a new one.
   assert.equal(inviteCallIds(sipp.messages()).size, 1, 'exactly one call reached the far end');
 });
 
 test('cold transfer: REFER, 202, NOTIFY sipfrag 200, then the gateway hangs up', async (t) => {
-  const sipp = startSipp('uas-refer');
+  const sipp = await startSipp('uas-refer');
   const roomName = uniqueName('sipgw-transfer');
   const identity = 'sip-transfer';
   t.after(() => rooms.deleteRoom(roomName).catch(() => undefined));
   await client.createSipParticipant(dialRequest(sipp, roomName, identity));
   const result = await client.transferSipParticipant({ roomName, participantIdentity: identity, transferTo: 'tel:+15550100009' });
   assert.deepEqual(result, { roomName, participantIdentity: identity });
-  assert.equal(await withTimeout(sipp.exited, 15_000, 'SIPp never finished'), 0);
+  assert.equal(await withTimeout(sippExitCode(sipp), 15_000, 'SIPp never finished'), 0);
   const messages = sipp.messages();
   assert.equal(countRequests(messages, 'REFER'), 1);
   assert.match(messages, /Refer-To: <tel:\+15550100009>/);
@@ -300,38 +290,13 @@ test('cold transfer: REFER, 202, NOTIFY sipfrag 200, then the gateway hangs up',
 
 // Last: it stops the gateway.
 test('SIGTERM drains: live calls get BYE and the process exits 0', async (t) => {
-  const sipp = startSipp('uas-answer');
+  const sipp = await startSipp('uas-answer');
   const roomName = uniqueName('sipgw-drain');
   t.after(() => rooms.deleteRoom(roomName).catch(() => undefined));
   await client.createSipParticipant(dialRequest(sipp, roomName, 'sip-drain'));
   assert.ok(gateway);
   gateway.kill('SIGTERM');
   assert.equal(await withTimeout(gatewayExit!, 20_000, 'gateway did not exit after SIGTERM'), 0);
-  assert.equal(await withTimeout(sipp.exited, 10_000, 'SIPp never finished (no BYE?)'), 0);
+  assert.equal(await withTimeout(sippExitCode(sipp), 10_000, 'SIPp never finished (no BYE?)'), 0);
   assert.equal(countRequests(sipp.messages(), 'BYE'), 1);
 });
-
-// --- helpers ---
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(message);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]);
-}
