@@ -1,0 +1,353 @@
+/**
+ * The caller simulator: a LiveKit participant that plays a scripted person on a call.
+ *
+ * It joins a room, publishes a microphone track that always carries audio (silence
+ * between lines, as a phone line does), speaks phrasebook lines as real audio — the
+ * line's DTMF tone code then espeak-ng speech (utterance.ts) — and listens to the agent
+ * with an energy detector, recording when the agent speaks. The report it returns is
+ * what tests assert on: when the greeting was heard, the agent's speech segments, the
+ * lines spoken and when, all in milliseconds since joining.
+ *
+ * rtc-node's native runtime keeps a process alive until `dispose()` from
+ * `@livekit/rtc-node` is called; the process that owns the caller calls it at exit.
+ */
+import { writeFile } from 'node:fs/promises';
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+  type RemoteParticipant,
+  type RemoteTrack,
+} from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import type { Logger } from 'pino';
+import { createToneGenerator, rms } from '../audio.js';
+import { personas, type PersonaName, type PersonaStep } from './personas.js';
+import { defaultPhrasebook, type PhraseId, type Phrasebook } from './phrasebook.js';
+import { renderUtterance, type UtteranceOptions } from './utterance.js';
+import { encodeWav } from './wav.js';
+
+export interface CallerOptions {
+  /** LiveKit WebSocket URL, e.g. `config.livekit.wsUrl`. */
+  wsUrl: string;
+  /** Join token (see `createCallerToken`). */
+  token: string;
+  /** Listen only to this participant; default: the first other participant with audio. */
+  agentIdentity?: string;
+  /** Publishing rate (Hz); default 48,000 (what WebRTC carries). */
+  sampleRate?: number;
+  /** Rate the agent's audio is analysed (and dumped) at (Hz); default 16,000. */
+  listenSampleRate?: number;
+  /** Agent audio at or above this RMS is speech; default 330 (-40 dBFS). */
+  speechRms?: number;
+  /** The agent's turn has ended after this much quiet (ms); default 700. */
+  agentQuietMs?: number;
+  /** Write everything heard to this WAV file on `leave()`. */
+  wavDumpPath?: string;
+  phrasebook?: Phrasebook;
+  utterance?: UtteranceOptions;
+  logger?: Logger;
+}
+
+export interface AgentSpeechSegment {
+  startMs: number;
+  /** Undefined while the agent is still speaking. */
+  endMs?: number;
+  peakRms: number;
+  meanRms: number;
+}
+
+export interface SpokenLine {
+  phraseId: string;
+  code: string;
+  startMs: number;
+  endMs: number;
+  /** Whether the agent was speaking when the line started (barge-in). */
+  overAgent: boolean;
+}
+
+export interface CallerReport {
+  persona?: PersonaName;
+  /** Epoch ms of joining; every other time is relative to it. */
+  joinedAtEpochMs: number;
+  /** When the agent first spoke, or null if it never did. */
+  greetingHeardAtMs: number | null;
+  agentSegments: AgentSpeechSegment[];
+  linesSpoken: SpokenLine[];
+  /** Steps that gave up waiting for the agent. */
+  timeouts: string[];
+  wavPath?: string;
+}
+
+export async function createCallerToken(opts: {
+  apiKey: string;
+  apiSecret: string;
+  room: string;
+  identity: string;
+  ttl?: string;
+}): Promise<string> {
+  const token = new AccessToken(opts.apiKey, opts.apiSecret, { identity: opts.identity, ttl: opts.ttl ?? '30m' });
+  token.addGrant({ roomJoin: true, room: opts.room, canPublish: true, canSubscribe: true });
+  return token.toJwt();
+}
+
+const FRAME_MS = 10;
+/** rtc-node buffers this much outgoing audio; small keeps line timestamps honest. */
+const SOURCE_QUEUE_MS = 100;
+
+export class CallerSimulator {
+  readonly room = new Room();
+  readonly #opts: Required<Pick<CallerOptions, 'sampleRate' | 'listenSampleRate' | 'speechRms' | 'agentQuietMs'>> & CallerOptions;
+  readonly #phrasebook: Phrasebook;
+  #source: AudioSource | undefined;
+  #joinedAt = 0;
+  #out: Int16Array[] = [];
+  #outDone: Array<{ afterChunks: number; resolve: () => void }> = [];
+  #chunksSent = 0;
+  #chunksQueued = 0;
+  #running = false;
+  #pump: Promise<void> | undefined;
+  #listening: Promise<void> | undefined;
+  #heard: Int16Array[] = [];
+  #segments: AgentSpeechSegment[] = [];
+  #lines: SpokenLine[] = [];
+  #timeouts: string[] = [];
+  #changed: Array<() => void> = [];
+
+  constructor(opts: CallerOptions) {
+    this.#opts = { sampleRate: 48_000, listenSampleRate: 16_000, speechRms: 330, agentQuietMs: 700, ...opts };
+    this.#phrasebook = opts.phrasebook ?? defaultPhrasebook;
+  }
+
+  /** Ms since joining. */
+  now(): number {
+    return Date.now() - this.#joinedAt;
+  }
+
+  get agentSpeaking(): boolean {
+    const last = this.#segments[this.#segments.length - 1];
+    return last !== undefined && last.endMs === undefined;
+  }
+
+  async join(): Promise<void> {
+    this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub, participant: RemoteParticipant) => {
+      if (track.kind !== TrackKind.KIND_AUDIO || this.#listening) return;
+      if (this.#opts.agentIdentity && participant.identity !== this.#opts.agentIdentity) return;
+      this.#listening = this.#listen(track);
+    });
+    await this.room.connect(this.#opts.wsUrl, this.#opts.token, { autoSubscribe: true, dynacast: false });
+    this.#joinedAt = Date.now();
+    this.#source = new AudioSource(this.#opts.sampleRate, 1, SOURCE_QUEUE_MS);
+    const track = LocalAudioTrack.createAudioTrack('caller-microphone', this.#source);
+    await this.room.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+    this.#running = true;
+    this.#pump = this.#pumpAudio();
+    this.#opts.logger?.info({ room: this.room.name }, 'caller joined');
+  }
+
+  /** Speaks a phrasebook line; resolves once its last sample has been handed to WebRTC. */
+  async say(phraseId: PhraseId): Promise<SpokenLine> {
+    const phrase = this.#phrasebook.byId(phraseId);
+    const audio = await renderUtterance(phrase, this.#opts.sampleRate, this.#opts.utterance);
+    const overAgent = this.agentSpeaking;
+    const startMs = this.now() + this.#queuedMs();
+    await this.#play(audio);
+    const line: SpokenLine = { phraseId: phrase.id, code: phrase.code, startMs, endMs: this.now(), overAgent };
+    this.#lines.push(line);
+    return line;
+  }
+
+  async tone(frequencyHz: number, durationMs: number): Promise<void> {
+    const gen = createToneGenerator({ frequencyHz, sampleRate: this.#opts.sampleRate, amplitude: 0.3 });
+    await this.#play(gen(durationMs));
+  }
+
+  /** Resolves true when the agent starts speaking at or after `afterMs`, false on timeout. */
+  waitForAgentSpeech(opts: { afterMs?: number; timeoutMs: number }): Promise<boolean> {
+    const after = opts.afterMs ?? 0;
+    return this.#waitFor(() => this.#segments.some((s) => s.startMs >= after || (s.endMs ?? Infinity) >= after), opts.timeoutMs);
+  }
+
+  /** Resolves true once the agent has spoken after `afterMs` and gone quiet again. */
+  waitForAgentTurn(opts: { afterMs?: number; timeoutMs: number }): Promise<boolean> {
+    const after = opts.afterMs ?? 0;
+    return this.#waitFor(
+      () => this.#segments.some((s) => s.endMs !== undefined && s.endMs > after) && !this.agentSpeaking,
+      opts.timeoutMs,
+    );
+  }
+
+  /** Runs a persona to the end and returns the report. */
+  async runPersona(name: PersonaName): Promise<CallerReport> {
+    for (const step of personas[name]) await this.#runStep(step);
+    return { ...this.report(), persona: name };
+  }
+
+  report(): CallerReport {
+    const first = this.#segments[0];
+    return {
+      joinedAtEpochMs: this.#joinedAt,
+      greetingHeardAtMs: first ? first.startMs : null,
+      agentSegments: this.#segments.map((s) => ({ ...s })),
+      linesSpoken: [...this.#lines],
+      timeouts: [...this.#timeouts],
+      ...(this.#opts.wavDumpPath ? { wavPath: this.#opts.wavDumpPath } : {}),
+    };
+  }
+
+  /** Stops publishing, leaves the room and writes the WAV dump if asked for. */
+  async leave(): Promise<CallerReport> {
+    this.#running = false;
+    await this.#pump;
+    await this.room.disconnect();
+    await this.#listening?.catch(() => undefined);
+    await this.#source?.close();
+    if (this.#opts.wavDumpPath) {
+      const total = this.#heard.reduce((n, c) => n + c.length, 0);
+      const samples = new Int16Array(total);
+      let pos = 0;
+      for (const c of this.#heard) {
+        samples.set(c, pos);
+        pos += c.length;
+      }
+      await writeFile(this.#opts.wavDumpPath, encodeWav({ samples, sampleRate: this.#opts.listenSampleRate }));
+    }
+    this.#opts.logger?.info({ lines: this.#lines.length, agentSegments: this.#segments.length }, 'caller left');
+    return this.report();
+  }
+
+  async #runStep(step: PersonaStep): Promise<void> {
+    const lastLineEnd = this.#lines[this.#lines.length - 1]?.endMs ?? 0;
+    switch (step.do) {
+      case 'waitForAgentTurn':
+        if (!(await this.waitForAgentTurn({ afterMs: lastLineEnd, timeoutMs: step.timeoutMs }))) this.#timeouts.push('waitForAgentTurn');
+        return;
+      case 'say':
+        await this.say(step.phrase);
+        return;
+      case 'sayOverAgent': {
+        if (!(await this.waitForAgentSpeech({ afterMs: lastLineEnd, timeoutMs: step.timeoutMs }))) this.#timeouts.push('sayOverAgent');
+        await sleep(step.afterMs);
+        await this.say(step.phrase);
+        return;
+      }
+      case 'tone':
+        await this.tone(step.frequencyHz, step.durationMs);
+        return;
+      case 'silence':
+        await sleep(step.durationMs);
+        return;
+    }
+  }
+
+  #waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (predicate()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!predicate()) return false;
+        clearTimeout(timer);
+        resolve(true);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#changed = this.#changed.filter((c) => c !== listener);
+        resolve(false);
+      }, timeoutMs);
+      const listener = () => {
+        if (check()) this.#changed = this.#changed.filter((c) => c !== listener);
+      };
+      this.#changed.push(listener);
+    });
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#changed]) listener();
+  }
+
+  #queuedMs(): number {
+    return (this.#chunksQueued - this.#chunksSent) * FRAME_MS;
+  }
+
+  /** Queues audio in 10 ms frames; resolves when the last frame has been captured. */
+  #play(samples: Int16Array): Promise<void> {
+    const frame = (this.#opts.sampleRate * FRAME_MS) / 1000;
+    for (let off = 0; off < samples.length; off += frame) {
+      const chunk = new Int16Array(frame);
+      chunk.set(samples.subarray(off, off + frame));
+      this.#out.push(chunk);
+      this.#chunksQueued++;
+    }
+    const afterChunks = this.#chunksQueued;
+    return new Promise((resolve) => this.#outDone.push({ afterChunks, resolve }));
+  }
+
+  /** Publishes a continuous stream: queued speech, else silence, paced by rtc-node's queue. */
+  async #pumpAudio(): Promise<void> {
+    const frame = (this.#opts.sampleRate * FRAME_MS) / 1000;
+    const silence = new Int16Array(frame);
+    while (this.#running) {
+      const next = this.#out.shift();
+      await this.#source!.captureFrame(new AudioFrame(next ?? silence, this.#opts.sampleRate, 1, frame));
+      if (next) {
+        this.#chunksSent++;
+        this.#outDone = this.#outDone.filter((d) => {
+          if (d.afterChunks > this.#chunksSent) return true;
+          d.resolve();
+          return false;
+        });
+      }
+    }
+    for (const d of this.#outDone) d.resolve();
+    this.#outDone = [];
+  }
+
+  async #listen(track: RemoteTrack): Promise<void> {
+    const stream = new AudioStream(track, { sampleRate: this.#opts.listenSampleRate, numChannels: 1 });
+    let loudFrames = 0;
+    let quietMs = 0;
+    let sum = 0;
+    let frames = 0;
+    for await (const frame of stream) {
+      if (this.#opts.wavDumpPath) this.#heard.push(frame.data.slice());
+      const level = rms(frame.data);
+      const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
+      const current = this.#segments[this.#segments.length - 1];
+      const open = current !== undefined && current.endMs === undefined;
+      if (level >= this.#opts.speechRms) {
+        quietMs = 0;
+        loudFrames++;
+        // Two loud frames in a row start a segment: a lone click is not speech.
+        if (!open && loudFrames >= 2) {
+          this.#segments.push({ startMs: this.now() - frameMs, peakRms: level, meanRms: level });
+          sum = level;
+          frames = 1;
+          this.#notify();
+        }
+      } else {
+        loudFrames = 0;
+        quietMs += frameMs;
+      }
+      if (open) {
+        sum += level;
+        frames++;
+        current.peakRms = Math.max(current.peakRms, Math.round(level));
+        current.meanRms = Math.round(sum / frames);
+        if (quietMs >= this.#opts.agentQuietMs) {
+          current.endMs = this.now() - quietMs;
+          this.#notify();
+        }
+      }
+      if (!this.#running && this.room.isConnected === false) break;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

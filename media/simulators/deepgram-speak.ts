@@ -1,0 +1,247 @@
+/**
+ * `/v1/speak`: Deepgram Aura TTS over REST (one text → one audio body) and WebSocket
+ * (Speak/Flush/Clear/Close → binary audio, Flushed, Cleared, Metadata, Warning).
+ * Speech is real audio from espeak-ng, converted to the requested encoding and rate, and
+ * streamed in chunks faster than real time after the configured time to first byte.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { z } from 'zod';
+import { encodeSamples, type SampleEncoding } from './codecs.js';
+import { modelUuid, parseSpeakParams, SIM_MODEL_VERSION, type SpeakParams } from './deepgram-wire.js';
+import { speak, voiceForModel } from './espeak.js';
+import { delay, HttpError, rawDataBuffer, readJson } from './http.js';
+import { resample } from './resample.js';
+import type { Fault } from './sim-control.js';
+
+export interface SpeakContext {
+  logger: Logger;
+  settings: () => { ttsFirstByteMs: number; ttsSpeedFactor: number };
+  count: (stat: string, by?: number) => void;
+}
+
+/** Deepgram's per-request text limit for Aura. */
+export const MAX_SPEAK_CHARS = 2000;
+/** Audio per outgoing chunk (ms); Deepgram's chunks are of this order. */
+const CHUNK_MS = 50;
+
+/** Synthesises text into wire bytes at the requested encoding and rate. */
+export async function synthesize(text: string, params: SpeakParams): Promise<{ bytes: Buffer; audioSeconds: number }> {
+  const speech = await speak(text, { voice: voiceForModel(params.model) });
+  const samples = resample(speech.samples, speech.sampleRate, params.sampleRate);
+  return { bytes: encodeSamples(samples, params.encoding), audioSeconds: samples.length / params.sampleRate };
+}
+
+function chunkBytes(params: SpeakParams): number {
+  return Math.round((params.sampleRate * CHUNK_MS) / 1000) * (params.encoding === 'linear16' ? 2 : 1);
+}
+
+/** Waits out the first-byte latency: at least the configured time, never less than synthesis takes. */
+async function firstByte<T>(work: Promise<T>, minMs: number, signal?: AbortSignal): Promise<T> {
+  const [result] = await Promise.all([work, delay(minMs, signal)]);
+  return result;
+}
+
+/** Streams `bytes` in chunks, `speedFactor` times faster than real time (0 = no pacing). */
+async function pace(
+  bytes: Buffer,
+  params: SpeakParams,
+  speedFactor: number,
+  write: (chunk: Buffer) => boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const size = chunkBytes(params);
+  const intervalMs = speedFactor > 0 ? CHUNK_MS / speedFactor : 0;
+  const started = Date.now();
+  for (let off = 0, i = 0; off < bytes.length; off += size, i++) {
+    if (signal?.aborted) return;
+    if (!write(bytes.subarray(off, off + size))) return;
+    const dueMs = started + (i + 1) * intervalMs;
+    await delay(dueMs - Date.now(), signal);
+  }
+}
+
+function wavHeader(dataBytes: number, params: SpeakParams): Buffer {
+  const formats: Record<SampleEncoding, number> = { linear16: 1, alaw: 6, mulaw: 7 };
+  const bytesPerSample = params.encoding === 'linear16' ? 2 : 1;
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write('WAVEfmt ', 8, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(formats[params.encoding], 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(params.sampleRate, 24);
+  h.writeUInt32LE(params.sampleRate * bytesPerSample, 28);
+  h.writeUInt16LE(bytesPerSample, 32);
+  h.writeUInt16LE(bytesPerSample * 8, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
+const speakBodySchema = z.object({ text: z.string() });
+
+/** REST `POST /v1/speak`. */
+export async function handleSpeakRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  requestId: string,
+  ctx: SpeakContext,
+  fault: Fault | undefined,
+): Promise<void> {
+  const params = parseSpeakParams(query, true);
+  const parsed = speakBodySchema.safeParse(await readJson(req));
+  if (!parsed.success) throw new HttpError(400, 'body must be {"text": string}');
+  const text = parsed.data.text;
+  if (text.trim() === '') throw new HttpError(400, 'text must not be empty');
+  if (text.length > MAX_SPEAK_CHARS) throw new HttpError(413, `text exceeds ${MAX_SPEAK_CHARS} characters`);
+  ctx.count('speakCharacters', text.length);
+  const settings = ctx.settings();
+  const extraMs = fault?.kind === 'slow_first_token' ? fault.delayMs : 0;
+  const { bytes, audioSeconds } = await firstByte(synthesize(text, params), settings.ttsFirstByteMs + extraMs);
+  ctx.count('speakAudioSeconds', audioSeconds);
+  res.writeHead(200, {
+    'content-type': params.container === 'wav' ? 'audio/wav' : 'application/octet-stream',
+    'dg-request-id': requestId,
+    'dg-model-name': params.model,
+    'dg-model-uuid': modelUuid(params.model),
+    'dg-char-count': String(text.length),
+  });
+  if (params.container === 'wav') res.write(wavHeader(bytes.length, params));
+  if (fault?.kind === 'ws_drop') setTimeout(() => res.destroy(), fault.dropAfterMs);
+  await pace(bytes, params, settings.ttsSpeedFactor, (chunk) => !res.destroyed && res.write(chunk) !== undefined);
+  if (!res.destroyed) res.end();
+}
+
+interface FlushJob {
+  text: string;
+  sequenceId: number;
+}
+
+/** One TTS WebSocket. Flushes are synthesised in order; Clear drops everything pending. */
+export class SpeakSession {
+  readonly #ws: WebSocket;
+  readonly #params: SpeakParams;
+  readonly #ctx: SpeakContext;
+  readonly #requestId: string;
+  #buffer = '';
+  #sequenceId = 0;
+  #queue: FlushJob[] = [];
+  #running = false;
+  #closing = false;
+  #abort = new AbortController();
+  #slowFirstMs: number;
+
+  constructor(ws: WebSocket, params: SpeakParams, requestId: string, ctx: SpeakContext, fault: Fault | undefined) {
+    this.#ws = ws;
+    this.#params = params;
+    this.#ctx = ctx;
+    this.#requestId = requestId;
+    this.#slowFirstMs = fault?.kind === 'slow_first_token' ? fault.delayMs : 0;
+    if (fault?.kind === 'ws_drop') setTimeout(() => ws.terminate(), fault.dropAfterMs).unref();
+    this.#sendJson({
+      type: 'Metadata',
+      request_id: requestId,
+      model_name: params.model,
+      model_version: SIM_MODEL_VERSION,
+      model_uuid: modelUuid(params.model),
+    });
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('close', () => {
+      this.#abort.abort();
+      ctx.logger.info({ requestId }, 'speak stream closed');
+    });
+    ws.on('error', (err) => ctx.logger.debug({ err, requestId }, 'speak socket error'));
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.#warn('UNSUPPORTED_BINARY', 'binary messages are not accepted on /v1/speak');
+      return;
+    }
+    let msg: { type?: unknown; text?: unknown };
+    try {
+      msg = JSON.parse(rawDataBuffer(data).toString('utf8')) as typeof msg;
+    } catch {
+      this.#sendJson({ type: 'Error', err_code: 'DATA-0000', description: 'invalid JSON message' });
+      this.#ws.close(1008, 'DATA-0000');
+      return;
+    }
+    switch (msg.type) {
+      case 'Speak':
+        if (typeof msg.text !== 'string') {
+          this.#warn('INVALID_SPEAK', 'Speak needs a text string');
+        } else if (this.#buffer.length + msg.text.length > MAX_SPEAK_CHARS) {
+          this.#warn('TEXT_LENGTH_EXCEEDED', `buffered text exceeds ${MAX_SPEAK_CHARS} characters; Speak ignored`);
+        } else {
+          this.#buffer += msg.text;
+          this.#ctx.count('speakCharacters', msg.text.length);
+        }
+        return;
+      case 'Flush':
+        this.#queue.push({ text: this.#buffer, sequenceId: this.#sequenceId++ });
+        this.#buffer = '';
+        void this.#drain();
+        return;
+      case 'Clear':
+        this.#buffer = '';
+        this.#queue = [];
+        this.#abort.abort();
+        this.#abort = new AbortController();
+        this.#sendJson({ type: 'Cleared', sequence_id: this.#sequenceId });
+        return;
+      case 'Close':
+        this.#closing = true;
+        if (!this.#running) this.#ws.close(1000);
+        return;
+      default:
+        this.#warn('UNKNOWN_MESSAGE_TYPE', 'unknown message type');
+    }
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#run(job);
+    } catch (err) {
+      this.#ctx.logger.error({ err, requestId: this.#requestId }, 'speech synthesis failed');
+      this.#sendJson({ type: 'Error', err_code: 'SYNTHESIS_FAILED', description: 'speech synthesis failed' });
+    } finally {
+      this.#running = false;
+      if (this.#closing && this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1000);
+    }
+  }
+
+  async #run(job: FlushJob): Promise<void> {
+    const signal = this.#abort.signal;
+    if (job.text.trim() !== '') {
+      const settings = this.#ctx.settings();
+      const extraMs = this.#slowFirstMs;
+      this.#slowFirstMs = 0;
+      const { bytes, audioSeconds } = await firstByte(synthesize(job.text, this.#params), settings.ttsFirstByteMs + extraMs, signal);
+      if (signal.aborted) return;
+      this.#ctx.count('speakAudioSeconds', audioSeconds);
+      await pace(bytes, this.#params, settings.ttsSpeedFactor, (chunk) => this.#sendBinary(chunk), signal);
+      if (signal.aborted) return;
+    }
+    this.#sendJson({ type: 'Flushed', sequence_id: job.sequenceId });
+  }
+
+  #warn(code: string, message: string): void {
+    this.#sendJson({ type: 'Warning', warn_code: code, warn_msg: message });
+  }
+
+  #sendBinary(chunk: Buffer): boolean {
+    if (this.#ws.readyState !== this.#ws.OPEN) return false;
+    this.#ws.send(chunk, { binary: true });
+    return true;
+  }
+
+  #sendJson(body: object): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(body));
+  }
+}
