@@ -280,8 +280,53 @@ function sipGateway(config: Config): Component {
   };
 }
 
+/**
+ * The Deepgram- and OpenAI-compatible simulators. Part of the stack only while a provider
+ * has no API key configured: with both keys set, nothing simulated runs.
+ */
+function providerSimulators(config: Config): Component {
+  const p = pathsFor(config, 'provider-sim');
+  const sim = config.providers.simulator;
+  const base = `http://${config.host}`;
+  return {
+    name: 'provider-sim',
+    version: 'kickcall',
+    endpoints: [`${base}:${sim.deepgramPort} (Deepgram)`, `${base}:${sim.openaiPort}/v1 (OpenAI)`],
+    tcpPorts: [sim.deepgramPort, sim.openaiPort],
+    logFile: p.logFile,
+    pidFile: p.pidFile,
+    startTimeoutMs: 30_000,
+    prepare: () => Promise.resolve(),
+    async start() {
+      const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+      await startDetached({
+        command: tsx,
+        args: [path.join(repoRoot, 'workers', 'provider-simulators.ts')],
+        logFile: p.logFile,
+        pidFile: p.pidFile,
+        cwd: repoRoot,
+      });
+    },
+    async health() {
+      await httpOk(`${base}:${sim.deepgramPort}/health`, 'ok');
+      await httpOk(`${base}:${sim.openaiPort}/health`, 'ok');
+    },
+    stop: () => stopByPidFile(p.pidFile),
+    isRunning: () => isAlive(readPid(p.pidFile)),
+  };
+}
+
 /** All components in start order (dependencies first). */
 export function createComponents(config: Config): Component[] {
-  return [redis(config), postgres(config), nats(config), temporal(config), livekit(config), sipGateway(config)];
+  const simulated = config.providers.deepgram.simulated || config.providers.openai.simulated;
+  return [
+    redis(config),
+    postgres(config),
+    nats(config),
+    temporal(config),
+    livekit(config),
+    sipGateway(config),
+    ...(simulated ? [providerSimulators(config)] : []),
+  ];
 }
 
