@@ -16,7 +16,10 @@ import { createLogger } from '../deploy/logger.js';
 
 const entryPath = fileURLToPath(new URL('../media/agent/entry.ts', import.meta.url));
 
-export function createMediaServer(config: Config, opts: { port?: number; production?: boolean } = {}): AgentServer {
+export function createMediaServer(
+  config: Config,
+  opts: { port?: number; production?: boolean; idleProcesses?: number } = {},
+): AgentServer {
   initializeLogger({ pretty: false, level: config.logLevel === 'silent' ? 'fatal' : config.logLevel });
   const maxCalls = config.media.maxConcurrentCalls;
   return new AgentServer(
@@ -28,7 +31,7 @@ export function createMediaServer(config: Config, opts: { port?: number; product
       apiSecret: config.livekit.apiSecret,
       // Production mode keeps warm processes so a greeting is not delayed by a fork.
       production: opts.production ?? true,
-      numIdleProcesses: 1,
+      numIdleProcesses: opts.idleProcesses ?? 1,
       port: opts.port ?? config.media.httpPort,
       host: config.host,
       loadFunc: (server) => Promise.resolve(server.activeJobs.length / maxCalls),
@@ -39,7 +42,12 @@ export function createMediaServer(config: Config, opts: { port?: number; product
   );
 }
 
-/** Drains, then closes: running jobs get a shutdown request and hand their calls back. */
+/**
+ * Drains, then closes: running jobs get a shutdown request and hand their calls back.
+ * Known framework behaviour (agents 1.9): a warm process still starting up when `close`
+ * runs misses its shutdown request and is killed after `shutdownProcessTimeout` (60 s).
+ * No call is lost (it had none), but shutdown can take that long with idle processes.
+ */
 export async function stopMediaServer(server: AgentServer, drainTimeoutMs: number): Promise<void> {
   await server.drain(drainTimeoutMs).catch(() => undefined);
   await server.close();

@@ -36,7 +36,13 @@ export default defineAgent({
     const config = loadConfig();
     const log = createLogger('media-agent', config.logLevel).child({ jobId: ctx.job.id });
     const nc = await connect({ servers: config.nats.url, name: `kickcall-agent-${ctx.job.id}` });
-    ctx.addShutdownCallback(() => nc.drain());
+    const lastWords = new LastWords();
+    // The call's final events go out before the connection drains (bounded, so a NATS
+    // outage cannot hold the job past the worker's shutdown timeout).
+    ctx.addShutdownCallback(async () => {
+      await lastWords.settled(5_000);
+      await nc.drain();
+    });
 
     let call: CallConfig;
     try {
@@ -46,11 +52,29 @@ export default defineAgent({
       ctx.shutdown('invalid_metadata');
       return;
     }
-    await runCall(ctx, nc, call, config, log.child({ callId: call.callId }));
+    await runCall(ctx, nc, call, config, lastWords, log.child({ callId: call.callId }));
   },
 });
 
-async function runCall(ctx: JobContext, nc: NatsConnection, call: CallConfig, config: ReturnType<typeof loadConfig>, log: Logger): Promise<void> {
+/** The publishing a job does as it ends, which its shutdown must wait for. */
+class LastWords {
+  #done: Promise<void> = Promise.resolve();
+  track(work: Promise<void>): void {
+    this.#done = work;
+  }
+  settled(timeoutMs: number): Promise<void> {
+    return Promise.race([this.#done, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+}
+
+async function runCall(
+  ctx: JobContext,
+  nc: NatsConnection,
+  call: CallConfig,
+  config: ReturnType<typeof loadConfig>,
+  lastWords: LastWords,
+  log: Logger,
+): Promise<void> {
   await ensureCallEventsStream(nc);
   const publisher = createCallEventPublisher(jetstream(nc), call.callId, call.resume?.nextSeq ?? 1);
   const reporter = createReporter(publisher, log, call.traceparent ? { traceparent: call.traceparent } : {});
@@ -72,22 +96,21 @@ async function runCall(ctx: JobContext, nc: NatsConnection, call: CallConfig, co
   reportSessionEvents(session, reporter);
   degradeOnProviderFailure(session, call, reporter, endAfter);
 
-  session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => {
-    void (async () => {
-      const why = String(reason);
-      // The caller hanging up or a decision ends the call; a worker shutdown or an error
-      // only ends this agent: the workflow resumes the call with a new one.
-      const callEnded = endedBy !== undefined || why === 'participant_disconnected';
-      await publishUsage(reporter, config.providers.openai.model);
-      if (callEnded) await reporter.publish({ type: 'call.ended', reason: endedBy ?? 'caller_hung_up' });
-      await reporter.publish({
-        type: 'agent.left',
-        reason: callEnded ? (endedBy ? 'call_ended' : 'participant_left') : why === 'error' ? 'error' : 'drained',
-      });
-      await reporter.flush();
-      ctx.shutdown(why);
-    })();
-  });
+  /** Reports how the call ended for this agent, then ends the job. */
+  const finish = async (why: string): Promise<void> => {
+    // The caller hanging up or a decision ends the call; a worker shutdown or an error
+    // only ends this agent: the workflow resumes the call with a new one.
+    const callEnded = endedBy !== undefined || why === 'participant_disconnected';
+    await publishUsage(reporter, config.providers.openai.model);
+    if (callEnded) await reporter.publish({ type: 'call.ended', reason: endedBy ?? 'caller_hung_up' });
+    await reporter.publish({
+      type: 'agent.left',
+      reason: callEnded ? (endedBy ? 'call_ended' : 'participant_left') : why === 'error' ? 'error' : 'drained',
+    });
+    await reporter.flush();
+    ctx.shutdown(why);
+  };
+  session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => lastWords.track(finish(String(reason))));
 
   await session.start({ agent, room: ctx.room, record: false });
   await reporter.publish({ type: 'agent.joined', workerId: ctx.workerId, resumed: call.resume !== undefined });
@@ -98,10 +121,40 @@ async function runCall(ctx: JobContext, nc: NatsConnection, call: CallConfig, co
     log.info({ turns: call.resume.turns.length, nextSeq: call.resume.nextSeq }, 'resumed call');
     return;
   }
-  const callee = await ctx.waitForParticipant();
-  await untilAnswered(ctx, callee);
-  session.say(call.persona.greeting, { allowInterruptions: true });
-  log.info('greeting started');
+  // Greet in the background: `entry` returns once the session is set up, because the
+  // framework waits for it before it can shut a job down.
+  void greetWhenAnswered(ctx, session, call, endAfter, log);
+}
+
+/** How long after dispatch the callee may take to join and answer before the job gives up. */
+export const answerTimeoutMs = 120_000;
+
+async function greetWhenAnswered(
+  ctx: JobContext,
+  session: voice.AgentSession,
+  call: CallConfig,
+  endAfter: (line: string, reason: string) => void,
+  log: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), answerTimeoutMs);
+  });
+  try {
+    const answered = await Promise.race([ctx.waitForParticipant().then((callee) => untilAnswered(ctx, callee)), gaveUp]);
+    if (answered === 'timeout') {
+      log.warn({ answerTimeoutMs }, 'callee never answered');
+      endAfter('', 'no_answer');
+      return;
+    }
+    session.say(call.persona.greeting, { allowInterruptions: true });
+    log.info('greeting started');
+  } catch (err) {
+    // The room went away before anyone answered: the job is ending anyway.
+    log.info({ err }, 'no greeting: room closed first');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The conversation so far, for a replacement agent: the LLM continues from it. */

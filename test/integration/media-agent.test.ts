@@ -1,0 +1,198 @@
+/**
+ * The media worker end to end: a real LiveKit Agents worker (jobs forked per call) on the
+ * stack's LiveKit server, the provider simulators behind the real Deepgram and OpenAI
+ * plugins, and the caller simulator as the callee speaking real audio. Every assertion
+ * reads what a user would: what the caller heard, and the call's events in JetStream.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, test } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { AgentServer } from '@livekit/agents';
+import { dispose } from '@livekit/rtc-node';
+import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import type { CallConfigInput } from '../../media/agent/call-config.js';
+import { scriptedLines } from '../../media/agent/tools.js';
+import { ensureCallEventsStream } from '../../media/events/publisher.js';
+import { decodeCallEvent, type CallEvent } from '../../media/events/schema.js';
+import { callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
+import { CallerSimulator, createCallerToken } from '../../media/simulators/caller.js';
+import { defaultPhrasebook as phrasebook } from '../../media/simulators/phrasebook.js';
+import { createMediaServer, stopMediaServer } from '../../workers/media.js';
+import { waitFor } from '../helpers/async.js';
+import { config, uniqueName } from '../helpers/env.js';
+
+const agentName = uniqueName('kc-test-agent');
+const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
+const dispatch = new AgentDispatchClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
+let server: AgentServer;
+let running: Promise<void>;
+let nc: NatsConnection;
+
+before(async () => {
+  nc = await connect({ servers: config.nats.url });
+  await ensureCallEventsStream(nc);
+  server = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_181, production: false, idleProcesses: 0 });
+  const registered = once(server.event, 'worker_registered');
+  running = server.run();
+  await registered;
+});
+
+after(async () => {
+  await stopMediaServer(server, 5_000);
+  await running;
+  await nc.close();
+  await dispose();
+});
+
+const persona = {
+  instructions: 'You are Ava, calling from Acme Dental about a free check-up. Be brief.',
+  greeting: 'Hi, this is Ava from Acme Dental. Do you have a minute?',
+};
+
+/** Creates the call's room, dispatches the agent to it and returns the call ID. */
+async function startCall(extra: Partial<CallConfigInput> = {}, rawMetadata?: string): Promise<{ callId: string; roomName: string }> {
+  const callId = uniqueName('call').replaceAll('-', '_');
+  const roomName = `room_${callId}`;
+  await rooms.createRoom({ name: roomName, emptyTimeout: 30 });
+  const metadata: CallConfigInput = { v: 1, callId, tenantId: 'acme', persona, ...extra };
+  await dispatch.createDispatch(roomName, agentName, { metadata: rawMetadata ?? JSON.stringify(metadata) });
+  return { callId, roomName };
+}
+
+async function joinCaller(roomName: string): Promise<CallerSimulator> {
+  const token = await createCallerToken({ apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret, room: roomName, identity: 'callee' });
+  const caller = new CallerSimulator({ wsUrl: config.livekit.wsUrl, token });
+  await caller.join();
+  return caller;
+}
+
+/** Every event published for the call so far, in stream order. */
+async function eventsOf(callId: string): Promise<CallEvent[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(callEventsStream, {
+    filter_subjects: [callEventsSubject(callId)],
+    deliver_policy: DeliverPolicy.All,
+  });
+  // Fetch exactly what is stored now, rather than waiting out a fetch expiry each time.
+  const { num_pending: stored } = await consumer.info();
+  const events: CallEvent[] = [];
+  for (let i = 0; i < stored; i++) {
+    const m = await consumer.next({ expires: 2000 });
+    if (!m) break;
+    events.push(decodeCallEvent(m.data));
+  }
+  return events;
+}
+
+function waitForEvent(callId: string, predicate: (e: CallEvent) => boolean, timeoutMs: number, what: string): Promise<void> {
+  return waitFor(async () => (await eventsOf(callId)).some(predicate), timeoutMs, `no ${what} event within ${timeoutMs} ms`);
+}
+
+function assertSequenced(events: CallEvent[], firstSeq = 1): void {
+  assert.deepEqual(
+    events.map((e) => e.seq),
+    events.map((_, i) => firstSeq + i),
+    'seq runs from the first without gaps or duplicates',
+  );
+}
+
+test('a conversation: greeting heard at once, the caller’s turn transcribed, a reply spoken, every turn on NATS in order', async () => {
+  const { callId, roomName } = await startCall();
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+
+  assert.ok(await caller.waitForAgentSpeech({ timeoutMs: 10_000 }), 'the caller heard the greeting');
+  const greetingAtMs = caller.report().greetingHeardAtMs ?? Infinity;
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+
+  const line = await caller.say('interested');
+  assert.ok(await caller.waitForAgentTurn({ afterMs: line.endMs, timeoutMs: 15_000 }), 'the agent replied');
+  await caller.leave();
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+
+  const events = await eventsOf(callId);
+  const types = events.map((e) => e.type);
+  assertSequenced(events);
+  assert.equal(types[0], 'agent.joined');
+  const turns = events.filter((e) => e.type === 'user.turn' || e.type === 'agent.turn');
+  assert.deepEqual(
+    turns.map((e) => [e.type, e.text]).slice(0, 2),
+    [
+      ['agent.turn', persona.greeting],
+      ['user.turn', phrasebook.byId('interested').text],
+    ],
+    'the greeting, then exactly what the caller said',
+  );
+  assert.ok(turns.length >= 3 && turns[2]?.type === 'agent.turn' && turns[2].text.length > 0, 'the agent answered the caller');
+
+  const metrics = events.find((e) => e.type === 'turn.metrics');
+  assert.ok(metrics, 'turn latency was reported');
+  assert.ok(metrics.voiceToVoiceMs > 0 && metrics.llmTtftMs > 0 && metrics.ttsTtfbMs > 0);
+  const usage = events.find((e) => e.type === 'usage');
+  assert.ok(usage && usage.ttsCharacters >= persona.greeting.length && usage.llmOutputTokens > 0 && usage.sttAudioS > 0, 'usage was reported');
+  assert.deepEqual(types.slice(-2), ['call.ended', 'agent.left']);
+  assert.ok(greetingAtMs < 5_000, `greeting heard ${greetingAtMs} ms after joining`);
+});
+
+test('an opt-out is reported as a tool request, answered politely, and ends the call', async () => {
+  const { callId, roomName } = await startCall();
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+  await caller.say('do_not_call');
+
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 20_000, 'agent.left');
+  const events = await eventsOf(callId);
+  assertSequenced(events);
+  const tool = events.find((e) => e.type === 'tool.requested');
+  assert.equal(tool?.type === 'tool.requested' && tool.name, 'do_not_call');
+  const lastAgentTurn = events.filter((e) => e.type === 'agent.turn').at(-1);
+  assert.equal(lastAgentTurn?.type === 'agent.turn' && lastAgentTurn.text, scriptedLines.doNotCall, 'the agent confirmed the opt-out');
+  const ended = events.find((e) => e.type === 'call.ended');
+  assert.equal(ended?.type === 'call.ended' && ended.reason, 'do_not_call');
+  await waitFor(async () => !(await rooms.listParticipants(roomName)).some((p) => p.identity !== 'callee'), 10_000, 'the agent never left the room');
+});
+
+test('a resumed call continues without a second greeting, its events numbered from where they stopped', async () => {
+  const resume = {
+    turns: [
+      { role: 'agent' as const, text: persona.greeting },
+      { role: 'user' as const, text: 'Yes, that sounds interesting. Tell me more.' },
+    ],
+    nextSeq: 9,
+  };
+  const { callId, roomName } = await startCall({ resume });
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+
+  await waitForEvent(callId, (e) => e.type === 'agent.joined', 15_000, 'agent.joined');
+  assert.equal(await caller.waitForAgentSpeech({ timeoutMs: 3_000 }), false, 'no greeting on resumption');
+  const line = await caller.say('ask_price');
+  assert.ok(await caller.waitForAgentTurn({ afterMs: line.endMs, timeoutMs: 15_000 }), 'the agent carried on the conversation');
+  await caller.leave();
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+
+  const events = await eventsOf(callId);
+  assertSequenced(events, 9);
+  const joined = events[0];
+  assert.ok(joined?.type === 'agent.joined' && joined.resumed);
+  assert.ok(!events.some((e) => e.type === 'agent.turn' && e.text === persona.greeting), 'the greeting was not repeated');
+});
+
+test('bad dispatch metadata becomes an error event, and the worker keeps serving calls', async () => {
+  const callId = uniqueName('call').replaceAll('-', '_');
+  const roomName = `room_${callId}`;
+  await rooms.createRoom({ name: roomName, emptyTimeout: 30 });
+  await dispatch.createDispatch(roomName, agentName, { metadata: JSON.stringify({ v: 1, callId, tenantId: 'acme', persona: { instructions: '' } }) });
+
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+  const events = await eventsOf(callId);
+  assert.deepEqual(events.map((e) => e.type), ['agent.error', 'agent.left']);
+  const error = events[0];
+  assert.ok(error?.type === 'agent.error' && error.code === 'invalid_metadata' && /persona\.instructions/.test(error.message) && /persona\.greeting/.test(error.message));
+
+  const next = await startCall();
+  await waitForEvent(next.callId, (e) => e.type === 'agent.joined', 15_000, 'agent.joined for the next call');
+});
