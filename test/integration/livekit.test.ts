@@ -34,9 +34,14 @@ test('a participant hears another participant’s audio through a LiveKit room',
   await rooms.createRoom({ name: roomName, emptyTimeout: 60 });
   const speaker = new Room();
   const listener = new Room();
+  const source = new AudioSource(SAMPLE_RATE, 1);
+  // Native resources go in the order they were made: leave the room first, then close
+  // the audio source (closing a source whose track is still published corrupts
+  // rtc-node's heap), then let the module-level hook dispose of the runtime.
   after(async () => {
     await speaker.disconnect();
     await listener.disconnect();
+    await source.close();
     await rooms.deleteRoom(roomName).catch(() => undefined);
   });
 
@@ -52,7 +57,6 @@ test('a participant hears another participant’s audio through a LiveKit room',
   const listed = await rooms.listParticipants(roomName);
   assert.deepEqual(listed.map((p) => p.identity).sort(), ['listener', 'speaker']);
 
-  const source = new AudioSource(SAMPLE_RATE, 1);
   const track = LocalAudioTrack.createAudioTrack('tone', source);
   await speaker.localParticipant!.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
 
@@ -77,7 +81,6 @@ test('a participant hears another participant’s audio through a LiveKit room',
   }
   speaking = false;
   await speaking$;
-  await source.close();
 
   const loud = levels.filter((l) => l > 3000).length;
   t.diagnostic(`frames received: ${levels.length}, loud frames: ${loud}, peak rms: ${Math.round(Math.max(...levels))}`);

@@ -18,7 +18,7 @@ import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { decodeCallEvent, type CallEvent } from '../../media/events/schema.js';
 import { callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
 import { CallerSimulator, createCallerToken } from '../../media/simulators/caller.js';
-import { defaultPhrasebook as phrasebook } from '../../media/simulators/phrasebook.js';
+import { defaultPhrasebook as phrasebook, type PhraseId } from '../../media/simulators/phrasebook.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { waitFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
@@ -195,4 +195,101 @@ test('bad dispatch metadata becomes an error event, and the worker keeps serving
 
   const next = await startCall();
   await waitForEvent(next.callId, (e) => e.type === 'agent.joined', 15_000, 'agent.joined for the next call');
+});
+
+interface ToolCase {
+  tool: string;
+  /** What the caller says after the greeting. */
+  says: PhraseId;
+  greeting?: string;
+  expectArgs: (args: Record<string, unknown>) => boolean;
+  /** The line the agent speaks itself, if the tool has one. */
+  agentLine?: string;
+  /** Whether the tool ends the call (the job leaves on its own). */
+  endsCall: boolean;
+}
+
+const toolCases: ToolCase[] = [
+  { tool: 'end_call', says: 'not_interested', expectArgs: (a) => typeof a.reason === 'string', agentLine: scriptedLines.endCall, endsCall: true },
+  { tool: 'transfer_to_human', says: 'ask_human', expectArgs: (a) => typeof a.reason === 'string', agentLine: scriptedLines.transferHold, endsCall: false },
+  { tool: 'schedule_callback', says: 'callback_tomorrow', expectArgs: (a) => /tomorrow/i.test(String(a.when)), endsCall: false },
+  {
+    tool: 'record_answer',
+    says: 'answer_yes',
+    greeting: 'Hi, this is Ava from Acme Energy. Would you be interested in a free quote?',
+    expectArgs: (a) => a.field === 'interested' && a.value === 'yes',
+    endsCall: false,
+  },
+];
+
+for (const c of toolCases) {
+  test(`tool ${c.tool}: requested as an event${c.endsCall ? ', and the call ends' : ''}`, async () => {
+    const { callId, roomName } = await startCall({
+      persona: { ...persona, ...(c.greeting ? { greeting: c.greeting } : {}) },
+      transfer: { allowed: true, targetLabel: 'a specialist' },
+    });
+    const caller = await joinCaller(roomName);
+    after(() => caller.leave().catch(() => undefined));
+    assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+    await caller.say(c.says);
+
+    await waitForEvent(callId, (e) => e.type === 'tool.requested', 15_000, 'tool.requested');
+    if (c.agentLine) await waitForEvent(callId, (e) => e.type === 'agent.turn' && e.text === c.agentLine, 15_000, 'the agent’s own line');
+    if (c.endsCall) await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+    await caller.leave();
+    await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+
+    const events = await eventsOf(callId);
+    assertSequenced(events);
+    const tools = events.filter((e) => e.type === 'tool.requested');
+    assert.equal(tools.length, 1, 'one tool request');
+    const [tool] = tools;
+    assert.ok(tool?.type === 'tool.requested' && tool.name === c.tool && c.expectArgs(tool.args), `tool ${JSON.stringify(tool)}`);
+    const ended = events.find((e) => e.type === 'call.ended');
+    assert.equal(ended?.type === 'call.ended' && ended.reason, c.endsCall ? c.tool : 'caller_hung_up');
+  });
+}
+
+test('voicemail: the machine’s greeting is detected, the message is left, the call ends', async () => {
+  const voicemailMessage = 'Hi, this is Ava from Acme Dental. Please call us back at your convenience. Goodbye.';
+  const { callId, roomName } = await startCall({ voicemailMessage });
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  // Over SIP the agent hears the callee from the answer on; here it hears the caller once
+  // subscribed, which its greeting proves. The machine then talks over it, as machines do.
+  assert.ok(await caller.waitForAgentSpeech({ timeoutMs: 10_000 }), 'the agent is live');
+  await caller.say('voicemail_greeting');
+  await caller.tone(1000, 500);
+
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 30_000, 'agent.left');
+  const events = await eventsOf(callId);
+  assertSequenced(events);
+  assert.ok(events.some((e) => e.type === 'tool.requested' && e.name === 'voicemail_detected'));
+  assert.ok(events.some((e) => e.type === 'agent.turn' && e.text === voicemailMessage), 'the voicemail message was spoken');
+  const ended = events.find((e) => e.type === 'call.ended');
+  assert.equal(ended?.type === 'call.ended' && ended.reason, 'voicemail');
+});
+
+test('barge-in: the caller speaking over the agent cuts the agent’s audio', async (t) => {
+  const longGreeting =
+    'Hi, this is Ava from Acme Dental. I am calling because you are due for your free annual check-up, and we have openings this week in the morning and in the afternoon.';
+  const { callId, roomName } = await startCall({ persona: { ...persona, greeting: longGreeting } });
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentSpeech({ timeoutMs: 10_000 }), 'the greeting started');
+  await new Promise((r) => setTimeout(r, 1_000));
+  const line = await caller.say('interrupt');
+  assert.ok(line.overAgent, 'the caller really spoke over the agent');
+
+  const cut = caller.report().agentSegments.find((s) => s.startMs <= line.startMs && (s.endMs ?? Infinity) >= line.startMs);
+  assert.ok(cut?.endMs !== undefined, 'the agent stopped speaking');
+  const cutAfterMs = cut.endMs - line.startMs;
+  t.diagnostic(`agent audio stopped ${cutAfterMs} ms after the caller started speaking`);
+  // VAD needs ~250 ms of speech to call it an interruption; audio in flight adds a little.
+  assert.ok(cutAfterMs < 1_500, `agent kept talking ${cutAfterMs} ms over the caller`);
+
+  await caller.leave();
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+  const greeting = (await eventsOf(callId)).find((e) => e.type === 'agent.turn');
+  assert.ok(greeting?.type === 'agent.turn' && greeting.interrupted, 'the greeting is recorded as interrupted');
 });
