@@ -13,7 +13,7 @@ import type { CallConfig } from './call-config.js';
 
 /**
  * Provider retries per turn. With a 2.5 s per-attempt timeout and two retries, a turn
- * gives up within about 8 s and the degrade path takes over (see `degrade.ts`).
+ * gives up within about 8 s and the degrade path takes over (`degradeOnProviderFailure` in entry.ts).
  */
 export const providerRetry = { maxRetry: 2, retryIntervalMs: 250, timeoutMs: 2_500 } as const;
 

@@ -5,7 +5,9 @@
  * reads what a user would: what the caller heard, and the call's events in JetStream.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
@@ -19,6 +21,8 @@ import { decodeCallEvent, type CallEvent } from '../../media/events/schema.js';
 import { callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
 import { CallerSimulator, createCallerToken } from '../../media/simulators/caller.js';
 import { defaultPhrasebook as phrasebook, type PhraseId } from '../../media/simulators/phrasebook.js';
+import { repoRoot } from '../../deploy/config.js';
+import { degradeLines } from '../../media/agent/entry.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { waitFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
@@ -52,12 +56,16 @@ const persona = {
 };
 
 /** Creates the call's room, dispatches the agent to it and returns the call ID. */
-async function startCall(extra: Partial<CallConfigInput> = {}, rawMetadata?: string): Promise<{ callId: string; roomName: string }> {
+async function startCall(
+  extra: Partial<CallConfigInput> = {},
+  rawMetadata?: string,
+  toAgent = agentName,
+): Promise<{ callId: string; roomName: string }> {
   const callId = uniqueName('call').replaceAll('-', '_');
   const roomName = `room_${callId}`;
   await rooms.createRoom({ name: roomName, emptyTimeout: 30 });
   const metadata: CallConfigInput = { v: 1, callId, tenantId: 'acme', persona, ...extra };
-  await dispatch.createDispatch(roomName, agentName, { metadata: rawMetadata ?? JSON.stringify(metadata) });
+  await dispatch.createDispatch(roomName, toAgent, { metadata: rawMetadata ?? JSON.stringify(metadata) });
   return { callId, roomName };
 }
 
@@ -292,4 +300,87 @@ test('barge-in: the caller speaking over the agent cuts the agent’s audio', as
   await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
   const greeting = (await eventsOf(callId)).find((e) => e.type === 'agent.turn');
   assert.ok(greeting?.type === 'agent.turn' && greeting.interrupted, 'the greeting is recorded as interrupted');
+});
+
+/** Queues faults on the OpenAI simulator (the stack's, which every job here uses). */
+async function injectLlmFaults(faults: { kind: string; count: number; target: string; retryAfterS?: number }[]): Promise<void> {
+  const res = await fetch(`${config.providers.openai.baseUrl.replace(/\/v1$/, '')}/_sim/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ appendFaults: faults }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+async function resetLlmSimulator(): Promise<void> {
+  await fetch(`${config.providers.openai.baseUrl.replace(/\/v1$/, '')}/_sim/reset`, { method: 'POST' });
+}
+
+test('a transient provider fault (LLM 429) is retried within the turn: the caller still gets a reply', async () => {
+  after(resetLlmSimulator);
+  const { callId, roomName } = await startCall();
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+  await injectLlmFaults([{ kind: 'http_429', count: 1, target: 'chat', retryAfterS: 0 }]);
+  const line = await caller.say('interested');
+  assert.ok(await caller.waitForAgentTurn({ afterMs: line.endMs, timeoutMs: 15_000 }), 'the agent replied despite the fault');
+  await caller.leave();
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left');
+
+  const events = await eventsOf(callId);
+  const errors = events.filter((e) => e.type === 'agent.error');
+  assert.ok(errors.length >= 1 && errors.every((e) => e.type === 'agent.error' && e.retryable), 'the fault was reported as recoverable');
+  assert.ok(events.filter((e) => e.type === 'agent.turn').length >= 2, 'greeting and a real reply');
+  const ended = events.find((e) => e.type === 'call.ended');
+  assert.equal(ended?.type === 'call.ended' && ended.reason, 'caller_hung_up', 'the call was not cut short');
+});
+
+test('a provider that stays down degrades gracefully: a holding line, then the polite hang-up fallback', async () => {
+  after(resetLlmSimulator);
+  const { callId, roomName } = await startCall({ fallback: 'hangup' });
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+  await injectLlmFaults([{ kind: 'http_500', count: 20, target: 'chat' }]);
+  await caller.say('interested');
+
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 30_000, 'agent.left');
+  const events = await eventsOf(callId);
+  assertSequenced(events);
+  assert.ok(events.some((e) => e.type === 'agent.error' && e.code === 'llm_error' && !e.retryable), 'the final failure was reported');
+  assert.ok(events.some((e) => e.type === 'agent.turn' && e.text === degradeLines.hangup), 'the caller was told, politely');
+  const ended = events.find((e) => e.type === 'call.ended');
+  assert.equal(ended?.type === 'call.ended' && ended.reason, 'provider_failure');
+});
+
+test('SIGTERM drains the worker and hands the live call back: agent.left drained, the callee still on the line', async () => {
+  const drainAgent = uniqueName('kc-drain-agent');
+  const worker = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'workers', 'media.ts')], {
+    env: { ...process.env, MEDIA_AGENT_NAME: drainAgent, MEDIA_WORKER_HTTP_PORT: '18182', MEDIA_DRAIN_TIMEOUT_MS: '2000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+  after(() => {
+    if (worker.exitCode === null) worker.kill('SIGKILL');
+  });
+  let output = '';
+  worker.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  worker.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  await waitFor(() => output.includes('media worker registered'), 30_000, `worker never registered:\n${output.slice(-2000)}`);
+
+  const { callId, roomName } = await startCall({}, undefined, drainAgent);
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentSpeech({ timeoutMs: 15_000 }), 'the call is live');
+
+  worker.kill('SIGTERM');
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 20_000, 'agent.left after SIGTERM');
+  const events = await eventsOf(callId);
+  const left = events.find((e) => e.type === 'agent.left');
+  assert.equal(left?.type === 'agent.left' && left.reason, 'drained');
+  assert.ok(!events.some((e) => e.type === 'call.ended'), 'handing back does not end the call');
+  const present = (await rooms.listParticipants(roomName)).map((p) => p.identity);
+  assert.ok(present.includes('callee'), 'the callee is still on the line, waiting for a replacement agent');
+  assert.equal(await exited, 0, 'the worker exited cleanly');
 });
