@@ -1,0 +1,31 @@
+/**
+ * The bare-session baseline for the media benchmark: the same AgentSession as a Kickcall
+ * call (`createAgentSession`, same call-config parsing, same Silero VAD prewarm), with
+ * none of our layer: no NATS, no event reporter, no tools, no control subscription, no
+ * degrade path. It greets the first participant and answers until the caller leaves.
+ * Comparing the two isolates what our layer costs per turn.
+ */
+import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { loadConfig } from '../deploy/config.js';
+import { parseCallConfig } from '../media/agent/call-config.js';
+import { createAgentSession } from '../media/agent/session.js';
+
+export default defineAgent({
+  prewarm: async (proc: JobProcess) => {
+    proc.userData.vad = await silero.VAD.load();
+  },
+  entry: async (ctx: JobContext) => {
+    const config = loadConfig();
+    const call = parseCallConfig(ctx.job.metadata);
+    const session = createAgentSession(call, config.providers, ctx.proc.userData.vad as VAD);
+    const agent = new voice.Agent({ instructions: call.persona.instructions });
+    session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
+    await session.start({ agent, room: ctx.room, record: false });
+    // As in media/agent/entry.ts: greet in the background so `entry` returns.
+    void ctx
+      .waitForParticipant()
+      .then(() => session.say(call.persona.greeting, { allowInterruptions: true }))
+      .catch(() => undefined);
+  },
+});

@@ -1,0 +1,145 @@
+/**
+ * CPU and memory of process trees, read from /proc every `intervalMs`: a root process
+ * and all its descendants (the media worker and the job processes it forks). CPU is
+ * utime+stime deltas of the processes present in two consecutive samples (a job that
+ * exits between samples loses at most one interval); memory is VmRSS from
+ * /proc/<pid>/status and Pss from /proc/<pid>/smaps_rollup (RSS counts shared library
+ * pages once per process; PSS splits them, so it is the fairer per-call figure).
+ *
+ * Linux only; `pidusage` would need one call per pid and knows no trees, /proc is
+ * simpler and exact.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** One sample of one tree. */
+export interface TreeSample {
+  /** Epoch ms. */
+  atMs: number;
+  pids: number;
+  /** CPU used since the previous sample, in cores (1 = one core busy). Null for the first. */
+  cores: number | null;
+  rssKiB: number;
+  pssKiB: number;
+}
+
+/** A process to sample, with or without its descendants. */
+export interface TreeRoot {
+  pid: number;
+  descendants: boolean;
+}
+
+interface ProcStat {
+  ppid: number;
+  cpuTicks: number;
+}
+
+const clockTicksPerS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined; // exited between listing and reading
+  }
+}
+
+function readKiB(path: string, key: string): number {
+  try {
+    const m = readFileSync(path, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The root and every descendant alive now, with their CPU ticks. */
+function treeOf(rootPid: number, all: Map<number, ProcStat>): Map<number, ProcStat> {
+  const children = new Map<number, number[]>();
+  for (const [pid, s] of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
+  const tree = new Map<number, ProcStat>();
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    const stat = all.get(pid);
+    if (!stat || tree.has(pid)) continue;
+    tree.set(pid, stat);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+function allProcesses(): Map<number, ProcStat> {
+  const all = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat) all.set(Number(name), stat);
+  }
+  return all;
+}
+
+/** Samples named process trees on a timer until stopped. */
+export class TreeSampler {
+  readonly samples = new Map<string, TreeSample[]>();
+  readonly #roots: Map<string, TreeRoot>;
+  readonly #previous = new Map<string, { atMs: number; ticks: Map<number, number> }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `roots`: a label for each tree and its root process. */
+  constructor(roots: Record<string, TreeRoot>, readonly intervalMs = 500) {
+    this.#roots = new Map(Object.entries(roots));
+    for (const label of this.#roots.keys()) this.samples.set(label, []);
+  }
+
+  start(): void {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), this.intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  sample(): void {
+    const atMs = Date.now();
+    const all = allProcesses();
+    for (const [label, root] of this.#roots) {
+      const tree = root.descendants ? treeOf(root.pid, all) : treeOf(root.pid, new Map([...all].filter(([pid]) => pid === root.pid)));
+      const ticks = new Map([...tree].map(([pid, s]) => [pid, s.cpuTicks]));
+      const prev = this.#previous.get(label);
+      let cores: number | null = null;
+      if (prev && atMs > prev.atMs) {
+        let delta = 0;
+        for (const [pid, t] of ticks) {
+          const before = prev.ticks.get(pid);
+          if (before !== undefined) delta += t - before;
+        }
+        cores = delta / clockTicksPerS / ((atMs - prev.atMs) / 1000);
+      }
+      this.#previous.set(label, { atMs, ticks });
+      let rssKiB = 0;
+      let pssKiB = 0;
+      for (const pid of tree.keys()) {
+        rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
+        pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
+      }
+      this.samples.get(label)!.push({ atMs, pids: tree.size, cores, rssKiB, pssKiB });
+    }
+  }
+
+  /** Samples of one tree taken within [fromMs, toMs] (epoch ms). */
+  window(label: string, fromMs: number, toMs: number): TreeSample[] {
+    return (this.samples.get(label) ?? []).filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
+  }
+}

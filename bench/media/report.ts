@@ -1,0 +1,192 @@
+/** The media benchmark's results: their shape, the machine they came from, the JSON and markdown files. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Comparison, LatencyFigures, LatencyFloor, ResourceFigures, TurnMetricsFigures } from './analyze.js';
+import type { CallResult } from './call.js';
+import type { InjectedLatencies } from './sim-admin.js';
+
+export interface VariantResult {
+  latency: LatencyFigures;
+  /** From the call's turn.metrics events on JetStream (ours only). */
+  turnMetrics?: TurnMetricsFigures;
+  resources: ResourceFigures;
+  calls: CallResult[];
+}
+
+export interface LevelResult {
+  calls: number;
+  ours: VariantResult;
+  bare: VariantResult;
+  comparison: Comparison;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  /** null when the run did not measure it (e.g. the level was not run). */
+  met: boolean | null;
+}
+
+export interface MediaBenchResults {
+  benchmark: 'media';
+  date: string;
+  startedAt: string;
+  finishedAt: string;
+  gitCommit: string;
+  /** Whether the work tree had uncommitted changes. */
+  gitDirty: boolean;
+  machine: { nproc: number; cpuModel: string; memTotalMiB: number; node: string; kernel: string };
+  injectedLatencies: InjectedLatencies;
+  /** What the simulators held during the run, read back from their admin API. */
+  simulatorSettings: Record<string, unknown>;
+  latencyFloorMs: LatencyFloor;
+  options: Record<string, unknown>;
+  levels: LevelResult[];
+  targets?: Target[];
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machineInfo(): Pick<MediaBenchResults, 'gitCommit' | 'gitDirty' | 'machine'> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  return {
+    gitCommit: git(['rev-parse', 'HEAD']),
+    gitDirty: git(['status', '--porcelain']) !== '',
+    machine: {
+      nproc: availableParallelism(),
+      cpuModel: cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown',
+      memTotalMiB: Math.round(Number(meminfo.match(/^MemTotal:\s+(\d+) kB/m)?.[1] ?? 0) / 1024),
+      node: process.version,
+      kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    },
+  };
+}
+
+/** The targets from the design brief, judged on what was measured (never asserted). */
+export function judgeTargets(r: MediaBenchResults): Target[] {
+  const at = (calls: number) => r.levels.find((l) => l.calls === calls);
+  const ten = at(10);
+  const overheadP95 = ten?.ours.latency.pipelineOverheadMs.p95 ?? null;
+  const added = r.levels.map((l) => ({ calls: l.calls, ms: l.comparison.addedP50Ms }));
+  const big = r.levels.filter((l) => l.calls >= 25);
+  const clean = (l: LevelResult) => l.ours.latency.callsCompleted === l.calls;
+  return [
+    {
+      name: 'pipeline overhead p95 at 10 calls',
+      target: '< 50 ms',
+      measured: overheadP95 === null ? 'not measured (no 10-call level)' : `${overheadP95} ms`,
+      met: overheadP95 === null ? null : overheadP95 < 50,
+    },
+    {
+      name: 'our layer over a bare session (voice-to-voice p50, every level)',
+      target: '< 5 ms',
+      measured: added.map((a) => `${a.calls} calls: ${a.ms ?? 'n/a'} ms`).join('; '),
+      met: added.some((a) => a.ms === null) ? null : added.every((a) => a.ms! < 5),
+    },
+    {
+      name: `concurrent calls on ${r.machine.nproc} cores`,
+      target: '≥ 25, every call completing all its turns',
+      measured: big.length === 0 ? 'not measured (no level ≥ 25)' : big.map((l) => `${l.calls} calls: ${l.ours.latency.callsCompleted} completed`).join('; '),
+      met: big.length === 0 ? null : big.every(clean),
+    },
+  ];
+}
+
+const fmt = (v: number | null | undefined, unit = '') => (v === null || v === undefined ? 'n/a' : `${v}${unit}`);
+const verdict = (met: boolean | null) => (met === null ? 'not measured' : met ? 'met' : 'not met');
+
+export function renderMarkdown(r: MediaBenchResults, jsonName: string, rerun: string): string {
+  const f = r.latencyFloorMs;
+  const rows = r.levels.flatMap((l) =>
+    (['ours', 'bare'] as const).map((v) => {
+      const x = l[v];
+      const lat = x.latency;
+      const res = x.resources;
+      return `| ${l.calls} | ${v} | ${lat.turnsMeasured} | ${fmt(lat.voiceToVoiceMs.p50)} | ${fmt(lat.voiceToVoiceMs.p95)} | ${fmt(lat.voiceToVoiceMs.max)} | ${fmt(lat.pipelineOverheadMs.p50)} | ${fmt(lat.pipelineOverheadMs.p95)} | ${fmt(res.coresMean)} | ${fmt(res.coresPerCall)} | ${fmt(res.rssPerCallMiB)} | ${fmt(res.pssPerCallMiB)} | ${lat.callsCompleted}/${lat.callsStarted} |`;
+    }),
+  );
+  const comparisons = r.levels.map(
+    (l) => `| ${l.calls} | ${fmt(l.comparison.addedP50Ms, ' ms')} | ${fmt(l.comparison.addedP95Ms, ' ms')} | ${fmt(l.comparison.voiceToVoiceP50Ratio)} | ${fmt(l.comparison.voiceToVoiceP95Ratio)} |`,
+  );
+  const stages = r.levels.map((l) => {
+    const t = l.ours.turnMetrics;
+    return `| ${l.calls} | ${fmt(t?.eouDelayMs.p50)} | ${fmt(t?.llmTtftMs.p50)} | ${fmt(t?.ttsTtfbMs.p50)} | ${fmt(t?.voiceToVoiceMs.p50)} | ${fmt(t?.transportAndPlayoutMs.p50)} |`;
+  });
+  const targets = (r.targets ?? []).map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${verdict(t.met)} |`);
+  return `# Media benchmark
+
+Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitted changes)' : ''} on ${r.machine.nproc} × ${r.machine.cpuModel}, ${r.machine.memTotalMiB} MiB, Node ${r.machine.node}. Figures: [\`${jsonName}\`](${jsonName}).
+
+## What is measured
+
+Each call: a room, an explicit dispatch to the worker, a simulated caller (\`media/simulators/caller.ts\`) that waits for the greeting to end, then says ${r.options.turns as number} phrasebook lines (${(r.options.lines as string[]).join(', ')}: plain replies, no tool), waiting for the agent's reply after each and ${r.options.thinkMs as number} ms more. Calls start ${r.options.staggerMs as number} ms apart.
+
+- **Voice-to-voice**: as the caller hears it, from the end of its line (\`SpokenLine.endMs\`) to the start of the agent's next speech segment (\`AgentSpeechSegment.startMs\`).
+- **Pipeline overhead** = voice-to-voice − ${f.totalMs} ms, the floor set by configuration: endpointing min delay ${f.endpointingMinDelayMs} ms (\`turnTiming\` in media/agent/session.ts) + injected STT finalisation ${f.sttFinalizeDelayMs} ms + LLM time to first token ${f.llmTtftMs} ms + TTS time to first byte ${f.ttsFirstByteMs} ms (set through \`/_sim/config\`; OpenAI ${r.injectedLatencies.openai.tokensPerSecond} tokens/s).
+- **ours** is the media worker as deployed (\`createMediaServer\`: NATS events, tools, control, reporter); **bare** is \`bench/bare-agent.ts\`, the same \`createAgentSession\` with none of that. Both run at once in their own processes, each level measuring ours then bare.
+- **CPU and memory**: the worker process and its job processes, from /proc every ${r.options.sampleIntervalMs as number} ms, averaged while every call of the level is in conversation; per call = total ÷ calls. PSS splits shared pages between processes, RSS counts them in each.
+
+## Results
+
+| calls | worker | turns | v2v p50 ms | v2v p95 ms | v2v max ms | overhead p50 ms | overhead p95 ms | cores | cores/call | RSS/call MiB | PSS/call MiB | calls completed |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Our layer over the bare session (voice-to-voice, ours − bare; ratio ours ÷ bare):
+
+| calls | added p50 | added p95 | ratio p50 | ratio p95 |
+|---|---|---|---|---|
+${comparisons.join('\n')}
+
+Stages as the agent reports them (\`turn.metrics\` on JetStream, p50 ms), and what the caller hears beyond the agent's own voice-to-voice (WebRTC both ways, Opus, jitter buffer, playout):
+
+| calls | EOU delay | LLM TTFT | TTS TTFB | agent v2v | caller − agent |
+|---|---|---|---|---|---|
+${stages.join('\n')}
+
+## Targets (compared, not asserted)
+
+| target | wanted | measured | |
+|---|---|---|---|
+${targets.join('\n')}
+
+## Rerun
+
+\`\`\`sh
+npm run stack:up
+${rerun}
+\`\`\`
+
+## Caveats
+
+- One shared machine of ${r.machine.nproc} cores runs everything: LiveKit, the simulators (espeak-ng synthesis included), NATS, both workers and the simulated callers (their Opus, resampling and detectors: see \`loadGeneratorCoresMean\`). Run it when the machine is otherwise idle and treat differences of a few ms as noise.
+- The providers are simulators: real Deepgram and OpenAI add network and queueing that no figure here contains. The injected latencies are fixed, not distributions.
+- The simulators' own work counts as latency: the TTS simulator synthesises with espeak-ng before its first byte and the LLM simulator runs on the same cores, so the agent-reported TTS TTFB and LLM TTFT (Stages table) sit above the injected values, and that excess lands in the overhead.
+- Run-to-run noise at 1–2 calls was ±150 ms on this machine: compare ours and bare within one run, at 10 calls and more, not across runs.
+- The overhead's floor counts the endpointing min delay only. End of turn is decided by Silero VAD (\`turnDetection: 'vad'\`), which reports end of speech after its \`minSilenceDuration\` (550 ms by default in agents-plugin-silero 1.9; \`silero.VAD.load()\` is called with defaults), and the STT simulator sends its final after ${'≥'} 300 ms of silence (\`minEndpointingMs\`) + the finalisation delay; so a large share of the "overhead" is turn detection that configuration sets, not code. The EOU column above shows it.
+- The caller's line end is when its last frame was handed to rtc-node, whose source queue holds up to 100 ms; its speech detector needs two 10 ms frames above -40 dBFS. Both shift ours and bare alike.
+`;
+}
+
+/** Writes bench/results/<label>-<date>.json and bench/results/<label>.md; returns their paths. */
+export function writeResults(r: MediaBenchResults, label: string, rerun: string): { json: string; markdown: string } {
+  const results = { ...r, targets: judgeTargets(r) };
+  const jsonName = `${label}-${r.date}.json`;
+  const json = fileURLToPath(new URL(`../results/${jsonName}`, import.meta.url));
+  const markdown = fileURLToPath(new URL(`../results/${label}.md`, import.meta.url));
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(markdown, renderMarkdown(results, jsonName, rerun));
+  return { json, markdown };
+}

@@ -1,0 +1,200 @@
+/**
+ * The media benchmark: voice-to-voice latency, pipeline overhead, CPU and memory per
+ * concurrent call, for our media worker and for a bare AgentSession, at each level of
+ * concurrency, against the local stack with latencies injected into the simulators.
+ * See bench/results/media.md for what the figures mean.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { dispose } from '@livekit/rtc-node';
+import { loadConfig, type Config } from '../../deploy/config.js';
+import { ensureCallEventsStream } from '../../media/events/publisher.js';
+import { turnTiming } from '../../media/agent/session.js';
+import { compare, latencyFigures, resourceFigures, turnMetricsFigures, type LatencyFloor } from './analyze.js';
+import { createCallClients, lineForTurn, runCall, thinkMs, type CallClients, type CallResult } from './call.js';
+import { finalEventsOf, type TurnMetricsEvent } from './events.js';
+import { TreeSampler } from './proc-sampler.js';
+import { machineInfo, writeResults, type LevelResult, type MediaBenchResults, type VariantResult } from './report.js';
+import { defaultInjectedLatencies, injectLatencies, resetSimulators, simulatorUrls, type InjectedLatencies } from './sim-admin.js';
+import { startWorker, type BenchWorker } from './workers.js';
+import { variants, workerShape, type Variant } from './worker-protocol.js';
+
+export interface MediaBenchOptions {
+  /** Concurrency levels, run in order. */
+  calls: number[];
+  /** Caller lines per call. */
+  turns: number;
+  /** Delay between call starts within a level (ms). */
+  staggerMs: number;
+  /** Results file stem under bench/results: `media` → media-<date>.json and media.md. */
+  label: string;
+  latencies: InjectedLatencies;
+}
+
+export const defaultMediaBenchOptions: MediaBenchOptions = {
+  calls: [1, 10, 25],
+  turns: 3,
+  staggerMs: 200,
+  label: 'media',
+  latencies: defaultInjectedLatencies,
+};
+
+const sampleIntervalMs = 500;
+const idleBaselineMs = 2_000;
+/** Worker HTTP ports (health); away from the stack's and the tests' (18181). */
+const workerPorts: Record<Variant, number> = { ours: 18_291, bare: 18_292 };
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function untilIdle(worker: BenchWorker, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await worker.activeJobs()) === 0) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+/** Every call's turn.metrics once its agent has left (ours only: the bare session publishes nothing). */
+async function collectTurnMetrics(nc: NatsConnection, calls: readonly CallResult[]): Promise<Map<string, { events: TurnMetricsEvent[]; complete: boolean }>> {
+  const byCall = new Map<string, { events: TurnMetricsEvent[]; complete: boolean }>();
+  for (const call of calls) {
+    const { events, complete } = await finalEventsOf(nc, call.callId, 15_000);
+    byCall.set(call.callId, { events: events.filter((e): e is TurnMetricsEvent => e.type === 'turn.metrics'), complete });
+  }
+  return byCall;
+}
+
+async function runVariant(ctx: {
+  clients: CallClients;
+  nc: NatsConnection;
+  sampler: TreeSampler;
+  worker: BenchWorker;
+  calls: number;
+  opts: MediaBenchOptions;
+  floor: LatencyFloor;
+  runId: string;
+}): Promise<VariantResult> {
+  const { worker, sampler, opts } = ctx;
+  const label = `${worker.variant}`;
+  if (!(await untilIdle(worker, 90_000))) throw new Error(`${label} worker still has jobs from the previous level after 90 s`);
+  const baselineFrom = Date.now();
+  await sleep(idleBaselineMs);
+  const baseline = sampler.window(label, baselineFrom, Date.now());
+
+  const results = await Promise.all(
+    Array.from({ length: ctx.calls }, async (_, i) => {
+      await sleep(i * opts.staggerMs);
+      const callId = `bench_${ctx.runId}_${worker.variant}_${ctx.calls}_${i}`;
+      return runCall(ctx.clients, { agentName: worker.agentName, callId, turns: opts.turns });
+    }),
+  );
+  const metrics = worker.variant === 'ours' ? await collectTurnMetrics(ctx.nc, results) : undefined;
+  return {
+    latency: latencyFigures(results, opts.turns, ctx.floor),
+    ...(metrics ? { turnMetrics: turnMetricsFigures(results, metrics) } : {}),
+    resources: resourceFigures({
+      calls: results,
+      worker: (from, to) => sampler.window(label, from, to),
+      loadGenerator: (from, to) => sampler.window('loadGenerator', from, to),
+      baseline,
+      minWindowMs: 4 * sampleIntervalMs,
+    }),
+    calls: results,
+  };
+}
+
+export async function runMediaBench(opts: MediaBenchOptions, log: (line: string) => void): Promise<MediaBenchResults> {
+  const config: Config = loadConfig();
+  const sims = simulatorUrls(config);
+  const startedAt = new Date();
+  const runId = randomBytes(3).toString('hex');
+  const logDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-'));
+  const maxConcurrentCalls = Math.max(config.media.maxConcurrentCalls, ...opts.calls);
+  const nc = await connect({ servers: config.nats.url, name: `kickcall-bench-${runId}` });
+  const workers: BenchWorker[] = [];
+  let sampler: TreeSampler | undefined;
+  try {
+    await ensureCallEventsStream(nc);
+    const simulatorSettings = await injectLatencies(sims, opts.latencies);
+    log(`injected latencies ${JSON.stringify(simulatorSettings)}`);
+    for (const variant of variants) {
+      workers.push(
+        await startWorker({
+          variant,
+          agentName: `kickcall-bench-${variant}-${runId}`,
+          httpPort: workerPorts[variant],
+          maxConcurrentCalls,
+          logPath: join(logDir, `${variant}-worker.log`),
+          registerTimeoutMs: 60_000,
+        }),
+      );
+      log(`${variant} worker registered (pid ${workers[workers.length - 1]!.pid})`);
+    }
+    sampler = new TreeSampler(
+      {
+        ...Object.fromEntries(workers.map((w) => [w.variant, { pid: w.pid, descendants: true }])),
+        loadGenerator: { pid: process.pid, descendants: false },
+      },
+      sampleIntervalMs,
+    );
+    sampler.start();
+
+    const floor: LatencyFloor = {
+      endpointingMinDelayMs: turnTiming.endpointingMinDelayMs,
+      sttFinalizeDelayMs: opts.latencies.deepgram.sttFinalizeDelayMs,
+      llmTtftMs: opts.latencies.openai.ttftMs,
+      ttsFirstByteMs: opts.latencies.deepgram.ttsFirstByteMs,
+      totalMs: turnTiming.endpointingMinDelayMs + opts.latencies.deepgram.sttFinalizeDelayMs + opts.latencies.openai.ttftMs + opts.latencies.deepgram.ttsFirstByteMs,
+    };
+    const clients = createCallClients(config);
+    const levels: LevelResult[] = [];
+    for (const calls of opts.calls) {
+      const byVariant: Partial<Record<Variant, VariantResult>> = {};
+      for (const worker of workers) {
+        log(`level ${calls} calls × ${opts.turns} turns: ${worker.variant}`);
+        const result = await runVariant({ clients, nc, sampler, worker, calls, opts, floor, runId });
+        const v = result.latency.voiceToVoiceMs;
+        log(`  voice-to-voice p50 ${v.p50} ms, p95 ${v.p95} ms (${result.latency.turnsMeasured} turns), cores ${result.resources.coresMean}`);
+        byVariant[worker.variant] = result;
+      }
+      const ours = byVariant.ours!;
+      const bare = byVariant.bare!;
+      levels.push({ calls, ours, bare, comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs) });
+    }
+    return {
+      benchmark: 'media',
+      date: startedAt.toISOString().slice(0, 10),
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      ...machineInfo(),
+      injectedLatencies: opts.latencies,
+      simulatorSettings,
+      latencyFloorMs: floor,
+      options: {
+        calls: opts.calls,
+        turns: opts.turns,
+        staggerMs: opts.staggerMs,
+        thinkMs,
+        lines: Array.from({ length: opts.turns }, (_, i) => lineForTurn(i)),
+        sampleIntervalMs,
+        worker: { ...workerShape, maxConcurrentCalls },
+        workerLogs: logDir,
+      },
+      levels,
+    };
+  } finally {
+    sampler?.stop();
+    await resetSimulators(sims).catch((err: unknown) => log(`simulator reset failed: ${String(err)}`));
+    await Promise.all(workers.map((w) => w.stop(75_000)));
+    await nc.close();
+    await dispose();
+  }
+}
+
+export { writeResults };

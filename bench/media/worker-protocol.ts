@@ -1,0 +1,18 @@
+/** What the benchmark and its worker processes (`worker-process.ts`) say over IPC. */
+
+export const variants = ['ours', 'bare'] as const;
+/** `ours`: the media worker as deployed; `bare`: the same AgentSession without our layer. */
+export type Variant = (typeof variants)[number];
+
+/** Messages from a worker process to the benchmark. */
+export type WorkerMessage =
+  | { type: 'registered' }
+  | { type: 'status'; activeJobs: number }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string };
+
+/** Messages from the benchmark to a worker process. */
+export type RunnerMessage = { type: 'status' } | { type: 'stop' };
+
+/** Worker options shared by both variants: production mode, one warm process, as deployed. */
+export const workerShape = { production: true, idleProcesses: 1 } as const;
