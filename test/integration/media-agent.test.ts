@@ -106,7 +106,7 @@ function assertSequenced(events: CallEvent[], firstSeq = 1): void {
   );
 }
 
-test('a conversation: greeting heard at once, the caller’s turn transcribed, a reply spoken, every turn on NATS in order', async () => {
+test('a conversation: greeting heard at once, the caller’s turn transcribed, a reply spoken, every turn on NATS in order', async (t) => {
   const { callId, roomName } = await startCall();
   const caller = await joinCaller(roomName);
   after(() => caller.leave().catch(() => undefined));
@@ -141,6 +141,10 @@ test('a conversation: greeting heard at once, the caller’s turn transcribed, a
   const usage = events.find((e) => e.type === 'usage');
   assert.ok(usage && usage.ttsCharacters >= persona.greeting.length && usage.llmOutputTokens > 0 && usage.sttAudioS > 0, 'usage was reported');
   assert.deepEqual(types.slice(-2), ['call.ended', 'agent.left']);
+  // The target is a live voice within 1 s of the answer (telephony rules say 2 s). It is
+  // not met yet: about 2.2 s here, see the diagnostic. This bound only catches a greeting
+  // that never comes promptly; pre-rendering the greeting during ringing is the fix.
+  t.diagnostic(`greeting heard ${greetingAtMs} ms after the callee joined`);
   assert.ok(greetingAtMs < 5_000, `greeting heard ${greetingAtMs} ms after joining`);
 });
 
