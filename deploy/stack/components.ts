@@ -249,35 +249,50 @@ function livekit(config: Config): Component {
 }
 
 /**
- * Kickcall's SIP gateway (in place of livekit-sip, which cannot be built here): a Node
- * process run with tsx from the working tree, so it is always the checked-out code.
+ * A component that is one of Kickcall's own Node processes, run with tsx from the
+ * working tree so it is always the checked-out code.
  */
-function sipGateway(config: Config): Component {
-  const p = pathsFor(config, 'sip-gateway');
-  const s = config.sip;
+function nodeComponent(
+  config: Config,
+  name: string,
+  def: { script: string; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number },
+): Component {
+  const p = pathsFor(config, name);
   return {
-    name: 'sip-gateway',
+    name,
     version: 'kickcall',
-    endpoints: [`sip:${config.host}:${s.port} (udp)`, `rtp ${s.rtpPortStart}-${s.rtpPortEnd}`, `${s.controlUrl} (control)`],
-    tcpPorts: [s.controlPort],
+    endpoints: def.endpoints,
+    tcpPorts: def.tcpPorts,
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: 30_000,
     prepare: () => Promise.resolve(),
     async start() {
-      const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
       await startDetached({
-        command: tsx,
-        args: [path.join(repoRoot, 'workers', 'sip-gateway.ts')],
+        command: path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+        args: [path.join(repoRoot, def.script)],
         logFile: p.logFile,
         pidFile: p.pidFile,
         cwd: repoRoot,
       });
     },
-    health: () => httpOk(`${s.controlUrl}/health`, 'ok'),
-    stop: () => stopByPidFile(p.pidFile, { graceMs: 15_000 }),
+    health: def.health,
+    stop: () => stopByPidFile(p.pidFile, { graceMs: def.stopGraceMs ?? 10_000 }),
     isRunning: () => isAlive(readPid(p.pidFile)),
   };
+}
+
+/** Kickcall's SIP gateway, in place of livekit-sip (which cannot be built here). */
+function sipGateway(config: Config): Component {
+  const s = config.sip;
+  return nodeComponent(config, 'sip-gateway', {
+    script: 'workers/sip-gateway.ts',
+    endpoints: [`sip:${config.host}:${s.port} (udp)`, `rtp ${s.rtpPortStart}-${s.rtpPortEnd}`, `${s.controlUrl} (control)`],
+    tcpPorts: [s.controlPort],
+    health: () => httpOk(`${s.controlUrl}/health`, 'ok'),
+    // Live calls get a BYE each before the gateway exits.
+    stopGraceMs: 15_000,
+  });
 }
 
 /**
@@ -285,35 +300,17 @@ function sipGateway(config: Config): Component {
  * has no API key configured: with both keys set, nothing simulated runs.
  */
 function providerSimulators(config: Config): Component {
-  const p = pathsFor(config, 'provider-sim');
   const sim = config.providers.simulator;
   const base = `http://${config.host}`;
-  return {
-    name: 'provider-sim',
-    version: 'kickcall',
+  return nodeComponent(config, 'provider-sim', {
+    script: 'workers/provider-simulators.ts',
     endpoints: [`${base}:${sim.deepgramPort} (Deepgram)`, `${base}:${sim.openaiPort}/v1 (OpenAI)`],
     tcpPorts: [sim.deepgramPort, sim.openaiPort],
-    logFile: p.logFile,
-    pidFile: p.pidFile,
-    startTimeoutMs: 30_000,
-    prepare: () => Promise.resolve(),
-    async start() {
-      const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
-      await startDetached({
-        command: tsx,
-        args: [path.join(repoRoot, 'workers', 'provider-simulators.ts')],
-        logFile: p.logFile,
-        pidFile: p.pidFile,
-        cwd: repoRoot,
-      });
-    },
     async health() {
       await httpOk(`${base}:${sim.deepgramPort}/health`, 'ok');
       await httpOk(`${base}:${sim.openaiPort}/health`, 'ok');
     },
-    stop: () => stopByPidFile(p.pidFile),
-    isRunning: () => isAlive(readPid(p.pidFile)),
-  };
+  });
 }
 
 /** All components in start order (dependencies first). */
