@@ -18,13 +18,19 @@ const entryPath = fileURLToPath(new URL('../media/agent/entry.ts', import.meta.u
 
 export function createMediaServer(
   config: Config,
-  opts: { port?: number; production?: boolean; idleProcesses?: number } = {},
+  opts: {
+    port?: number;
+    production?: boolean;
+    idleProcesses?: number;
+    /** The job entry module; the benchmark swaps in a bare agent to measure our layer. */
+    agentPath?: string;
+  } = {},
 ): AgentServer {
   initializeLogger({ pretty: false, level: config.logLevel === 'silent' ? 'fatal' : config.logLevel });
   const maxCalls = config.media.maxConcurrentCalls;
   return new AgentServer(
     new ServerOptions({
-      agent: entryPath,
+      agent: opts.agentPath ?? entryPath,
       agentName: config.media.agentName,
       wsURL: config.livekit.wsUrl,
       apiKey: config.livekit.apiKey,

@@ -5,39 +5,15 @@
  *
  * argv: <variant: ours|bare> <agentName> <httpPort> <maxConcurrentCalls>
  *
- * `ours` is exactly `createMediaServer` from workers/media.ts; `bare` builds the same
- * ServerOptions around `bench/bare-agent.ts`.
+ * Both variants are `createMediaServer` from workers/media.ts, so their options are the
+ * same by construction; `bare` only swaps the job entry for `bench/bare-agent.ts`.
  */
 import { fileURLToPath } from 'node:url';
-import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { loadConfig, type Config } from '../../deploy/config.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { variants, workerShape, type RunnerMessage, type Variant, type WorkerMessage } from './worker-protocol.js';
 
 const bareEntryPath = fileURLToPath(new URL('../bare-agent.ts', import.meta.url));
-
-/** The same ServerOptions as `createMediaServer`, around the bare agent. */
-function createBareServer(config: Config, port: number): AgentServer {
-  initializeLogger({ pretty: false, level: config.logLevel === 'silent' ? 'fatal' : config.logLevel });
-  const maxCalls = config.media.maxConcurrentCalls;
-  return new AgentServer(
-    new ServerOptions({
-      agent: bareEntryPath,
-      agentName: config.media.agentName,
-      wsURL: config.livekit.wsUrl,
-      apiKey: config.livekit.apiKey,
-      apiSecret: config.livekit.apiSecret,
-      production: workerShape.production,
-      numIdleProcesses: workerShape.idleProcesses,
-      port,
-      host: config.host,
-      loadFunc: (server) => Promise.resolve(server.activeJobs.length / maxCalls),
-      loadThreshold: 1,
-      drainTimeout: config.media.drainTimeoutMs,
-      initializeProcessTimeout: 30_000,
-    }),
-  );
-}
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -50,8 +26,11 @@ async function main(): Promise<void> {
   }
   const base = loadConfig();
   const config: Config = { ...base, media: { ...base.media, agentName, maxConcurrentCalls: Number(maxCalls) } };
-  const server =
-    variant === 'ours' ? createMediaServer(config, { port: Number(port), ...workerShape }) : createBareServer(config, Number(port));
+  const server = createMediaServer(config, {
+    port: Number(port),
+    ...workerShape,
+    ...(variant === 'bare' ? { agentPath: bareEntryPath } : {}),
+  });
   server.event.once('worker_registered', () => send({ type: 'registered' }));
 
   let stopping = false;
