@@ -139,7 +139,12 @@ export class CallerSimulator {
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub, participant: RemoteParticipant) => {
       if (track.kind !== TrackKind.KIND_AUDIO || this.#listening) return;
       if (this.#opts.agentIdentity && participant.identity !== this.#opts.agentIdentity) return;
-      this.#listening = this.#listen(track);
+      // Under load rtc-node can release a track before we open a stream on it; a caller
+      // that cannot listen is a failed call for whoever drives it, never a crashed process.
+      this.#listening = this.#listen(track).catch((err: unknown) => {
+        this.#opts.logger?.warn({ err }, 'caller could not listen to the agent');
+        this.#listening = undefined;
+      });
     });
     await this.room.connect(this.#opts.wsUrl, this.#opts.token, { autoSubscribe: true, dynacast: false });
     this.#joinedAt = Date.now();
