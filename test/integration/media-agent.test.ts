@@ -17,8 +17,8 @@ import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { scriptedLines } from '../../media/agent/tools.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
-import { decodeCallEvent, type CallEvent } from '../../media/events/schema.js';
-import { callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
+import { controlReplySchema, decodeCallEvent, type CallEvent, type ControlReply } from '../../media/events/schema.js';
+import { callControlSubject, callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
 import { CallerSimulator, createCallerToken } from '../../media/simulators/caller.js';
 import { defaultPhrasebook as phrasebook, type PhraseId } from '../../media/simulators/phrasebook.js';
 import { repoRoot } from '../../deploy/config.js';
@@ -387,4 +387,45 @@ test('SIGTERM drains the worker and hands the live call back: agent.left drained
   const present = (await rooms.listParticipants(roomName)).map((p) => p.identity);
   assert.ok(present.includes('callee'), 'the callee is still on the line, waiting for a replacement agent');
   assert.equal(await exited, 0, 'the worker exited cleanly');
+});
+
+/** Sends a control command to the call's agent and returns its acknowledgement. */
+async function control(callId: string, command: unknown): Promise<ControlReply> {
+  const reply = await nc.request(callControlSubject(callId), JSON.stringify(command), { timeout: 20_000 });
+  return controlReplySchema.parse(reply.json());
+}
+
+test('control commands from the workflow are validated, applied and acknowledged', async (t) => {
+  const { callId, roomName } = await startCall();
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+
+  const bad = await control(callId, { command: 'say', text: '' });
+  assert.ok(!bad.ok && /text/.test(bad.error), 'an invalid command is refused, naming the field');
+
+  const sayAt = caller.now();
+  assert.deepEqual(await control(callId, { command: 'say', text: 'Just a moment while I check that for you.' }), { ok: true });
+  assert.ok(await caller.waitForAgentSpeech({ afterMs: sayAt, timeoutMs: 10_000 }), 'the caller heard the line');
+
+  assert.ok(await caller.waitForAgentTurn({ afterMs: sayAt, timeoutMs: 15_000 }));
+  const noticeAt = caller.now();
+  assert.deepEqual(await control(callId, { command: 'transfer_notice', text: 'I am transferring you to a specialist now.' }), { ok: true });
+  const ackAt = caller.now();
+  assert.ok(await caller.waitForAgentTurn({ afterMs: noticeAt, timeoutMs: 10_000 }), 'the notice was heard');
+  const notice = caller.report().agentSegments.find((seg) => seg.startMs >= noticeAt);
+  assert.ok(notice?.endMs !== undefined);
+  t.diagnostic(`notice heard ${notice.startMs - noticeAt}..${notice.endMs - noticeAt} ms after the command; acknowledged at ${ackAt - noticeAt} ms`);
+  // Acknowledged once the agent has played it out: only the audio still in flight to the
+  // caller (WebRTC and playout, about 0.5 s here) may arrive after the acknowledgement.
+  assert.ok(ackAt >= notice.endMs - 800, 'transfer_notice is acknowledged only after it was spoken');
+
+  assert.deepEqual(await control(callId, { command: 'hangup', reason: 'transferred' }), { ok: true });
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'agent.left after hangup');
+  const events = await eventsOf(callId);
+  assertSequenced(events);
+  const texts = events.filter((e) => e.type === 'agent.turn').map((e) => (e.type === 'agent.turn' ? e.text : ''));
+  assert.ok(texts.includes('Just a moment while I check that for you.') && texts.includes('I am transferring you to a specialist now.'));
+  const ended = events.find((e) => e.type === 'call.ended');
+  assert.equal(ended?.type === 'call.ended' && ended.reason, 'transferred');
 });
