@@ -6,9 +6,11 @@
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_core.js';
+import * as m0002 from './migrations/0002_call_records.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
+  '0002_call_records': m0002,
 };
 
 export class MigrationError extends Error {

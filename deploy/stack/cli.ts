@@ -1,13 +1,14 @@
 /**
- * `npm run stack:up | stack:down | stack:status | stack:logs -- <component> [lines]`
+ * `npm run stack:up [-- names] | stack:down [-- names] | stack:status | stack:logs -- <component> [lines]`
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config.js';
 import { createComponents } from './components.js';
+import { InvalidInputError } from '../../workflows/errors.js';
 import { StackError, stackDown, stackStatus, stackUp } from './stack.js';
 
-const usage = 'usage: stack.ts up [component...] | down | status [--json] | logs <component> [lines] [--follow]';
+const usage = 'usage: stack.ts up [component...] | down [component...] | status [--json] | logs <component> [lines] [--follow]';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,7 +27,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down':
       console.log('Stopping the Kickcall local stack');
-      await stackDown();
+      try {
+        await stackDown(console.log, undefined, rest);
+      } catch (err) {
+        if (err instanceof InvalidInputError) {
+          console.error(err.message);
+          return 2;
+        }
+        throw err;
+      }
       return 0;
     case 'status': {
       const statuses = await stackStatus();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { loadConfig, type Config, type LocalSecrets } from '../config.js';
 import { createComponents, type Component } from './components.js';
 import { tcpPortInUse } from './health.js';
+import { InvalidInputError } from '../../workflows/errors.js';
 import { waitUntilHealthy } from './wait.js';
 
 export class StackError extends Error {
@@ -94,8 +95,16 @@ export async function stackUp(report: Reporter = console.log, only: readonly str
 }
 
 /** Stops every component, dependents first. */
-export async function stackDown(report: Reporter = console.log, config = loadConfig(process.env, { requireSecrets: false })): Promise<void> {
-  for (const c of createComponents(config).reverse()) {
+/** Stops the named components (all of them when none are named), dependants first. */
+export async function stackDown(
+  report: Reporter = console.log,
+  config = loadConfig(process.env, { requireSecrets: false }),
+  only: string[] = [],
+): Promise<void> {
+  const all = createComponents(config);
+  const unknown = only.filter((name) => !all.some((c) => c.name === name));
+  if (unknown.length > 0) throw new InvalidInputError(`unknown component(s) ${unknown.join(', ')}; one of: ${all.map((c) => c.name).join(', ')}`);
+  for (const c of all.reverse().filter((c) => only.length === 0 || only.includes(c.name))) {
     const stopped = await c.stop();
     report(`  ${stopped ? '■' : '·'} ${c.name.padEnd(15)} ${stopped ? 'stopped' : 'was not running'}`);
   }

@@ -1,0 +1,137 @@
+/**
+ * The database as Kysely sees it: one interface per table, matching the migrations, and
+ * the one way to open a pool. Activities, the event bridge and the API take a `Db`.
+ */
+import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+
+/** timestamptz: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export interface CallsTable {
+  id: string;
+  tenant_id: string;
+  campaign_id: string | null;
+  contact_id: string | null;
+  attempt: Generated<number>;
+  direction: 'outbound' | 'inbound';
+  status: string;
+  disposition: string | null;
+  room_name: string | null;
+  callee_e164: string | null;
+  sip_status_code: number | null;
+  end_reason: string | null;
+  agent_count: Generated<number>;
+  next_attempt_id: string | null;
+  started_at: Timestamp | null;
+  answered_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CallTurnsTable {
+  call_id: string;
+  seq: number;
+  role: 'user' | 'agent';
+  text: string;
+  interrupted: Generated<boolean>;
+  occurred_at: Timestamp;
+}
+
+export interface CallTurnMetricsTable {
+  call_id: string;
+  seq: number;
+  eou_delay_ms: number;
+  stt_ms: number | null;
+  llm_ttft_ms: number;
+  tts_ttfb_ms: number;
+  voice_to_voice_ms: number;
+  occurred_at: Timestamp;
+}
+
+export interface CallUsageTable {
+  call_id: string;
+  seq: number;
+  stt_audio_s: number;
+  tts_characters: number;
+  llm_input_tokens: number;
+  llm_output_tokens: number;
+  llm_model: string;
+  occurred_at: Timestamp;
+}
+
+export interface CallAnalysesTable {
+  call_id: string;
+  status: 'ok' | 'failed';
+  summary: string | null;
+  disposition: string | null;
+  sentiment: string | null;
+  goal_met: boolean | null;
+  fields: Json | null;
+  error: string | null;
+  model: string;
+  attempts: number;
+  created_at: Generated<Date>;
+}
+
+export interface CallAnswersTable {
+  call_id: string;
+  field: string;
+  value: string;
+  seq: number;
+}
+
+export interface CallCallbacksTable {
+  call_id: string;
+  seq: number;
+  requested_when: string;
+  created_at: Generated<Date>;
+}
+
+export interface DoNotCallTable {
+  tenant_id: string;
+  phone_e164: string;
+  source: string;
+  created_at: Generated<Date>;
+}
+
+export interface DomainEventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  call_id: string | null;
+  campaign_id: string | null;
+  payload: Json;
+  occurred_at: Timestamp;
+  created_at: Generated<Date>;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  calls: CallsTable;
+  call_turns: CallTurnsTable;
+  call_turn_metrics: CallTurnMetricsTable;
+  call_usage: CallUsageTable;
+  call_analyses: CallAnalysesTable;
+  call_answers: CallAnswersTable;
+  call_callbacks: CallCallbacksTable;
+  do_not_call: DoNotCallTable;
+  domain_events: DomainEventsTable;
+}
+
+export type Db = Kysely<Database>;
+
+/** Opens a pooled connection; close it with `db.destroy()`. */
+export function createDb(databaseUrl: string, opts: { maxConnections?: number } = {}): Db {
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: opts.maxConnections ?? 10 }) }),
+  });
+}
