@@ -4,7 +4,7 @@
  * the gateway's idempotency by room and identity makes a retried activity safe.
  */
 import { SipGatewayClient } from '../media/sip-gateway/client.js';
-import type { DialRequest, DialResult, SipDialer } from './telephony.js';
+import type { DialRequest, DialResult, SipDialer, TransferRequest } from './telephony.js';
 
 export function createGatewayDialer(controlUrl: string): SipDialer {
   const client = new SipGatewayClient({ baseUrl: controlUrl });
@@ -24,6 +24,11 @@ export function createGatewayDialer(controlUrl: string): SipDialer {
         hidePhoneNumber: true,
       });
       return { participantIdentity: res.participantIdentity, sipCallId: res.sipCallId };
+    },
+
+    async transfer(request: TransferRequest): Promise<void> {
+      const transferTo = request.transferTo.startsWith('sip:') || request.transferTo.startsWith('tel:') ? request.transferTo : `tel:${request.transferTo}`;
+      await client.transferSipParticipant({ roomName: request.roomName, participantIdentity: request.participantIdentity, transferTo });
     },
   };
 }

@@ -33,10 +33,19 @@ export interface DialResult {
   sipCallId: string;
 }
 
+export interface TransferRequest {
+  roomName: string;
+  participantIdentity: string;
+  /** `sip:` URI or E.164 (sent as `tel:`), put in the REFER's Refer-To. */
+  transferTo: string;
+}
+
 /** What the activities need from a SIP bridge (Kickcall's gateway, or LiveKit SIP). */
 export interface SipDialer {
   /** Dials and resolves once the callee answers; rejects with a `KickcallError`. */
   dial(request: DialRequest): Promise<DialResult>;
+  /** Cold transfer (SIP REFER); resolves once the far end accepted it and the leg is gone. */
+  transfer(request: TransferRequest): Promise<void>;
 }
 
 export interface TelephonyDeps {
@@ -70,6 +79,15 @@ export function createTelephonyActivities(deps: TelephonyDeps) {
     async dialCallee(request: DialRequest): Promise<DialResult> {
       try {
         return await deps.dialer.dial(request);
+      } catch (err) {
+        throw toApplicationFailure(err);
+      }
+    },
+
+    /** Cold-transfers the callee; TransferFailed when the far end refuses or never confirms. */
+    async transferCallee(request: TransferRequest): Promise<void> {
+      try {
+        await deps.dialer.transfer(request);
       } catch (err) {
         throw toApplicationFailure(err);
       }

@@ -4,34 +4,77 @@
  * runtime stop polling and let running activities finish; then connections close.
  */
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { RoomServiceClient } from 'livekit-server-sdk';
+import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import OpenAI from 'openai';
 import { loadConfig, type Config } from '../deploy/config.js';
+import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
+import { createAgentActivities } from '../activities/agent.js';
+import { createAnalysisActivities } from '../activities/analysis.js';
+import { createCallRecordActivities } from '../activities/call-records.js';
+import { createComplianceActivities } from '../activities/compliance.js';
 import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
 
 /** The task queue orchestration workers poll. Names a role, never a tenant or a number. */
 export const orchestrationTaskQueue = 'kickcall-orchestration';
 
+/** Every activity, built over the given clients: what the worker registers. */
+export function createActivities(deps: {
+  config: Config;
+  rooms: RoomServiceClient;
+  dispatch: AgentDispatchClient;
+  nc: Awaited<ReturnType<typeof connect>>;
+  db: ReturnType<typeof createDb>;
+  openai: OpenAI;
+  agentName?: string;
+}) {
+  const { config, rooms, dispatch, nc, db, openai } = deps;
+  return {
+    ...createTelephonyActivities({ rooms, dialer: createGatewayDialer(config.sip.controlUrl) }),
+    ...createAgentActivities({ dispatch, rooms, nc, agentName: deps.agentName ?? config.media.agentName }),
+    ...createComplianceActivities({ db }),
+    ...createCallRecordActivities({ db }),
+    ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
+  };
+}
+
 /** Builds the worker and its clients; the caller runs it and then calls `close`. */
 export async function createOrchestrationWorker(
   config: Config,
-  opts: { taskQueue?: string } = {},
+  opts: { taskQueue?: string; agentName?: string } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
-  const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
+  const lk = [config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret] as const;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const nc = await connect({ servers: config.nats.url, name: 'kickcall-orchestration' });
+  const db = createDb(config.postgres.url);
+  const close = async () => {
+    await nc.drain();
+    await db.destroy();
+    await connection.close();
+  };
   try {
+    const activities = createActivities({
+      config,
+      rooms: new RoomServiceClient(...lk),
+      dispatch: new AgentDispatchClient(...lk),
+      nc,
+      db,
+      openai: new OpenAI({ baseURL: config.providers.openai.baseUrl, apiKey: config.providers.openai.apiKey, maxRetries: 1 }),
+      ...(opts.agentName ? { agentName: opts.agentName } : {}),
+    });
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: opts.taskQueue ?? orchestrationTaskQueue,
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-      activities: createTelephonyActivities({ rooms, dialer: createGatewayDialer(config.sip.controlUrl) }),
+      activities,
     });
-    return { worker, close: () => connection.close() };
+    return { worker, close };
   } catch (err) {
-    await connection.close();
+    await close();
     throw err;
   }
 }
@@ -39,7 +82,10 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config);
+  const { worker, close } = await createOrchestrationWorker(config, {
+    // Tests run a worker process of their own on their own queue.
+    ...(process.env.KICKCALL_TASK_QUEUE ? { taskQueue: process.env.KICKCALL_TASK_QUEUE } : {}),
+  });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();

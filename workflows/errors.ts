@@ -18,6 +18,8 @@ export const FailureType = {
   GatewayUnavailable: 'GatewayUnavailable',
   /** A cold transfer (SIP REFER) was refused or did not complete. */
   TransferFailed: 'TransferFailed',
+  /** The call's media agent did not answer a command (gone, or too slow). Retryable. */
+  AgentUnavailable: 'AgentUnavailable',
   /** A request that can never succeed as given. */
   InvalidInput: 'InvalidInput',
 } as const;

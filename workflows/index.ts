@@ -1,2 +1,3 @@
 /** Every workflow the orchestration worker runs. */
 export { smokeCallWorkflow } from './smoke-call.js';
+export { outboundCallWorkflow } from './call/outbound.js';

@@ -12,7 +12,7 @@ import type { toolNames } from '../media/events/schema.js';
  * and turns carry only their length.
  */
 export type CallEventSignal =
-  | { seq: number; ts: string; type: 'agent.joined'; workerId: string; resumed: boolean }
+  | { seq: number; ts: string; type: 'agent.joined'; workerId: string; resumed: boolean; participantIdentity?: string }
   | { seq: number; ts: string; type: 'user.turn' | 'agent.turn'; chars: number; interrupted?: boolean }
   | {
       seq: number;

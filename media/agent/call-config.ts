@@ -51,6 +51,8 @@ export const callConfigSchema = z
         nextSeq: z.number().int().positive(),
       })
       .optional(),
+    /** `<callId>#<generation>`: lets the call workflow find a dispatch it already made. */
+    dispatchKey: z.string().max(260).optional(),
     /** W3C trace context of the call, so the agent's spans join the call's trace. */
     traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
   })

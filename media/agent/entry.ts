@@ -113,7 +113,12 @@ async function runCall(
   session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => lastWords.track(finish(String(reason))));
 
   await session.start({ agent, room: ctx.room, record: false });
-  await reporter.publish({ type: 'agent.joined', workerId: ctx.workerId, resumed: call.resume !== undefined });
+  await reporter.publish({
+    type: 'agent.joined',
+    workerId: ctx.workerId,
+    resumed: call.resume !== undefined,
+    ...(ctx.room.localParticipant ? { participantIdentity: ctx.room.localParticipant.identity } : {}),
+  });
   const control = serveControl(nc, call.callId, { session, agent, hangup: (reason) => endAfter('', reason) }, log);
   ctx.addShutdownCallback(() => Promise.resolve(control.unsubscribe()));
 

@@ -34,7 +34,14 @@ export const toolNames = [
 const ms = z.number().nonnegative();
 
 export const callEventSchema = z.discriminatedUnion('type', [
-  z.object({ ...base, type: z.literal('agent.joined'), workerId: z.string(), resumed: z.boolean() }),
+  z.object({
+    ...base,
+    type: z.literal('agent.joined'),
+    workerId: z.string(),
+    resumed: z.boolean(),
+    /** The agent's identity in the room, so the workflow can tell its agent's departure from an earlier one's. */
+    participantIdentity: z.string().optional(),
+  }),
   z.object({ ...base, type: z.literal('user.turn'), text: z.string(), language: z.string().optional() }),
   z.object({ ...base, type: z.literal('agent.turn'), text: z.string(), interrupted: z.boolean() }),
   z.object({

@@ -25,6 +25,7 @@ function fakeClients(dial: (r: DialRequest) => Promise<{ participantIdentity: st
   };
   const dialer: SipDialer = {
     dial: (r) => (log.push(`dial ${r.participantIdentity}`), dial(r)),
+    transfer: (r) => (log.push(`transfer ${r.participantIdentity}`), Promise.resolve()),
   };
   return { log, activities: createTelephonyActivities({ rooms, dialer }) };
 }

@@ -1,0 +1,99 @@
+/**
+ * Agent activities: dispatching the media agent into a call's room with the call's
+ * configuration (or, after a media worker was lost, with the conversation so far), the
+ * call's control channel, and a look at who is in the room. Built by a factory over
+ * clients made once in the worker.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ParticipantInfo_Kind } from '@livekit/protocol';
+import type { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { callConfigSchema, type CallConfigInput, type Turn } from '../media/agent/call-config.js';
+import { readCallEvents } from '../media/events/history.js';
+import { controlReplySchema, type ControlCommand } from '../media/events/schema.js';
+import { callControlSubject } from '../media/events/subjects.js';
+import { FailureType } from '../workflows/errors.js';
+
+export interface AgentDeps {
+  dispatch: Pick<AgentDispatchClient, 'createDispatch' | 'listDispatch'>;
+  rooms: Pick<RoomServiceClient, 'listParticipants'>;
+  nc: NatsConnection;
+  /** The media workers' agent name (explicit dispatch). */
+  agentName: string;
+  /** How long a control command may take, including a notice being spoken. Default 30 s. */
+  controlTimeoutMs?: number;
+}
+
+export interface DispatchAgentInput {
+  roomName: string;
+  /** The call's configuration, without `resume` (the activity adds it for generation > 0). */
+  config: Omit<CallConfigInput, 'resume'>;
+  /** 0 for the first agent, 1 for its first replacement... Part of the idempotency key. */
+  generation: number;
+  /** Lowest seq the new agent may use: one past every event the workflow has applied. */
+  minNextSeq: number;
+}
+
+/** Marks a dispatch as this call's `generation`-th agent, so a retried activity finds it. */
+function dispatchKey(callId: string, generation: number): string {
+  return `${callId}#${generation}`;
+}
+
+export function createAgentActivities(deps: AgentDeps) {
+  return {
+    async dispatchAgent(input: DispatchAgentInput): Promise<{ dispatchId: string; resumedTurns: number; nextSeq?: number }> {
+      const key = dispatchKey(input.config.callId, input.generation);
+      const existing = (await deps.dispatch.listDispatch(input.roomName)).find(
+        (d) => d.agentName === deps.agentName && d.metadata.includes(`"dispatchKey":"${key}"`),
+      );
+      if (existing) return { dispatchId: existing.id, resumedTurns: 0 };
+
+      let resume: { turns: Turn[]; nextSeq: number } | undefined;
+      if (input.generation > 0) {
+        const events = await readCallEvents(deps.nc, input.config.callId);
+        const turns: Turn[] = [];
+        for (const e of events) {
+          if (e.type === 'user.turn' && e.text.trim()) turns.push({ role: 'user', text: e.text });
+          if (e.type === 'agent.turn' && e.text.trim()) turns.push({ role: 'agent', text: e.text });
+        }
+        const lastSeq = events.reduce((max, e) => Math.max(max, e.seq), 0);
+        resume = { turns: turns.slice(-500), nextSeq: Math.max(lastSeq + 1, input.minNextSeq) };
+      }
+      const config = callConfigSchema.parse({ ...input.config, dispatchKey: key, ...(resume ? { resume } : {}) });
+      const dispatch = await deps.dispatch.createDispatch(input.roomName, deps.agentName, { metadata: JSON.stringify(config) });
+      return { dispatchId: dispatch.id, resumedTurns: resume?.turns.length ?? 0, ...(resume ? { nextSeq: resume.nextSeq } : {}) };
+    },
+
+    /** Sends a command to the call's agent and waits for its acknowledgement. */
+    async sendControl(input: { callId: string; command: ControlCommand }): Promise<void> {
+      let replyData: unknown;
+      try {
+        const reply = await deps.nc.request(callControlSubject(input.callId), JSON.stringify(input.command), {
+          timeout: deps.controlTimeoutMs ?? 30_000,
+        });
+        replyData = reply.json();
+      } catch (err) {
+        // No agent listening (503 no responders) or too slow: the workflow decides.
+        throw ApplicationFailure.create({ type: FailureType.AgentUnavailable, message: 'the call’s agent did not answer the command', cause: err as Error });
+      }
+      const reply = controlReplySchema.parse(replyData);
+      if (!reply.ok) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `the agent refused the command: ${reply.error}`, nonRetryable: true });
+      }
+    },
+
+    /** Who is in the call's room: the callee (by identity) and any agent. */
+    async inspectRoom(input: { roomName: string; calleeIdentity: string }): Promise<{ calleePresent: boolean; agentPresent: boolean }> {
+      const participants = await deps.rooms.listParticipants(input.roomName).catch((err: unknown) => {
+        if (/not.?found|does not exist/i.test(String((err as Error).message))) return [];
+        throw err;
+      });
+      return {
+        calleePresent: participants.some((p) => p.identity === input.calleeIdentity),
+        agentPresent: participants.some((p) => p.kind === ParticipantInfo_Kind.AGENT),
+      };
+    },
+  };
+}
+
+export type AgentActivities = ReturnType<typeof createAgentActivities>;

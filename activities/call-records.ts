@@ -1,0 +1,138 @@
+/**
+ * The call's records in PostgreSQL: its row, what the agent captured (answers, callback
+ * requests) and the domain events webhooks are delivered from. Every write is keyed so a
+ * retried activity changes nothing: rows by call ID (and seq or field), events by a
+ * deterministic ID.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../deploy/db/schema.js';
+
+export interface CallRow {
+  callId: string;
+  tenantId: string;
+  campaignId?: string;
+  contactId?: string;
+  attempt: number;
+  direction: 'outbound' | 'inbound';
+  roomName: string;
+  /** E.164, for outbound calls; kept in its column only. */
+  calleeE164?: string;
+}
+
+export interface CallUpdate {
+  callId: string;
+  status?: string;
+  disposition?: string;
+  endReason?: string;
+  sipStatusCode?: number;
+  agentCount?: number;
+  nextAttemptId?: string;
+  /** ISO timestamps, from workflow time. */
+  startedAt?: string;
+  answeredAt?: string;
+  endedAt?: string;
+}
+
+export type DomainEventType = 'call.started' | 'call.answered' | 'call.ended' | 'call.analyzed';
+
+export interface DomainEventInput {
+  tenantId: string;
+  callId: string;
+  campaignId?: string;
+  type: DomainEventType;
+  payload: Record<string, unknown>;
+  /** ISO, from workflow time. */
+  occurredAt: string;
+}
+
+/** One event of each type per call: its ID is stable across retries and redeliveries. */
+export function domainEventId(callId: string, type: DomainEventType): string {
+  return `${callId}:${type}`;
+}
+
+export function createCallRecordActivities(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    /** Creates the call's row; a second time (retry, replay) leaves it as it is. */
+    async recordCall(row: CallRow): Promise<void> {
+      await db
+        .insertInto('tenants')
+        .values({ id: row.tenantId, name: row.tenantId })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      await db
+        .insertInto('calls')
+        .values({
+          id: row.callId,
+          tenant_id: row.tenantId,
+          campaign_id: row.campaignId ?? null,
+          contact_id: row.contactId ?? null,
+          attempt: row.attempt,
+          direction: row.direction,
+          status: 'scheduled',
+          room_name: row.roomName,
+          callee_e164: row.calleeE164 ?? null,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+
+    async updateCall(update: CallUpdate): Promise<void> {
+      const set = {
+        ...(update.status !== undefined && { status: update.status }),
+        ...(update.disposition !== undefined && { disposition: update.disposition }),
+        ...(update.endReason !== undefined && { end_reason: update.endReason }),
+        ...(update.sipStatusCode !== undefined && { sip_status_code: update.sipStatusCode }),
+        ...(update.agentCount !== undefined && { agent_count: update.agentCount }),
+        ...(update.nextAttemptId !== undefined && { next_attempt_id: update.nextAttemptId }),
+        ...(update.startedAt !== undefined && { started_at: update.startedAt }),
+        ...(update.answeredAt !== undefined && { answered_at: update.answeredAt }),
+        ...(update.endedAt !== undefined && { ended_at: update.endedAt }),
+      };
+      await db
+        .updateTable('calls')
+        .set({ ...set, updated_at: sql<Date>`now()` })
+        .where('id', '=', update.callId)
+        .execute();
+    },
+
+    /** What the agent captured for the campaign; the latest answer to a field wins. */
+    async recordAnswer(input: { callId: string; seq: number; field: string; value: string }): Promise<void> {
+      await db
+        .insertInto('call_answers')
+        .values({ call_id: input.callId, field: input.field, value: input.value, seq: input.seq })
+        .onConflict((oc) =>
+          oc.columns(['call_id', 'field']).doUpdateSet({ value: input.value, seq: input.seq }).where('call_answers.seq', '<', input.seq),
+        )
+        .execute();
+    },
+
+    async recordCallback(input: { callId: string; seq: number; when: string }): Promise<void> {
+      await db
+        .insertInto('call_callbacks')
+        .values({ call_id: input.callId, seq: input.seq, requested_when: input.when })
+        .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+        .execute();
+    },
+
+    async emitDomainEvent(event: DomainEventInput): Promise<{ id: string }> {
+      const id = domainEventId(event.callId, event.type);
+      await db
+        .insertInto('domain_events')
+        .values({
+          id,
+          tenant_id: event.tenantId,
+          type: event.type,
+          call_id: event.callId,
+          campaign_id: event.campaignId ?? null,
+          payload: JSON.stringify(event.payload),
+          occurred_at: event.occurredAt,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      return { id };
+    },
+  };
+}
+
+export type CallRecordActivities = ReturnType<typeof createCallRecordActivities>;

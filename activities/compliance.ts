@@ -1,0 +1,54 @@
+/**
+ * The compliance gate before every dial, and the do-not-call list it reads. The calling
+ * window is checked in the workflow (it is pure time arithmetic and drives a durable
+ * sleep); what needs the database is here.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { parsePhoneNumberWithError } from 'libphonenumber-js';
+import type { Db } from '../deploy/db/schema.js';
+import { FailureType } from '../workflows/errors.js';
+
+export type ComplianceVerdict = { allowed: true } | { allowed: false; reason: 'do_not_call' | 'no_consent' };
+
+/** Normalises to E.164, or fails the activity for good: a bad number never becomes valid. */
+function e164(callTo: string): string {
+  try {
+    const parsed = parsePhoneNumberWithError(callTo);
+    if (!parsed.isPossible()) throw new Error('not a possible number');
+    return parsed.number;
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidInput,
+      message: `the number to call is not a valid E.164 number (${(err as Error).message})`,
+      nonRetryable: true,
+    });
+  }
+}
+
+export function createComplianceActivities(deps: { db: Db }) {
+  return {
+    async checkCompliance(input: { tenantId: string; callTo: string; consent: boolean }): Promise<ComplianceVerdict> {
+      const phone = e164(input.callTo);
+      const listed = await deps.db
+        .selectFrom('do_not_call')
+        .select('phone_e164')
+        .where('tenant_id', '=', input.tenantId)
+        .where('phone_e164', '=', phone)
+        .executeTakeFirst();
+      if (listed) return { allowed: false, reason: 'do_not_call' };
+      if (!input.consent) return { allowed: false, reason: 'no_consent' };
+      return { allowed: true };
+    },
+
+    /** Adds a number to the tenant's list at once; adding it again changes nothing. */
+    async addToDoNotCall(input: { tenantId: string; callTo: string; source: string }): Promise<void> {
+      await deps.db
+        .insertInto('do_not_call')
+        .values({ tenant_id: input.tenantId, phone_e164: e164(input.callTo), source: input.source })
+        .onConflict((oc) => oc.columns(['tenant_id', 'phone_e164']).doNothing())
+        .execute();
+    },
+  };
+}
+
+export type ComplianceActivities = ReturnType<typeof createComplianceActivities>;

@@ -1,0 +1,339 @@
+/**
+ * The call workflow's decisions on the real Temporal dev server, with scripted activities
+ * (testing layer 2): every outcome and its retry decision, the compliance gate, tool
+ * requests, agent loss, limits, and events delivered twice or out of order. The test plays
+ * the event bridge and LiveKit's webhooks by signalling as they do.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { lines } from '../../workflows/call/conversation.js';
+import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
+import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
+import { calleeIdentityFor, callWorkflowId } from '../../workflows/ids.js';
+import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal, type CallEventSignal } from '../../workflows/messages.js';
+import { waitFor } from '../helpers/async.js';
+import { uniqueName } from '../helpers/env.js';
+import { fakeCallActivities, type FakeCallScript } from '../helpers/fake-call-activities.js';
+import { temporalClient, withWorker } from '../helpers/temporal.js';
+
+let client: Client;
+let close: () => Promise<void>;
+before(async () => ({ client, close } = await temporalClient()));
+after(() => close());
+
+function callInput(overrides: Partial<OutboundCallInput> = {}): OutboundCallInput {
+  return {
+    tenantId: 'acme',
+    contactId: uniqueName('c').replace(/[^A-Za-z0-9-]/g, '').slice(-30),
+    attempt: 1,
+    callTo: '+15550100001',
+    trunk: { address: '127.0.0.1:5999', numbers: ['+15550100000'] },
+    // Always inside the window, whatever the time of day the test runs.
+    contact: { timeZone: 'UTC', consent: true },
+    window: { start: '00:00', end: '23:59' },
+    agent: { instructions: 'You are Ava from Acme Dental.', greeting: 'Hi, this is Ava from Acme Dental.' },
+    limits: { silenceTimeoutS: 20, maxDurationS: 120 },
+    ...overrides,
+  };
+}
+
+const ts = () => new Date().toISOString();
+const ev = {
+  joined: (seq: number, identity = 'agent-AJ_1'): CallEventSignal => ({ seq, ts: ts(), type: 'agent.joined', workerId: 'w', resumed: seq > 1, participantIdentity: identity }),
+  agentTurn: (seq: number): CallEventSignal => ({ seq, ts: ts(), type: 'agent.turn', chars: 30, interrupted: false }),
+  userTurn: (seq: number): CallEventSignal => ({ seq, ts: ts(), type: 'user.turn', chars: 12 }),
+  tool: (seq: number, name: Extract<CallEventSignal, { type: 'tool.requested' }>['name'], args: Record<string, unknown> = {}): CallEventSignal => ({
+    seq,
+    ts: ts(),
+    type: 'tool.requested',
+    toolCallId: `t${seq}`,
+    name,
+    args,
+  }),
+  ended: (seq: number, reason: string): CallEventSignal => ({ seq, ts: ts(), type: 'call.ended', reason }),
+  left: (seq: number, reason: 'call_ended' | 'drained' | 'error' | 'participant_left'): CallEventSignal => ({ seq, ts: ts(), type: 'agent.left', reason }),
+};
+
+/** Runs one call workflow against scripted activities; `during` plays the bridge. */
+async function runCall(
+  input: OutboundCallInput,
+  script: FakeCallScript,
+  during: (handle: WorkflowHandle<typeof outboundCallWorkflow>, fake: ReturnType<typeof fakeCallActivities>) => Promise<void> = async () => undefined,
+): Promise<{ result: CallResult; fake: ReturnType<typeof fakeCallActivities>; workflowId: string }> {
+  const fake = fakeCallActivities(script);
+  const workflowId = callWorkflowId(input);
+  const result = await withWorker(fake.activities, async (taskQueue) => {
+    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] });
+    await during(handle, fake);
+    return handle.result();
+  });
+  return { result, fake, workflowId };
+}
+
+/** Waits until the callee answered (the workflow reports in_progress). */
+async function answered(handle: WorkflowHandle): Promise<void> {
+  await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'the call was never answered');
+}
+
+async function signalAll(handle: WorkflowHandle, events: CallEventSignal[]): Promise<void> {
+  for (const e of events) await handle.signal(callEventSignal, e);
+}
+
+test('an answered conversation: compliance, room, agent, dial, turns, hang-up, analysis, domain events, in that order', async () => {
+  const { result, fake, workflowId } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.agentTurn(2), ev.userTurn(3), ev.agentTurn(4), ev.tool(5, 'end_call', { reason: 'done' }), ev.ended(6, 'end_call'), ev.left(7, 'call_ended')]);
+  });
+  assert.equal(result.disposition, 'completed');
+  assert.equal(result.endReason, 'end_call');
+  assert.equal(result.turns, 3);
+  assert.equal(result.agents, 1);
+  assert.deepEqual(result.analysis, { status: 'ok', summary: 'The caller agreed to a check-up.', sentiment: 'positive', goalMet: true });
+  assert.deepEqual(result.retry, { retry: false });
+  const order = fake.names().filter((n) => ['checkCompliance', 'createRoom', 'dispatchAgent', 'dialCallee', 'hangUp', 'analyzeCall'].includes(n));
+  assert.deepEqual(order, ['checkCompliance', 'createRoom', 'dispatchAgent', 'dialCallee', 'hangUp', 'analyzeCall']);
+  assert.deepEqual(fake.calls('emitDomainEvent').map((e) => e.type), ['call.started', 'call.answered', 'call.ended', 'call.analyzed']);
+  const dial = fake.calls('dialCallee')[0];
+  assert.equal(dial?.participantIdentity, calleeIdentityFor(workflowId));
+  assert.equal(dial?.ringingTimeoutMs, 30_000, 'the ringing timeout is set explicitly');
+  const dispatched = fake.calls('dispatchAgent')[0] as { config: Record<string, unknown> };
+  assert.equal(JSON.stringify(dispatched.config).includes('+1555'), false, 'no phone number reaches the agent');
+  assert.equal(fake.calls('updateCall').at(-1)?.disposition, 'completed');
+});
+
+test('busy → a second attempt after the configured delay → answered; the attempts are linked', async () => {
+  const input = callInput({ retry: { busy: { maxAttempts: 2, delayS: 1 } } });
+  const fake = fakeCallActivities({ dial: (n) => (n === 1 ? 'busy' : 'answered') });
+  const first = callWorkflowId(input);
+  const second = callWorkflowId({ ...input, attempt: 2 });
+  const { firstResult, secondResult } = await withWorker(fake.activities, async (taskQueue) => {
+    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: first, taskQueue, args: [input] });
+    const firstResult = await handle.result();
+    const next = client.workflow.getHandle<typeof outboundCallWorkflow>(second);
+    await answered(next);
+    await signalAll(next, [ev.joined(1), ev.agentTurn(2), ev.ended(3, 'caller_hung_up')]);
+    return { firstResult, secondResult: await next.result() };
+  });
+  assert.equal(firstResult.disposition, 'busy');
+  assert.equal(firstResult.sipStatusCode, 486);
+  assert.deepEqual(firstResult.retry, { retry: true, nextAttempt: 2, delayMs: 1000 });
+  assert.equal(firstResult.nextAttemptId, second);
+  assert.equal(secondResult.disposition, 'completed');
+  assert.deepEqual(secondResult.retry, { retry: false });
+  const dialTimes = fake.log.filter((c) => c.name === 'dialCallee');
+  assert.equal(dialTimes.length, 2, 'dialled exactly twice');
+});
+
+for (const [outcome, disposition, retry] of [
+  ['no_answer', 'no_answer', { retry: false }],
+  ['rejected', 'rejected', { retry: false }],
+  ['failed', 'failed', { retry: true, nextAttempt: 2, delayMs: 120_000 }],
+] as const) {
+  test(`${outcome}: disposition ${disposition}, retry decision reported, the room torn down`, async () => {
+    // A campaign schedules its own attempts: the workflow reports the decision and ends.
+    const input = callInput({ campaignId: 'spring', retry: { no_answer: { maxAttempts: 1, delayS: 60 } } });
+    const { result, fake } = await runCall(input, { dial: () => outcome });
+    assert.equal(result.disposition, disposition);
+    assert.equal(result.answered, false);
+    assert.deepEqual(result.retry, retry);
+    assert.equal(result.nextAttemptId, undefined);
+    assert.ok(fake.names().includes('hangUp'), 'the room was deleted');
+    assert.ok(!fake.names().includes('analyzeCall'));
+    assert.equal(fake.calls('updateCall').at(-1)?.disposition, disposition);
+  });
+}
+
+test('a number on the do-not-call list is never dialled', async () => {
+  const { result, fake } = await runCall(callInput(), { dncListed: true });
+  assert.equal(result.disposition, 'blocked');
+  assert.equal(result.endReason, 'do_not_call');
+  assert.deepEqual(fake.names().filter((n) => ['createRoom', 'dispatchAgent', 'dialCallee'].includes(n)), []);
+});
+
+test('outside the contact’s calling window the call waits, durably, without dialling', async () => {
+  // A one-minute window twelve hours away in the contact's zone is certainly closed now.
+  const hour = (new Date().getUTCHours() + 12) % 24;
+  const start = `${String(hour).padStart(2, '0')}:00`;
+  const input = callInput({ window: { start, end: `${String(hour).padStart(2, '0')}:01` } });
+  const { result, fake } = await runCall(input, {}, async (h) => {
+    await waitFor(async () => (await h.query(callStatusQuery)).status === 'waiting_for_window', 10_000, 'never waited for the window');
+    await h.executeUpdate(hangUpUpdate, { args: [{ reason: 'operator_cancelled' }] });
+  });
+  assert.equal(result.disposition, 'cancelled');
+  assert.equal(result.endReason, 'operator_cancelled');
+  assert.ok(!fake.names().includes('dialCallee') && !fake.names().includes('checkCompliance'));
+});
+
+test('duplicate and out-of-order events are applied once, in seq order', async () => {
+  const { result, fake } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    // seq 3 (an answer) arrives before seq 2 (the opt-out), and several arrive twice.
+    await signalAll(h, [
+      ev.tool(3, 'record_answer', { field: 'interest', value: 'high' }),
+      ev.joined(1),
+      ev.joined(1),
+      ev.tool(2, 'do_not_call'),
+      ev.tool(3, 'record_answer', { field: 'interest', value: 'high' }),
+      ev.userTurn(4),
+      ev.userTurn(4),
+      ev.ended(5, 'do_not_call'),
+    ]);
+  });
+  assert.equal(result.turns, 1, 'the duplicated turn counted once');
+  assert.equal(result.disposition, 'opted_out');
+  const decisions = fake.names().filter((n) => n === 'addToDoNotCall' || n === 'recordAnswer');
+  assert.deepEqual(decisions, ['addToDoNotCall', 'recordAnswer'], 'seq 2 acted on before seq 3, each once');
+  const optOut = fake.calls('addToDoNotCall')[0];
+  assert.equal(optOut?.callTo, '+15550100001');
+  assert.equal(optOut?.tenantId, 'acme');
+});
+
+test('a lost event does not stall the call: the gap is skipped after a moment', async () => {
+  const { result } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.userTurn(3), ev.ended(4, 'end_call')]);
+  });
+  assert.equal(result.endReason, 'end_call');
+  assert.equal(result.turns, 1);
+});
+
+test('media worker lost mid-call: a new agent is dispatched with the seq to continue from, and the call completes', async () => {
+  const { result, fake } = await runCall(callInput(), {}, async (h, live) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1, 'agent-AJ_first'), ev.agentTurn(2), ev.userTurn(3)]);
+    // LiveKit reports the agent gone (its process was killed: no agent.left of its own).
+    await h.signal(roomEventSignal, { eventId: 'EV_1', event: 'participant_left', roomName: 'x', participantIdentity: 'agent-AJ_first', participantKind: 'agent', atMs: Date.now() });
+    await waitFor(async () => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    await signalAll(h, [ev.joined(4, 'agent-AJ_second'), ev.agentTurn(5), ev.ended(6, 'end_call')]);
+  });
+  assert.equal(result.disposition, 'completed');
+  assert.equal(result.agents, 2);
+  assert.equal(result.turns, 3);
+  const [firstAgent, secondAgent] = fake.calls('dispatchAgent');
+  assert.equal(firstAgent?.generation, 0);
+  assert.equal(secondAgent?.generation, 1);
+  assert.equal(secondAgent?.minNextSeq, 4, 'the new agent continues after the last event seen');
+  assert.equal(fake.calls('dialCallee').length, 1, 'the callee was not dialled again');
+});
+
+test('an agent that drains on shutdown hands the call back: a replacement continues it', async () => {
+  const { result } = await runCall(callInput(), {}, async (h, live) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.agentTurn(2), ev.left(3, 'drained')]);
+    await waitFor(async () => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    await signalAll(h, [ev.joined(4, 'agent-AJ_2'), ev.ended(5, 'caller_hung_up')]);
+  });
+  assert.equal(result.agents, 2);
+  assert.equal(result.endReason, 'caller_hung_up');
+});
+
+test('transfer: the caller hears the notice, then the SIP REFER goes to the configured target', async () => {
+  const input = callInput({ transfer: { to: 'sip:desk@127.0.0.1:5999', label: 'a specialist' } });
+  const { result, fake } = await runCall(input, { transfer: 'ok' }, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.userTurn(2), ev.tool(3, 'transfer_to_human', { reason: 'wants a person' })]);
+  });
+  assert.equal(result.disposition, 'transferred');
+  const order = fake.names().filter((n) => n === 'sendControl' || n === 'transferCallee');
+  assert.deepEqual(order, ['sendControl', 'transferCallee']);
+  assert.equal((fake.calls('sendControl')[0]?.command as { command: string }).command, 'transfer_notice');
+  assert.equal(fake.calls('transferCallee')[0]?.transferTo, 'sip:desk@127.0.0.1:5999');
+  const dispatched = fake.calls('dispatchAgent')[0] as { config: { transfer: unknown } };
+  assert.deepEqual(dispatched.config.transfer, { allowed: true, targetLabel: 'a specialist' });
+});
+
+test('a refused transfer is told to the caller and the conversation goes on', async () => {
+  const input = callInput({ transfer: { to: 'sip:desk@127.0.0.1:5999' } });
+  const { result, fake } = await runCall(input, { transfer: 'refused' }, async (h, live) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.tool(2, 'transfer_to_human', { reason: 'x' })]);
+    await waitFor(async () => live.calls('sendControl').length === 2, 10_000, 'the caller was not told');
+    await signalAll(h, [ev.agentTurn(3), ev.ended(4, 'end_call')]);
+  });
+  assert.equal(result.disposition, 'completed');
+  assert.deepEqual(fake.calls('sendControl')[1]?.command, { command: 'say', text: lines.transferFailed, allowInterruptions: true });
+});
+
+test('voicemail: the agent leaves its message, the disposition is voicemail and the retry policy applies', async () => {
+  const input = callInput({ campaignId: 'spring', agent: { ...callInput().agent, voicemailMessage: 'Please call us back.' } });
+  const { result, fake } = await runCall(input, {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.tool(2, 'voicemail_detected'), ev.agentTurn(3), ev.ended(4, 'voicemail')]);
+  });
+  assert.equal(result.disposition, 'voicemail');
+  assert.deepEqual(result.retry, { retry: true, nextAttempt: 2, delayMs: 4 * 3600 * 1000 });
+  assert.ok(!fake.names().includes('analyzeCall'), 'a voicemail greeting is not analysed');
+  const dispatched = fake.calls('dispatchAgent')[0] as { config: { voicemailMessage?: string } };
+  assert.equal(dispatched.config.voicemailMessage, 'Please call us back.');
+});
+
+test('callback requests and answers are recorded as they happen', async () => {
+  const { fake } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.tool(2, 'schedule_callback', { when: 'tomorrow at 10' }), ev.tool(3, 'record_answer', { field: 'plan', value: 'gold' }), ev.ended(4, 'end_call')]);
+  });
+  assert.equal(fake.calls('recordCallback')[0]?.when, 'tomorrow at 10');
+  assert.equal(fake.calls('recordCallback')[0]?.seq, 2);
+  assert.equal(fake.calls('recordAnswer')[0]?.field, 'plan');
+  assert.equal(fake.calls('recordAnswer')[0]?.value, 'gold');
+});
+
+test('silence: the caller is asked once whether they are there, then the call ends', async () => {
+  const { result, fake } = await runCall(callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } }), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1)]);
+  });
+  assert.equal(result.endReason, 'silence_timeout');
+  assert.deepEqual(fake.calls('sendControl')[0]?.command, { command: 'say', text: lines.stillThere, allowInterruptions: true });
+});
+
+test('maximum duration: the call is hung up when it runs out, whatever the agent does', async () => {
+  const { result, fake } = await runCall(callInput({ limits: { maxDurationS: 2, silenceTimeoutS: 30 } }), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.agentTurn(2)]);
+  });
+  assert.equal(result.endReason, 'max_duration');
+  assert.ok(fake.names().includes('hangUp'));
+});
+
+test('the callee hanging up ends the call (LiveKit participant_left)', async () => {
+  const input = callInput();
+  const { result } = await runCall(input, {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.agentTurn(2)]);
+    await h.signal(roomEventSignal, { eventId: 'EV_c', event: 'participant_left', roomName: 'x', participantIdentity: calleeIdentityFor(h.workflowId), participantKind: 'sip', atMs: Date.now() });
+  });
+  assert.equal(result.endReason, 'caller_hung_up');
+});
+
+test('hang-up by update: validated, then the call ends at once', async () => {
+  const { result } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    await assert.rejects(h.executeUpdate(hangUpUpdate, { args: [{ reason: ' ' }] }), (err: Error) => /needs a reason/.test(String(err.cause?.message)));
+    assert.deepEqual(await h.executeUpdate(hangUpUpdate, { args: [{ reason: 'operator' }] }), { accepted: true });
+  });
+  assert.equal(result.endReason, 'operator');
+  assert.equal(result.disposition, 'completed');
+});
+
+test('starting the same attempt twice never dials twice; a workflow ID that does not name the attempt is refused', async () => {
+  const input = callInput();
+  const fake = fakeCallActivities({});
+  await withWorker(fake.activities, async (taskQueue) => {
+    const workflowId = callWorkflowId(input);
+    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] });
+    await assert.rejects(client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] }), WorkflowExecutionAlreadyStartedError);
+    await answered(handle);
+    await handle.signal(callEventSignal, ev.ended(1, 'end_call'));
+    await handle.result();
+    await assert.rejects(
+      client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' }),
+      WorkflowExecutionAlreadyStartedError,
+    );
+
+    const bad = client.workflow.execute(outboundCallWorkflow, { workflowId: uniqueName('not-a-call-id'), taskQueue, args: [input] });
+    await assert.rejects(bad, (err: unknown) => err instanceof WorkflowFailedError && /workflow ID must be outbound_acme_direct_/.test(String(err.cause?.message)));
+  });
+  assert.equal(fake.calls('dialCallee').length, 1);
+});

@@ -1,0 +1,214 @@
+/**
+ * The event bridge: call events from NATS JetStream into call workflows. A durable pull
+ * consumer on the call events stream; for each event it writes what belongs in
+ * PostgreSQL (turn text, latency metrics, usage) idempotently by (call, seq), signals the
+ * call's workflow with the compact event, and acks only after the signal was accepted.
+ * Several instances share the same durable consumer; the workflow dedupes and orders by
+ * seq, so redelivery and interleaving are safe.
+ *
+ *   tsx workers/event-bridge.ts      (SIGTERM/SIGINT: stop pulling, finish the message, close)
+ */
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { ZodError } from 'zod';
+import { loadConfig } from '../deploy/config.js';
+import { createDb, type Db } from '../deploy/db/schema.js';
+import { createLogger, type Logger } from '../deploy/logger.js';
+import { ensureCallEventsStream } from '../media/events/publisher.js';
+import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
+import { callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
+import { callEventSignal, type CallEventSignal } from '../workflows/messages.js';
+
+/** The durable consumer every bridge instance shares. */
+export const bridgeDurableName = 'call-event-bridge';
+
+/** The workflow's view of an event: transcript text stays in PostgreSQL. */
+export function toSignal(e: CallEvent): CallEventSignal {
+  const base = { seq: e.seq, ts: e.ts };
+  switch (e.type) {
+    case 'agent.joined':
+      return { ...base, type: e.type, workerId: e.workerId, resumed: e.resumed, ...(e.participantIdentity ? { participantIdentity: e.participantIdentity } : {}) };
+    case 'user.turn':
+      return { ...base, type: e.type, chars: e.text.length };
+    case 'agent.turn':
+      return { ...base, type: e.type, chars: e.text.length, interrupted: e.interrupted };
+    case 'tool.requested':
+      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: e.args };
+    case 'turn.metrics':
+    case 'usage':
+      return { ...base, type: e.type };
+    case 'call.ended':
+      return { ...base, type: e.type, reason: e.reason };
+    case 'agent.left':
+      return { ...base, type: e.type, reason: e.reason };
+    case 'agent.error':
+      return { ...base, type: e.type, code: e.code, retryable: e.retryable };
+  }
+}
+
+/** PostgreSQL's foreign-key violation: the call has no row (not started by a workflow). */
+const foreignKeyViolation = '23503';
+
+/** Writes the event's durable part; a call without a row (no workflow) is skipped. */
+export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
+  try {
+    switch (e.type) {
+      case 'user.turn':
+      case 'agent.turn':
+        await db
+          .insertInto('call_turns')
+          .values({ call_id: e.callId, seq: e.seq, role: e.type === 'user.turn' ? 'user' : 'agent', text: e.text, interrupted: e.type === 'agent.turn' && e.interrupted, occurred_at: e.ts })
+          .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+          .execute();
+        return;
+      case 'turn.metrics':
+        await db
+          .insertInto('call_turn_metrics')
+          .values({
+            call_id: e.callId,
+            seq: e.seq,
+            eou_delay_ms: e.eouDelayMs,
+            stt_ms: e.sttMs ?? null,
+            llm_ttft_ms: e.llmTtftMs,
+            tts_ttfb_ms: e.ttsTtfbMs,
+            voice_to_voice_ms: e.voiceToVoiceMs,
+            occurred_at: e.ts,
+          })
+          .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+          .execute();
+        return;
+      case 'usage':
+        await db
+          .insertInto('call_usage')
+          .values({
+            call_id: e.callId,
+            seq: e.seq,
+            stt_audio_s: e.sttAudioS,
+            tts_characters: e.ttsCharacters,
+            llm_input_tokens: e.llmInputTokens,
+            llm_output_tokens: e.llmOutputTokens,
+            llm_model: e.llmModel,
+            occurred_at: e.ts,
+          })
+          .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+          .execute();
+        return;
+      default:
+        return;
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === foreignKeyViolation) return;
+    throw err;
+  }
+}
+
+export interface EventBridgeDeps {
+  nc: NatsConnection;
+  temporal: Client;
+  db: Db;
+  log: Logger;
+  /** Default `call-event-bridge`; tests use their own. */
+  durableName?: string;
+  /** Where a new durable consumer starts. Default all stored events. */
+  deliverPolicy?: DeliverPolicy;
+}
+
+export interface EventBridge {
+  /** Resolves when the bridge has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+  /** Events handled (signalled or skipped) since start. */
+  readonly handled: number;
+}
+
+/** How long a message may stay unacknowledged before JetStream redelivers it. */
+const ackWaitMs = 30_000;
+
+export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBridge> {
+  const durable = deps.durableName ?? bridgeDurableName;
+  const jsm = await ensureCallEventsStream(deps.nc);
+  try {
+    await jsm.consumers.info(callEventsStream, durable);
+  } catch {
+    await jsm.consumers.add(callEventsStream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: deps.deliverPolicy ?? DeliverPolicy.All,
+      filter_subjects: callEventsSubjects,
+      ack_wait: nanos(ackWaitMs),
+      max_deliver: -1,
+    });
+  }
+  const consumer = await jetstream(deps.nc).consumers.get(callEventsStream, durable);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
+  let handled = 0;
+
+  const handle = async (m: JsMsg): Promise<void> => {
+    let event: CallEvent;
+    try {
+      event = decodeCallEvent(m.data);
+    } catch (err) {
+      // A message that breaks the contract will never parse: drop it, loudly.
+      deps.log.error({ subject: m.subject, streamSeq: m.seq, issues: err instanceof ZodError ? err.issues.length : undefined }, 'invalid call event dropped');
+      m.term('invalid call event');
+      return;
+    }
+    try {
+      await persistEvent(deps.db, event);
+      await deps.temporal.workflow.getHandle(event.callId).signal(callEventSignal, toSignal(event));
+      m.ack();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        // No such call workflow, or it has finished: nothing to tell it.
+        deps.log.debug({ callId: event.callId, seq: event.seq, type: event.type }, 'no running workflow for event');
+        m.ack();
+        return;
+      }
+      deps.log.warn({ err, callId: event.callId, seq: event.seq }, 'event not delivered, will retry');
+      m.nak(1_000);
+    } finally {
+      handled++;
+    }
+  };
+
+  const done = (async () => {
+    for await (const m of messages) await handle(m);
+  })();
+  deps.log.info({ durable }, 'event bridge consuming');
+  return {
+    done,
+    get handled() {
+      return handled;
+    },
+    async stop() {
+      await messages.close();
+      await done;
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = loadConfig();
+  const log = createLogger('event-bridge', config.logLevel);
+  const nc = await connect({ servers: config.nats.url, name: 'kickcall-event-bridge' });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const db = createDb(config.postgres.url, { maxConnections: 4 });
+  const bridge = await startEventBridge({ nc, temporal: new Client({ connection, namespace: config.temporal.namespace }), db, log });
+  const stop = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopping');
+    void bridge.stop();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    await bridge.done;
+  } finally {
+    await nc.drain();
+    await connection.close();
+    await db.destroy();
+    log.info('stopped');
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The call workflow's view of its activities: types only (workflow code never imports
+ * activity implementations), each group with the timeouts and retries its work needs.
+ * `withSummary` labels an activity in the Temporal UI's event history.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { AgentActivities } from '../../activities/agent.js';
+import type { AnalysisActivities } from '../../activities/analysis.js';
+import type { CallRecordActivities } from '../../activities/call-records.js';
+import type { ComplianceActivities } from '../../activities/compliance.js';
+import type { TelephonyActivities } from '../../activities/telephony.js';
+import { nonRetryableFailureTypes } from '../errors.js';
+
+const retry = { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes };
+
+const options = {
+  /** Database writes and reads: quick, retried until the database is back. */
+  records: { startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 20 } },
+  /** Dialling waits for the answer (ringing timeout plus margin). */
+  telephony: { startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } },
+  /** Dispatch and room look-ups must be fast: the callee is waiting. */
+  agent: { startToCloseTimeout: '15 seconds', retry: { ...retry, maximumAttempts: 5 } },
+  /** A control command may wait for a notice to be spoken. */
+  control: { startToCloseTimeout: '45 seconds', retry: { ...retry, maximumAttempts: 2 } },
+  analysis: { startToCloseTimeout: '2 minutes', retry: { ...retry, maximumAttempts: 5 } },
+} satisfies Record<string, ActivityOptions>;
+
+export const records = proxyActivities<CallRecordActivities>(options.records);
+export const compliance = proxyActivities<ComplianceActivities>(options.records);
+export const telephony = proxyActivities<TelephonyActivities>(options.telephony);
+export const agents = proxyActivities<AgentActivities>(options.agent);
+export const control = proxyActivities<Pick<AgentActivities, 'sendControl'>>(options.control);
+export const analysis = proxyActivities<AnalysisActivities>(options.analysis);
+
+/** The same activity proxies, with a one-line summary shown in the Temporal UI. */
+export function withSummary<K extends keyof typeof options>(group: K, summary: string) {
+  return proxyActivities<
+    CallRecordActivities & ComplianceActivities & TelephonyActivities & AgentActivities & AnalysisActivities
+  >({ ...options[group], summary });
+}

@@ -1,0 +1,200 @@
+/**
+ * The live part of a call, shared by outbound and inbound calls: follow the conversation
+ * from the agent's events, act on its tool requests, keep the call within its limits, and
+ * replace the agent when its media worker is lost. Returns when the call is over; the
+ * caller of this function hangs up.
+ */
+import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails } from '@temporalio/workflow';
+import type { CallConfigInput } from '../../media/agent/call-config.js';
+import { FailureType } from '../errors.js';
+import type { CallState, Decision } from './state.js';
+import { sequenceGapMs } from './state.js';
+import type { CallLimits, OutboundCallInput } from './types.js';
+import { withSummary } from './activities.js';
+
+export interface Conversation {
+  callId: string;
+  tenantId: string;
+  roomName: string;
+  calleeIdentity: string;
+  /** The number on the line, for an opt-out; unknown on inbound calls. */
+  callTo?: string;
+  agentConfig: Omit<CallConfigInput, 'resume'>;
+  transfer?: OutboundCallInput['transfer'];
+  limits: Required<CallLimits>;
+}
+
+export const defaultLimits: Required<CallLimits> = { ringingTimeoutS: 30, maxDurationS: 600, silenceTimeoutS: 30 };
+
+/** Agents one call may use: the first and two replacements. */
+const maxAgents = 3;
+/** A lost agent's own `call.ended` may still be in flight: wait this long before replacing it. */
+const agentLossGraceMs = 2_000;
+/** After voicemail is detected, the agent leaves its message; past this, the workflow hangs up. */
+const voicemailMessageMaxMs = 60_000;
+
+export const lines = {
+  stillThere: 'Are you still there?',
+  transferNotice: 'I am transferring you now. Please stay on the line.',
+  transferFailed: 'I am sorry, I could not connect you right now. Someone will call you back.',
+} as const;
+
+export async function converse(state: CallState, call: Conversation): Promise<void> {
+  const hardEndAt = Date.now() + call.limits.maxDurationS * 1000;
+  const silenceMs = call.limits.silenceTimeoutS * 1000;
+  state.lastTurnAtMs = Date.now();
+  let promptedForSilence = false;
+  showStatus(state);
+
+  // Decisions already asked for are carried out even when the call has just ended: an
+  // opt-out or an answer given in the last breath still counts.
+  while (!state.ended || state.todo.length > 0) {
+    const decision = state.todo.shift();
+    if (decision) {
+      await decide(decision, state, call);
+      continue;
+    }
+    if (state.agentLost) {
+      await replaceAgent(state, call);
+      continue;
+    }
+    const deadlines = [hardEndAt, state.lastTurnAtMs + silenceMs];
+    if (state.gapSinceMs !== undefined) deadlines.push(state.gapSinceMs + sequenceGapMs);
+    if (state.voicemailAtMs !== undefined) deadlines.push(state.voicemailAtMs + voicemailMessageMaxMs);
+    const seen = state.version;
+    const woke = await condition(() => state.version !== seen || state.ended !== undefined, Math.max(1, Math.min(...deadlines) - Date.now()));
+    if (woke) {
+      if (state.lastTurnAtMs > Date.now() - silenceMs) promptedForSilence = false;
+      showStatus(state);
+      continue;
+    }
+
+    const now = Date.now();
+    if (now >= hardEndAt) {
+      state.end('max_duration', 'workflow');
+    } else if (state.voicemailAtMs !== undefined && now >= state.voicemailAtMs + voicemailMessageMaxMs) {
+      state.end('voicemail', 'workflow');
+    } else if (state.gapSinceMs !== undefined && now >= state.gapSinceMs + sequenceGapMs) {
+      log.warn('skipping a gap in call events', { nextSeq: state.nextSeq });
+      state.skipGap(now);
+    } else if (now >= state.lastTurnAtMs + silenceMs) {
+      promptedForSilence = await onSilence(state, call, promptedForSilence);
+    }
+  }
+}
+
+/** Nothing said for a while: is everyone still there? Prompt once, then end the call. */
+async function onSilence(state: CallState, call: Conversation, prompted: boolean): Promise<boolean> {
+  const room = await withSummary('agent', 'who is still in the room').inspectRoom({ roomName: call.roomName, calleeIdentity: call.calleeIdentity });
+  if (!room.calleePresent) {
+    state.end('caller_hung_up', 'caller');
+  } else if (!room.agentPresent) {
+    state.agentLost = { atMs: Date.now(), cause: 'silence' };
+  } else if (prompted) {
+    state.end('silence_timeout', 'workflow');
+  } else {
+    await sendToAgent(call, { command: 'say', text: lines.stillThere, allowInterruptions: true }, 'ask whether the caller is still there');
+    state.lastTurnAtMs = Date.now();
+    return true;
+  }
+  return prompted;
+}
+
+/** Dispatches a new agent with the conversation so far; the callee stays on the line. */
+async function replaceAgent(state: CallState, call: Conversation): Promise<void> {
+  const lost = state.agentLost;
+  if (!lost) return;
+  // The agent may have ended the call just before it went: give its last events a moment.
+  await condition(() => state.ended !== undefined, Math.max(1, lost.atMs + agentLossGraceMs - Date.now()));
+  if (state.ended) return;
+  const room = await withSummary('agent', 'check the room before replacing the agent').inspectRoom({
+    roomName: call.roomName,
+    calleeIdentity: call.calleeIdentity,
+  });
+  if (!room.calleePresent) return state.end('caller_hung_up', 'caller');
+  if (state.generation + 1 >= maxAgents) return state.end('agent_unavailable', 'workflow');
+
+  state.generation++;
+  state.agentLost = undefined;
+  state.agentIdentity = undefined;
+  setCurrentDetails(`Agent lost (${lost.cause}); dispatching replacement #${state.generation} with the conversation so far`);
+  log.warn('media agent lost, resuming the call with a new agent', { cause: lost.cause, generation: state.generation });
+  await withSummary('agent', `resume with agent #${state.generation + 1}`).dispatchAgent({
+    roomName: call.roomName,
+    config: call.agentConfig,
+    generation: state.generation,
+    minNextSeq: state.seqHighWater,
+  });
+  // Give the new agent the whole silence allowance to join.
+  state.lastTurnAtMs = Date.now();
+}
+
+async function decide(decision: Decision, state: CallState, call: Conversation): Promise<void> {
+  switch (decision.kind) {
+    case 'transfer':
+      return transfer(state, call);
+    case 'do_not_call':
+      if (call.callTo === undefined) {
+        log.warn('opt-out on a call without a known number; nothing to add to the list');
+        return;
+      }
+      // At once, before the call ends: the list must hold even if the call then fails.
+      return withSummary('records', 'add the number to the do-not-call list').addToDoNotCall({
+        tenantId: call.tenantId,
+        callTo: call.callTo,
+        source: `call:${call.callId}`,
+      });
+    case 'callback':
+      return withSummary('records', 'record the callback request').recordCallback({ callId: call.callId, seq: decision.seq, when: decision.when });
+    case 'answer':
+      return withSummary('records', `record answer "${decision.field}"`).recordAnswer({
+        callId: call.callId,
+        seq: decision.seq,
+        field: decision.field,
+        value: decision.value,
+      });
+  }
+}
+
+async function transfer(state: CallState, call: Conversation): Promise<void> {
+  if (state.ended) return;
+  if (!call.transfer) {
+    // The agent already told the caller nobody is available; nothing to do.
+    log.info('transfer requested but none is configured');
+    return;
+  }
+  state.status = 'transferring';
+  showStatus(state);
+  await sendToAgent(call, { command: 'transfer_notice', text: call.transfer.notice ?? lines.transferNotice }, 'tell the caller about the transfer');
+  try {
+    await withSummary('telephony', 'cold transfer (SIP REFER)').transferCallee({
+      roomName: call.roomName,
+      participantIdentity: call.calleeIdentity,
+      transferTo: call.transfer.to,
+    });
+    state.transferred = true;
+    state.end('transferred', 'workflow');
+  } catch (err) {
+    if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.TransferFailed)) throw err;
+    log.warn('transfer failed; the conversation continues', { error: err.cause.message });
+    state.status = 'in_progress';
+    await sendToAgent(call, { command: 'say', text: lines.transferFailed, allowInterruptions: true }, 'tell the caller the transfer failed');
+  }
+}
+
+/** Control commands are best effort: an agent that is gone is handled by the loss path. */
+async function sendToAgent(call: Conversation, command: Parameters<ReturnType<typeof withSummary>['sendControl']>[0]['command'], summary: string): Promise<void> {
+  try {
+    await withSummary('control', summary).sendControl({ callId: call.callId, command });
+  } catch (err) {
+    log.warn('control command not delivered', { command: command.command, error: (err as Error).message });
+  }
+}
+
+function showStatus(state: CallState): void {
+  setCurrentDetails(
+    `**${state.status}** · ${state.turns} turns · agent #${state.generation + 1}${state.agentIdentity ? ` (${state.agentIdentity})` : ''}` +
+      (state.optedOut ? ' · opted out' : '') +
+      (state.voicemailAtMs !== undefined ? ' · voicemail' : ''),
+  );
+}

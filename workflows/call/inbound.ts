@@ -1,0 +1,97 @@
+/**
+ * The inbound call actor. The SIP gateway answers the caller into a room named for the
+ * call; LiveKit's participant_joined webhook makes the API signal-with-start this workflow
+ * (ID = the room's call ID, so a repeated webhook finds the same run). It dispatches the
+ * agent with the dispatch rule's configuration and runs the same conversation, transfer
+ * and analysis path as an outbound call.
+ */
+import { ApplicationFailure, CancellationScope, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../errors.js';
+import type { InboundCallStart } from '../inbound-start.js';
+import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
+import { callStatusKey, directionKey, tenantIdKey } from '../search-attributes.js';
+import { withSummary } from './activities.js';
+import { converse, defaultLimits } from './conversation.js';
+import { parseInboundRoute } from './inbound-route.js';
+import { CallState } from './state.js';
+import type { CallResult } from './types.js';
+import { wrapUp } from './wrap-up.js';
+
+export async function inboundCallWorkflow(input: InboundCallStart): Promise<CallResult> {
+  const callId = workflowInfo().workflowId;
+  const state = new CallState(input.callerIdentity);
+  const answeredAtMs = Date.now();
+  setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
+  setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
+  setHandler(
+    hangUpUpdate,
+    ({ reason }) => {
+      state.end(reason, 'workflow');
+      return { accepted: true as const };
+    },
+    {
+      validator: ({ reason }) => {
+        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a hang-up needs a reason');
+        if (state.status !== 'in_progress' && state.status !== 'transferring') throw new Error(`the call is ${state.status}`);
+      },
+    },
+  );
+  setHandler(callStatusQuery, () => ({ callId, status: state.status, turns: state.turns, agents: state.agentsJoined, answeredAtMs }));
+
+  const parsed = parseInboundRoute(input.roomMetadata);
+  if ('problem' in parsed) {
+    // Nobody can serve this call: end it rather than leave the caller in silence.
+    await withSummary('telephony', 'hang up: unusable dispatch rule').hangUp({ roomName: input.roomName });
+    throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `inbound route invalid: ${parsed.problem}`, nonRetryable: true });
+  }
+  const { route } = parsed;
+  const limits = { ...defaultLimits, ...route.limits };
+  upsertSearchAttributes([
+    { key: tenantIdKey, value: route.tenantId },
+    { key: directionKey, value: 'inbound' },
+    { key: callStatusKey, value: 'in_progress' },
+  ]);
+  state.status = 'in_progress';
+  setCurrentDetails('**in_progress** · dispatching the agent to the caller');
+
+  const records = withSummary('records', 'record the call');
+  await records.recordCall({ callId, tenantId: route.tenantId, attempt: 1, direction: 'inbound', roomName: input.roomName });
+  const at = new Date(answeredAtMs).toISOString();
+  await records.updateCall({ callId, status: 'in_progress', startedAt: at, answeredAt: at });
+  await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.started', payload: { callId, direction: 'inbound' }, occurredAt: at });
+  await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.answered', payload: { callId, direction: 'inbound' }, occurredAt: at });
+
+  const agentConfig = {
+    v: 1 as const,
+    callId,
+    tenantId: route.tenantId,
+    persona: { instructions: route.agent.instructions, greeting: route.agent.greeting },
+    ...(route.agent.language ? { language: route.agent.language } : {}),
+    ...(route.agent.voice ? { voice: route.agent.voice } : {}),
+    ...(route.agent.tools ? { tools: route.agent.tools } : {}),
+    transfer: { allowed: route.transfer !== undefined, targetLabel: route.transfer?.label ?? 'a member of our team' },
+    ...(route.agent.voicemailMessage ? { voicemailMessage: route.agent.voicemailMessage } : {}),
+    ...(route.agent.fallback ? { fallback: route.agent.fallback } : {}),
+  };
+  let wrapped;
+  try {
+    await withSummary('agent', 'dispatch the media agent').dispatchAgent({ roomName: input.roomName, config: agentConfig, generation: 0, minNextSeq: 1 });
+    await converse(state, {
+      callId,
+      tenantId: route.tenantId,
+      roomName: input.roomName,
+      calleeIdentity: input.callerIdentity,
+      agentConfig,
+      ...(route.transfer ? { transfer: route.transfer } : {}),
+      limits,
+    });
+  } finally {
+    wrapped = await CancellationScope.nonCancellable(() =>
+      wrapUp(state, { callId, tenantId: route.tenantId, roomName: input.roomName, answeredAtMs, analysis: route.analysis }),
+    );
+  }
+  state.status = 'completed';
+  upsertSearchAttributes([{ key: callStatusKey, value: 'completed' }]);
+  setCurrentDetails(`**completed** · ${wrapped.disposition} (${wrapped.endReason})`);
+  return { callId, answered: true, turns: state.turns, agents: state.agentsJoined, retry: { retry: false }, ...wrapped };
+}

@@ -1,0 +1,274 @@
+/**
+ * The outbound call actor: one workflow per call attempt. It waits for the contact's
+ * calling window, passes the compliance gate, creates the room and dispatches the media
+ * agent, dials over SIP, follows the conversation, hangs up, analyses, persists, and
+ * decides (and, for a call on its own, schedules) the next attempt.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { FailureType } from '../errors.js';
+import { calleeIdentityFor, callWorkflowId, roomNameFor } from '../ids.js';
+import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
+import { callStatusKey, campaignIdKey, directionKey, dispositionKey, tenantIdKey } from '../search-attributes.js';
+import { withSummary } from './activities.js';
+import { nextWindowOpenMs, windowProblem } from './calling-window.js';
+import { converse, defaultLimits } from './conversation.js';
+import { decideRetry, type RetryDecision } from './retry-policy.js';
+import { CallState } from './state.js';
+import type { CallResult, Disposition, OutboundCallInput } from './types.js';
+import { hangUpCall, wrapUp } from './wrap-up.js';
+
+export async function outboundCallWorkflow(input: OutboundCallInput): Promise<CallResult> {
+  const callId = workflowInfo().workflowId;
+  validate(input, callId);
+  const roomName = roomNameFor(callId);
+  const calleeIdentity = calleeIdentityFor(callId);
+  const limits = { ...defaultLimits, ...input.limits };
+  const state = new CallState(calleeIdentity);
+  let answeredAtMs: number | undefined;
+  // Cancelled by a hang-up request before the answer: stops the wait, the dial, the ringing.
+  const beforeAnswer = new CancellationScope();
+
+  setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
+  setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
+  setHandler(
+    hangUpUpdate,
+    ({ reason }) => {
+      state.end(reason, 'workflow');
+      if (answeredAtMs === undefined) beforeAnswer.cancel();
+      return { accepted: true as const };
+    },
+    {
+      validator: ({ reason }) => {
+        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a hang-up needs a reason');
+        if (state.status === 'ending' || state.status === 'analysing' || state.status === 'completed') {
+          throw new Error(`the call is already ${state.status}`);
+        }
+      },
+    },
+  );
+  setHandler(callStatusQuery, () => ({
+    callId,
+    status: state.status,
+    turns: state.turns,
+    agents: state.agentsJoined,
+    ...(answeredAtMs !== undefined ? { answeredAtMs } : {}),
+  }));
+
+  const setStatus = (status: typeof state.status, details: string) => {
+    state.status = status;
+    upsertSearchAttributes([{ key: callStatusKey, value: status }]);
+    setCurrentDetails(`**${status}** · ${details}`);
+  };
+  upsertSearchAttributes([
+    { key: tenantIdKey, value: input.tenantId },
+    { key: directionKey, value: 'outbound' },
+    ...(input.campaignId ? [{ key: campaignIdKey, value: input.campaignId }] : []),
+  ]);
+  const records = withSummary('records', 'record the call');
+  await records.recordCall({
+    callId,
+    tenantId: input.tenantId,
+    ...(input.campaignId ? { campaignId: input.campaignId } : {}),
+    contactId: input.contactId,
+    attempt: input.attempt,
+    direction: 'outbound',
+    roomName,
+    calleeE164: input.callTo,
+  });
+
+  const finishUnanswered = async (disposition: Disposition, endReason: string, sipStatusCode?: number): Promise<CallResult> => {
+    upsertSearchAttributes([{ key: dispositionKey, value: disposition }]);
+    await withSummary('records', `record the outcome: ${disposition}`).updateCall({
+      callId,
+      status: 'ended',
+      disposition,
+      endReason,
+      ...(sipStatusCode !== undefined ? { sipStatusCode } : {}),
+      endedAt: new Date().toISOString(),
+    });
+    await records.emitDomainEvent({
+      tenantId: input.tenantId,
+      callId,
+      ...(input.campaignId ? { campaignId: input.campaignId } : {}),
+      type: 'call.ended',
+      payload: { callId, disposition, endReason, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}) },
+      occurredAt: new Date().toISOString(),
+    });
+    return finish({ callId, disposition, endReason, answered: false, turns: 0, agents: state.agentsJoined, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}) });
+  };
+
+  const finish = async (result: Omit<CallResult, 'retry'>): Promise<CallResult> => {
+    const retry = decideRetry(input.retry, result.disposition, input.attempt);
+    const nextAttemptId = retry.retry && (input.chainRetries ?? input.campaignId === undefined) ? await scheduleNextAttempt(input, retry) : undefined;
+    setStatus('completed', `${result.disposition} (${result.endReason})${nextAttemptId ? ` · next attempt ${nextAttemptId}` : ''}`);
+    return { ...result, retry, ...(nextAttemptId ? { nextAttemptId } : {}) };
+  };
+
+  // 1. Calling window, in the contact's zone: a durable sleep until it opens.
+  let dialed: { sipCallId: string };
+  try {
+    dialed = await beforeAnswer.run(async () => {
+      const opensAtMs = nextWindowOpenMs(input.window ?? {}, input.contact.timeZone, Date.now());
+      if (opensAtMs > Date.now()) {
+        setStatus('waiting_for_window', `opens ${new Date(opensAtMs).toISOString()} (${input.contact.timeZone})`);
+        await sleep(opensAtMs - Date.now(), { summary: `wait for the calling window (${input.contact.timeZone})` });
+      }
+      // 2. Compliance gate: do-not-call list and consent, at dial time.
+      setStatus('checking_compliance', 'do-not-call list and consent');
+      const verdict = await withSummary('records', 'compliance gate').checkCompliance({
+        tenantId: input.tenantId,
+        callTo: input.callTo,
+        consent: input.contact.consent,
+      });
+      if (!verdict.allowed) throw new Blocked(verdict.reason);
+
+      // 3. Room and agent first, so the agent is listening when the callee answers.
+      setStatus('dialling', 'creating the room and dispatching the agent');
+      await withSummary('telephony', 'create the call room').createRoom({ roomName, emptyTimeoutS: 120 });
+      await withSummary('agent', 'dispatch the media agent').dispatchAgent({
+        roomName,
+        config: agentConfig(input, callId),
+        generation: 0,
+        minNextSeq: 1,
+      });
+      const startedAt = new Date().toISOString();
+      await records.updateCall({ callId, status: 'dialling', startedAt });
+      await records.emitDomainEvent({ tenantId: input.tenantId, callId, ...campaign(input), type: 'call.started', payload: { callId, attempt: input.attempt }, occurredAt: startedAt });
+
+      // 4. Dial: resolves on answer, fails with the SIP outcome.
+      setStatus('dialling', 'ringing');
+      return withSummary('telephony', `dial (ringing timeout ${limits.ringingTimeoutS} s)`).dialCallee({
+        trunk: input.trunk,
+        callTo: input.callTo,
+        roomName,
+        participantIdentity: calleeIdentity,
+        ringingTimeoutMs: limits.ringingTimeoutS * 1000,
+        maxCallDurationMs: (limits.maxDurationS + 60) * 1000,
+      });
+    });
+  } catch (err) {
+    if (err instanceof Blocked) return finishUnanswered('blocked', err.reason);
+    const failure = dialFailure(err);
+    if (!failure && !(isCancellation(err) && state.ended)) {
+      await hangUpCall(roomName);
+      throw err;
+    }
+    await hangUpCall(roomName);
+    if (!failure) return finishUnanswered('cancelled', state.ended?.reason ?? 'hung_up_before_answer');
+    return finishUnanswered(failure.disposition, failure.reason, failure.sipStatusCode);
+  }
+
+  // 5. The conversation.
+  answeredAtMs = Date.now();
+  setStatus('in_progress', `answered (${dialed.sipCallId})`);
+  await records.updateCall({ callId, status: 'in_progress', answeredAt: new Date(answeredAtMs).toISOString() });
+  await records.emitDomainEvent({ tenantId: input.tenantId, callId, ...campaign(input), type: 'call.answered', payload: { callId }, occurredAt: new Date(answeredAtMs).toISOString() });
+  let wrapped;
+  try {
+    await converse(state, {
+      callId,
+      tenantId: input.tenantId,
+      roomName,
+      calleeIdentity,
+      callTo: input.callTo,
+      agentConfig: agentConfig(input, callId),
+      ...(input.transfer ? { transfer: input.transfer } : {}),
+      limits,
+    });
+  } finally {
+    // 6-8. Hang up, analyse, persist: also when the conversation failed or was cancelled.
+    wrapped = await CancellationScope.nonCancellable(() =>
+      wrapUp(state, { callId, tenantId: input.tenantId, ...campaign(input), roomName, answeredAtMs: answeredAtMs ?? Date.now(), analysis: input.analysis }),
+    );
+  }
+  return finish({ callId, answered: true, turns: state.turns, agents: state.agentsJoined, ...wrapped });
+}
+
+class Blocked extends Error {
+  constructor(readonly reason: string) {
+    super(`call blocked: ${reason}`);
+  }
+}
+
+function campaign(input: OutboundCallInput): { campaignId?: string } {
+  return input.campaignId ? { campaignId: input.campaignId } : {};
+}
+
+/** The media agent's configuration: no phone numbers, only whether a transfer is on offer. */
+function agentConfig(input: OutboundCallInput, callId: string) {
+  return {
+    v: 1 as const,
+    callId,
+    tenantId: input.tenantId,
+    persona: { instructions: input.agent.instructions, greeting: input.agent.greeting },
+    ...(input.agent.language ? { language: input.agent.language } : {}),
+    ...(input.agent.voice ? { voice: input.agent.voice } : {}),
+    ...(input.agent.tools ? { tools: input.agent.tools } : {}),
+    transfer: { allowed: input.transfer !== undefined, targetLabel: input.transfer?.label ?? 'a member of our team' },
+    ...(input.agent.voicemailMessage ? { voicemailMessage: input.agent.voicemailMessage } : {}),
+    ...(input.agent.fallback ? { fallback: input.agent.fallback } : {}),
+  };
+}
+
+/** The next attempt is its own workflow (its ID names the attempt), started after a durable wait. */
+async function scheduleNextAttempt(input: OutboundCallInput, retry: Extract<RetryDecision, { retry: true }>): Promise<string> {
+  const nextInput = { ...input, attempt: retry.nextAttempt };
+  const workflowId = callWorkflowId(nextInput);
+  setCurrentDetails(`**waiting to redial** · attempt ${retry.nextAttempt} in ${Math.round(retry.delayMs / 1000)} s`);
+  await sleep(retry.delayMs, { summary: `wait before attempt ${retry.nextAttempt}` });
+  // The next attempt waits for the calling window itself, at its own dial time.
+  await startChild(outboundCallWorkflow, { workflowId, args: [nextInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+  await withSummary('records', 'link the next attempt').updateCall({ callId: workflowInfo().workflowId, nextAttemptId: workflowId });
+  return workflowId;
+}
+
+/** Maps a failed dial to its disposition; undefined for anything that is not a dial outcome. */
+function dialFailure(err: unknown): { disposition: Disposition; reason: string; sipStatusCode?: number } | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  const detail = err.cause.details?.[0] as { sipStatusCode?: number } | undefined;
+  const status = detail?.sipStatusCode === undefined ? {} : { sipStatusCode: detail.sipStatusCode };
+  switch (err.cause.type) {
+    case FailureType.SipBusy:
+      return { disposition: 'busy', reason: 'busy', ...status };
+    case FailureType.SipNoAnswer:
+      return { disposition: 'no_answer', reason: 'ringing_timeout', ...status };
+    case FailureType.SipRejected:
+      return { disposition: 'rejected', reason: 'rejected', ...status };
+    case FailureType.SipFailed:
+    case FailureType.GatewayUnavailable:
+      return { disposition: 'failed', reason: 'sip_failure', ...status };
+    default:
+      return undefined;
+  }
+}
+
+/** Input errors fail the workflow at once with a clear message; nothing was dialled. */
+function validate(input: OutboundCallInput, workflowId: string): void {
+  const problems: string[] = [];
+  let expectedId: string | undefined;
+  try {
+    expectedId = callWorkflowId(input);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (expectedId !== undefined && expectedId !== workflowId) problems.push(`the workflow ID must be ${expectedId}, which names this attempt`);
+  if (!/^\+[1-9]\d{6,14}$/.test(input.callTo)) problems.push('callTo must be an E.164 number');
+  const windowIssue = windowProblem(input.window ?? {}, input.contact.timeZone);
+  if (windowIssue) problems.push(windowIssue);
+  if (!input.agent.instructions || !input.agent.greeting) problems.push('agent.instructions and agent.greeting are required');
+  if (problems.length > 0) {
+    throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `invalid call: ${problems.join('; ')}`, nonRetryable: true });
+  }
+}

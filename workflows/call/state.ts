@@ -1,0 +1,157 @@
+/**
+ * A call's state inside its workflow: the compact facts it decides on, fed by signals.
+ * Call events arrive at least once and in any order (several bridge instances); they are
+ * applied exactly once, in `seq` order. A gap waits a moment for the missing event, then
+ * is skipped so one lost message cannot stall a live call. Plain data and pure methods:
+ * time comes from the workflow's deterministic clock.
+ */
+import type { CallEventSignal, CallPhase, RoomEventSignal } from '../messages.js';
+
+/** Something the workflow must act on with an activity, in the order it was asked. */
+export type Decision =
+  | { kind: 'transfer'; seq: number; reason: string }
+  | { kind: 'do_not_call'; seq: number }
+  | { kind: 'callback'; seq: number; when: string }
+  | { kind: 'answer'; seq: number; field: string; value: string };
+
+export type EndedBy = 'agent' | 'caller' | 'room' | 'workflow';
+
+/** How long a missing `seq` may hold back later events. */
+export const sequenceGapMs = 3_000;
+
+export class CallState {
+  status: CallPhase = 'scheduled';
+  /** The next `seq` to apply. */
+  nextSeq = 1;
+  /** Events that arrived ahead of a missing one, by seq. */
+  private pending: Record<number, CallEventSignal> = {};
+  /** When the current gap was first seen; undefined when there is none. */
+  gapSinceMs: number | undefined;
+  private roomEventIds: string[] = [];
+  /** Bumped on every signal, so waits can wake on "something happened". */
+  version = 0;
+
+  turns = 0;
+  lastTurnAtMs = 0;
+  /** Agents that joined the call (1 normally, more after a media worker was lost). */
+  agentsJoined = 0;
+  /** Agents dispatched so far, minus one: 0 for the first agent. */
+  generation = 0;
+  agentIdentity: string | undefined;
+  /** Set when the current agent is gone but the call is not over. */
+  agentLost: { atMs: number; cause: 'agent_left' | 'participant_left' | 'silence' } | undefined;
+  ended: { reason: string; by: EndedBy } | undefined;
+  voicemailAtMs: number | undefined;
+  optedOut = false;
+  transferred = false;
+  todo: Decision[] = [];
+
+  constructor(readonly calleeIdentity: string | undefined) {}
+
+  end(reason: string, by: EndedBy): void {
+    this.ended ??= { reason, by };
+  }
+
+  /** Takes a call event from the bridge: duplicates are dropped, early ones held. */
+  offer(event: CallEventSignal, nowMs: number): void {
+    this.version++;
+    if (event.seq < this.nextSeq || this.pending[event.seq] !== undefined) return;
+    this.pending[event.seq] = event;
+    this.applyReady(nowMs);
+  }
+
+  /** Gives up on the missing event(s) and applies from the earliest one held. */
+  skipGap(nowMs: number): void {
+    const held = Object.keys(this.pending).map(Number);
+    if (held.length === 0) return;
+    this.nextSeq = Math.min(...held);
+    this.applyReady(nowMs);
+  }
+
+  /** The lowest seq a replacement agent may publish with: past everything seen. */
+  get seqHighWater(): number {
+    return Math.max(this.nextSeq, ...Object.keys(this.pending).map((s) => Number(s) + 1));
+  }
+
+  onRoomEvent(event: RoomEventSignal, nowMs: number): void {
+    this.version++;
+    if (this.roomEventIds.includes(event.eventId)) return;
+    this.roomEventIds = [...this.roomEventIds.slice(-49), event.eventId];
+    if (event.event === 'room_finished') return this.end('room_closed', 'room');
+    if (event.event !== 'participant_left') return;
+    if (event.participantIdentity !== undefined && event.participantIdentity === this.calleeIdentity) {
+      return this.end('caller_hung_up', 'caller');
+    }
+    const ours = this.agentIdentity === undefined || event.participantIdentity === this.agentIdentity;
+    if (event.participantKind === 'agent' && ours && !this.ended) {
+      this.agentLost ??= { atMs: nowMs, cause: 'participant_left' };
+    }
+  }
+
+  private applyReady(nowMs: number): void {
+    for (let e = this.pending[this.nextSeq]; e !== undefined; e = this.pending[this.nextSeq]) {
+      delete this.pending[this.nextSeq];
+      this.nextSeq++;
+      this.apply(e, nowMs);
+    }
+    this.gapSinceMs = Object.keys(this.pending).length > 0 ? (this.gapSinceMs ?? nowMs) : undefined;
+  }
+
+  private apply(e: CallEventSignal, nowMs: number): void {
+    switch (e.type) {
+      case 'agent.joined':
+        this.agentsJoined++;
+        this.agentIdentity = e.participantIdentity;
+        this.agentLost = undefined;
+        this.lastTurnAtMs = nowMs;
+        return;
+      case 'user.turn':
+      case 'agent.turn':
+        this.turns++;
+        this.lastTurnAtMs = nowMs;
+        return;
+      case 'tool.requested':
+        return this.onTool(e, nowMs);
+      case 'call.ended':
+        return this.end(e.reason, 'agent');
+      case 'agent.left':
+        if (e.reason === 'participant_left') return this.end('caller_hung_up', 'caller');
+        if ((e.reason === 'drained' || e.reason === 'error') && !this.ended) {
+          this.agentLost = { atMs: nowMs, cause: 'agent_left' };
+        }
+        return;
+      case 'agent.error':
+        // Bad dispatch metadata cannot be fixed by another agent: end the call.
+        if (!e.retryable) this.end(`agent_error:${e.code}`, 'agent');
+        return;
+      case 'turn.metrics':
+      case 'usage':
+        return;
+    }
+  }
+
+  private onTool(e: Extract<CallEventSignal, { type: 'tool.requested' }>, nowMs: number): void {
+    const text = (key: string) => (typeof e.args[key] === 'string' ? e.args[key] : '');
+    switch (e.name) {
+      case 'transfer_to_human':
+        this.todo.push({ kind: 'transfer', seq: e.seq, reason: text('reason') });
+        return;
+      case 'do_not_call':
+        this.optedOut = true;
+        this.todo.push({ kind: 'do_not_call', seq: e.seq });
+        return;
+      case 'voicemail_detected':
+        this.voicemailAtMs ??= nowMs;
+        return;
+      case 'schedule_callback':
+        this.todo.push({ kind: 'callback', seq: e.seq, when: text('when') });
+        return;
+      case 'record_answer':
+        if (text('field')) this.todo.push({ kind: 'answer', seq: e.seq, field: text('field'), value: text('value') });
+        return;
+      case 'end_call':
+        // The agent closes the call itself; `call.ended` follows.
+        return;
+    }
+  }
+}
