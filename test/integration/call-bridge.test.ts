@@ -1,0 +1,179 @@
+/**
+ * The call's real plumbing (testing layer 3): the event bridge from JetStream into a
+ * running call workflow with PostgreSQL writes, two bridge instances sharing one durable
+ * consumer, and the compliance, record and agent-dispatch activities against the stack's
+ * PostgreSQL, NATS and LiveKit.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { Client } from '@temporalio/client';
+import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { pino } from 'pino';
+import { createAgentActivities } from '../../activities/agent.js';
+import { createCallRecordActivities } from '../../activities/call-records.js';
+import { createComplianceActivities } from '../../activities/compliance.js';
+import { createDb, type Db } from '../../deploy/db/schema.js';
+import { createCallEventPublisher, ensureCallEventsStream } from '../../media/events/publisher.js';
+import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
+import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
+import type { OutboundCallInput } from '../../workflows/call/types.js';
+import { callWorkflowId } from '../../workflows/ids.js';
+import { callStatusQuery } from '../../workflows/messages.js';
+import { waitFor } from '../helpers/async.js';
+import { config, uniqueName } from '../helpers/env.js';
+import { fakeCallActivities } from '../helpers/fake-call-activities.js';
+import { temporalClient, withWorker } from '../helpers/temporal.js';
+
+let nc: NatsConnection;
+let db: Db;
+let client: Client;
+let closeTemporal: () => Promise<void>;
+const bridges: EventBridge[] = [];
+const durableName = uniqueName('bridge-test');
+const tenantId = uniqueName('t').replace('-', '');
+
+before(async () => {
+  nc = await connect({ servers: config.nats.url });
+  await ensureCallEventsStream(nc);
+  db = createDb(config.postgres.url, { maxConnections: 4 });
+  ({ client, close: closeTemporal } = await temporalClient());
+  // Two instances on one durable consumer, as a deployment would run them.
+  const log = pino({ level: 'silent' });
+  for (let i = 0; i < 2; i++) {
+    bridges.push(await startEventBridge({ nc, temporal: client, db, log, durableName, deliverPolicy: DeliverPolicy.New }));
+  }
+});
+
+after(async () => {
+  for (const b of bridges) await b.stop();
+  const jsm = await ensureCallEventsStream(nc);
+  await jsm.consumers.delete('CALL_EVENTS', durableName).catch(() => undefined);
+  await db.destroy();
+  await nc.close();
+  await closeTemporal();
+});
+
+function input(contactId: string): OutboundCallInput {
+  return {
+    tenantId,
+    contactId,
+    attempt: 1,
+    callTo: '+15550100001',
+    trunk: { address: '127.0.0.1:5999', numbers: ['+15550100000'] },
+    contact: { timeZone: 'UTC', consent: true },
+    window: { start: '00:00', end: '23:59' },
+    agent: { instructions: 'x', greeting: 'Hello.' },
+  };
+}
+
+test('events published on JetStream reach the call workflow once each, and their text lands in PostgreSQL', async () => {
+  const call = input(uniqueName('c'));
+  const callId = callWorkflowId(call);
+  const records = createCallRecordActivities({ db });
+  // The real record activities, so the bridge has a call row to write turns against.
+  const fake = fakeCallActivities({});
+  const activities = { ...fake.activities, recordCall: records.recordCall, updateCall: records.updateCall };
+  const result = await withWorker(activities, async (taskQueue) => {
+    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [call] });
+    await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');
+    const publisher = createCallEventPublisher(jetstream(nc), callId);
+    await publisher.publish({ type: 'agent.joined', workerId: 'w1', resumed: false, participantIdentity: 'agent-AJ_x' });
+    await publisher.publish({ type: 'agent.turn', text: 'Hello, this is Ava.', interrupted: false });
+    await publisher.publish({ type: 'user.turn', text: 'Not interested, thanks.' });
+    // A worker that restarts and republishes seq 3 is deduped by JetStream.
+    const dup = await createCallEventPublisher(jetstream(nc), callId, 3).publish({ type: 'user.turn', text: 'Not interested, thanks.' });
+    assert.equal(dup.duplicate, true);
+    await publisher.publish({ type: 'turn.metrics', eouDelayMs: 310, sttMs: 120, llmTtftMs: 240, ttsTtfbMs: 90, voiceToVoiceMs: 780 });
+    await publisher.publish({ type: 'agent.turn', text: 'Understood. Goodbye.', interrupted: false });
+    await publisher.publish({ type: 'usage', sttAudioS: 4.2, ttsCharacters: 39, llmInputTokens: 120, llmOutputTokens: 12, llmModel: 'gpt-4.1' });
+    await publisher.publish({ type: 'call.ended', reason: 'end_call' });
+    return handle.result();
+  });
+  assert.equal(result.disposition, 'completed');
+  assert.equal(result.endReason, 'end_call');
+  assert.equal(result.turns, 3, 'three turns, the republished one counted once');
+
+  const turns = await db.selectFrom('call_turns').select(['seq', 'role', 'text']).where('call_id', '=', callId).orderBy('seq').execute();
+  assert.deepEqual(turns, [
+    { seq: 2, role: 'agent', text: 'Hello, this is Ava.' },
+    { seq: 3, role: 'user', text: 'Not interested, thanks.' },
+    { seq: 5, role: 'agent', text: 'Understood. Goodbye.' },
+  ]);
+  const metrics = await db.selectFrom('call_turn_metrics').selectAll().where('call_id', '=', callId).execute();
+  assert.equal(metrics[0]?.voice_to_voice_ms, 780);
+  const usage = await db.selectFrom('call_usage').selectAll().where('call_id', '=', callId).execute();
+  assert.equal(usage[0]?.tts_characters, 39);
+  const row = await db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();
+  assert.equal(row.status, 'ended');
+  assert.equal(row.disposition, 'completed');
+  assert.equal(row.callee_e164, '+15550100001');
+  assert.ok(bridges.every((b) => b.handled > 0) || bridges.some((b) => b.handled >= 8), 'the bridges handled the events');
+});
+
+test('compliance: the do-not-call list blocks a number for its tenant only; adding twice is harmless', async () => {
+  const compliance = createComplianceActivities({ db });
+  const records = createCallRecordActivities({ db });
+  await records.recordCall({ callId: `outbound_${tenantId}_direct_seed_1`, tenantId, attempt: 1, direction: 'outbound', roomName: 'r' });
+  assert.deepEqual(await compliance.checkCompliance({ tenantId, callTo: '+44 20 7946 0958', consent: true }), { allowed: true });
+  await compliance.addToDoNotCall({ tenantId, callTo: '+442079460958', source: 'test' });
+  await compliance.addToDoNotCall({ tenantId, callTo: '+44 20 7946 0958', source: 'test' });
+  assert.deepEqual(await compliance.checkCompliance({ tenantId, callTo: '+44 20 7946 0958', consent: true }), { allowed: false, reason: 'do_not_call' });
+  assert.deepEqual(await compliance.checkCompliance({ tenantId: 'another-tenant', callTo: '+442079460958', consent: true }), { allowed: true });
+  assert.deepEqual(await compliance.checkCompliance({ tenantId, callTo: '+15550100009', consent: false }), { allowed: false, reason: 'no_consent' });
+  await assert.rejects(compliance.checkCompliance({ tenantId, callTo: '12', consent: true }), (err: Error & { type?: string }) => err.type === 'InvalidInput' && /E\.164/.test(err.message));
+});
+
+test('records: the call row and its domain events are written once, however often the activity runs', async () => {
+  const records = createCallRecordActivities({ db });
+  const callId = `outbound_${tenantId}_direct_${uniqueName('r')}_1`;
+  const row = { callId, tenantId, contactId: 'r', attempt: 1, direction: 'outbound' as const, roomName: `call_${callId}` };
+  await records.recordCall(row);
+  await records.recordCall(row);
+  const event = { tenantId, callId, type: 'call.ended' as const, payload: { disposition: 'completed' }, occurredAt: new Date().toISOString() };
+  const a = await records.emitDomainEvent(event);
+  const b = await records.emitDomainEvent({ ...event, payload: { disposition: 'changed' } });
+  assert.equal(a.id, b.id);
+  const events = await db.selectFrom('domain_events').selectAll().where('call_id', '=', callId).execute();
+  assert.equal(events.length, 1);
+  assert.deepEqual(events[0]?.payload, { disposition: 'completed' }, 'the first write stands');
+  await records.recordAnswer({ callId, seq: 5, field: 'plan', value: 'gold' });
+  await records.recordAnswer({ callId, seq: 3, field: 'plan', value: 'silver' });
+  const answers = await db.selectFrom('call_answers').select(['field', 'value']).where('call_id', '=', callId).execute();
+  assert.deepEqual(answers, [{ field: 'plan', value: 'gold' }], 'a late, older answer does not overwrite a newer one');
+});
+
+test('agent dispatch: idempotent per generation; a replacement carries the conversation and the seq to continue from', async () => {
+  const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
+  const dispatch = new AgentDispatchClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
+  // An agent name no worker serves: the dispatch is recorded by LiveKit, nobody takes it.
+  const agents = createAgentActivities({ dispatch, rooms, nc, agentName: uniqueName('nobody') });
+  const callId = `outbound_${tenantId}_direct_${uniqueName('d')}_1`;
+  const roomName = `call_${callId}`;
+  await rooms.createRoom({ name: roomName, emptyTimeout: 60 });
+  const config0 = { v: 1 as const, callId, tenantId, persona: { instructions: 'x', greeting: 'Hello.' } };
+  const env = new MockActivityEnvironment();
+  const first = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 0, minNextSeq: 1 });
+  const again = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 0, minNextSeq: 1 });
+  assert.equal(again.dispatchId, first.dispatchId, 'a retried dispatch finds the first one');
+
+  const publisher = createCallEventPublisher(jetstream(nc), callId);
+  await publisher.publish({ type: 'agent.joined', workerId: 'w', resumed: false });
+  await publisher.publish({ type: 'agent.turn', text: 'Hello.', interrupted: false });
+  await publisher.publish({ type: 'user.turn', text: 'Who is this?' });
+  const resumed = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 1, minNextSeq: 2 });
+  assert.notEqual(resumed.dispatchId, first.dispatchId);
+  assert.equal(resumed.resumedTurns, 2);
+  assert.equal(resumed.nextSeq, 4, 'continues after the last stored event, even ones the workflow had not seen');
+  const listed = await dispatch.listDispatch(roomName);
+  const metadata = JSON.parse(listed.find((d) => d.id === resumed.dispatchId)?.metadata ?? '{}') as { resume?: { turns: unknown[] } };
+  assert.deepEqual(metadata.resume?.turns, [
+    { role: 'agent', text: 'Hello.' },
+    { role: 'user', text: 'Who is this?' },
+  ]);
+  const present = await agents.inspectRoom({ roomName, calleeIdentity: 'sip_callee_1_x' });
+  assert.deepEqual(present, { calleePresent: false, agentPresent: false });
+  await rooms.deleteRoom(roomName);
+});
