@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
@@ -154,16 +153,15 @@ test('agent dispatch: idempotent per generation; a replacement carries the conve
   const roomName = `call_${callId}`;
   await rooms.createRoom({ name: roomName, emptyTimeout: 60 });
   const config0 = { v: 1 as const, callId, tenantId, persona: { instructions: 'x', greeting: 'Hello.' } };
-  const env = new MockActivityEnvironment();
-  const first = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 0, minNextSeq: 1 });
-  const again = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 0, minNextSeq: 1 });
+  const first = await agents.dispatchAgent({ roomName, config: config0, generation: 0, minNextSeq: 1 });
+  const again = await agents.dispatchAgent({ roomName, config: config0, generation: 0, minNextSeq: 1 });
   assert.equal(again.dispatchId, first.dispatchId, 'a retried dispatch finds the first one');
 
   const publisher = createCallEventPublisher(jetstream(nc), callId);
   await publisher.publish({ type: 'agent.joined', workerId: 'w', resumed: false });
   await publisher.publish({ type: 'agent.turn', text: 'Hello.', interrupted: false });
   await publisher.publish({ type: 'user.turn', text: 'Who is this?' });
-  const resumed = await env.run(agents.dispatchAgent, { roomName, config: config0, generation: 1, minNextSeq: 2 });
+  const resumed = await agents.dispatchAgent({ roomName, config: config0, generation: 1, minNextSeq: 2 });
   assert.notEqual(resumed.dispatchId, first.dispatchId);
   assert.equal(resumed.resumedTurns, 2);
   assert.equal(resumed.nextSeq, 4, 'continues after the last stored event, even ones the workflow had not seen');

@@ -310,7 +310,7 @@ test('the callee hanging up ends the call (LiveKit participant_left)', async () 
 test('hang-up by update: validated, then the call ends at once', async () => {
   const { result } = await runCall(callInput(), {}, async (h) => {
     await answered(h);
-    await assert.rejects(h.executeUpdate(hangUpUpdate, { args: [{ reason: ' ' }] }), (err: Error) => /needs a reason/.test(String(err.cause?.message)));
+    await assert.rejects(h.executeUpdate(hangUpUpdate, { args: [{ reason: ' ' }] }), (err: Error) => /needs a reason/.test(String((err.cause as Error | undefined)?.message)));
     assert.deepEqual(await h.executeUpdate(hangUpUpdate, { args: [{ reason: 'operator' }] }), { accepted: true });
   });
   assert.equal(result.endReason, 'operator');
@@ -333,7 +333,7 @@ test('starting the same attempt twice never dials twice; a workflow ID that does
     );
 
     const bad = client.workflow.execute(outboundCallWorkflow, { workflowId: uniqueName('not-a-call-id'), taskQueue, args: [input] });
-    await assert.rejects(bad, (err: unknown) => err instanceof WorkflowFailedError && /workflow ID must be outbound_acme_direct_/.test(String(err.cause?.message)));
+    await assert.rejects(bad, (err: unknown) => err instanceof WorkflowFailedError && /workflow ID must be outbound_acme_direct_/.test(String((err.cause as Error | undefined)?.message)));
   });
   assert.equal(fake.calls('dialCallee').length, 1);
 });
