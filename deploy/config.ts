@@ -31,6 +31,8 @@ const envSchema = z
     TEMPORAL_HTTP_PORT: port.default(7243),
     TEMPORAL_METRICS_PORT: port.default(7235),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** The task queue orchestration workers poll (a role name, never a tenant). */
+    TEMPORAL_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default('kickcall-orchestration'),
     TEMPORAL_UI_URL: z.url().optional(),
 
     NATS_URL: z.string().optional(),
@@ -121,6 +123,8 @@ export interface Config {
     httpPort: number;
     metricsPort: number;
     namespace: string;
+    /** Where call and campaign workflows run. */
+    taskQueue: string;
     uiUrl: string;
   };
   nats: { url: string; port: number; monitorPort: number; monitorUrl: string };
@@ -246,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       httpPort: e.TEMPORAL_HTTP_PORT,
       metricsPort: e.TEMPORAL_METRICS_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL ?? `http://${h}:${e.TEMPORAL_UI_PORT}`,
     },
     nats: {

@@ -82,10 +82,7 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config, {
-    // Tests run a worker process of their own on their own queue.
-    ...(process.env.KICKCALL_TASK_QUEUE ? { taskQueue: process.env.KICKCALL_TASK_QUEUE } : {}),
-  });
+  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();
