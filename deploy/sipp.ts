@@ -4,12 +4,12 @@
  * exits 0 when every call followed the scenario, non-zero otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './config.js';
 
-export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer';
+export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer' | 'uas-talk' | 'uas-talk-refer';
 
 export interface SippOptions {
   scenario: SippScenario;
@@ -23,6 +23,8 @@ export interface SippOptions {
   maxCalls?: number;
   /** Global timeout after which SIPp gives up. Default 60 s. */
   timeoutS?: number;
+  /** Files the scenario reads, written next to it first (e.g. `callee.pcmu` for the talking callee). */
+  files?: Record<string, Buffer>;
 }
 
 export interface SippRun {
@@ -45,6 +47,7 @@ export function scenarioFile(scenario: SippScenario): string {
 /** Starts SIPp and resolves once it is listening (its first output line), not after a sleep. */
 export async function startSipp(opts: SippOptions): Promise<SippRun> {
   const traceDir = mkdtempSync(path.join(tmpdir(), `kickcall-sipp-${opts.scenario}-`));
+  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(traceDir, path.basename(name)), content);
   const args = [
     '-sf', scenarioFile(opts.scenario),
     '-i', opts.host, '-p', String(opts.port),

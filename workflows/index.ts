@@ -1,3 +1,4 @@
 /** Every workflow the orchestration worker runs. */
 export { smokeCallWorkflow } from './smoke-call.js';
 export { outboundCallWorkflow } from './call/outbound.js';
+export { inboundCallWorkflow } from './call/inbound.js';

@@ -4,7 +4,7 @@
  * events), the HTTP API (hang up, status) and tests.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { toolNames } from '../media/events/schema.js';
+import type { ToolName } from './tool-names.js';
 
 /**
  * A call event as the workflow sees it: the compact part it decides on. Transcript text
@@ -19,7 +19,7 @@ export type CallEventSignal =
       ts: string;
       type: 'tool.requested';
       toolCallId: string;
-      name: (typeof toolNames)[number];
+      name: ToolName;
       args: Record<string, unknown>;
     }
   | { seq: number; ts: string; type: 'turn.metrics' | 'usage' }

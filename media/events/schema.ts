@@ -5,6 +5,7 @@
  * per-call sequence number (`seq`, from 1), and is validated on both sides.
  */
 import { z } from 'zod';
+import { toolNames } from '../../workflows/tool-names.js';
 
 /**
  * A call ID is a NATS subject token and a LiveKit-safe name: derived from the workflow
@@ -22,14 +23,7 @@ const base = {
   ts: z.iso.datetime(),
 };
 
-export const toolNames = [
-  'transfer_to_human',
-  'end_call',
-  'voicemail_detected',
-  'schedule_callback',
-  'record_answer',
-  'do_not_call',
-] as const;
+export { toolNames };
 
 const ms = z.number().nonnegative();
 

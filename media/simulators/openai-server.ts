@@ -16,6 +16,7 @@ import { delay, HttpError, readJson, sendJson } from './http.js';
 import { decide, defaultScenarioId, scenarios, type Decision } from './scenario-rules.js';
 import { closeServer, createSimServer, listen, type RunningSimulator } from './server-base.js';
 import { faultStatus, SimControl, type Fault, type FaultKind } from './sim-control.js';
+import { fillSchema, readConversation } from './structured-output.js';
 
 export const openaiSettingsSchema = z
   .object({
@@ -63,6 +64,12 @@ const chatRequestSchema = z.looseObject({
     .union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.literal('function'), function: z.object({ name: z.string() }) })])
     .optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  response_format: z
+    .union([
+      z.looseObject({ type: z.literal('json_schema'), json_schema: z.looseObject({ name: z.string(), schema: z.record(z.string(), z.unknown()) }) }),
+      z.looseObject({ type: z.enum(['text', 'json_object']) }),
+    ])
+    .optional(),
 });
 type ChatRequest = z.infer<typeof chatRequestSchema>;
 
@@ -153,6 +160,9 @@ async function chatCompletions(
   const parsed = chatRequestSchema.safeParse(await readJson(req));
   if (!parsed.success) throw new HttpError(400, z.prettifyError(parsed.error));
   const body = parsed.data;
+  if (body.response_format?.type === 'json_schema' && 'json_schema' in body.response_format) {
+    return structuredCompletion(res, control, body, body.response_format.json_schema.schema, logger);
+  }
   const fault = applyHttpFault(control, 'chat', [...HTTP_FAULTS, 'ws_drop', 'slow_first_token']);
   const settings = control.settings;
   const scenarioId = body.metadata?.scenario ?? settings.scenario;
@@ -252,6 +262,31 @@ async function chatCompletions(
 }
 
 /** Honours `tool_choice: {function: {name}}` and `"required"` when the rules chose to talk. */
+/**
+ * A non-streaming completion whose content is JSON valid against the requested schema,
+ * read from the conversation; the `invalid_output` fault returns broken JSON instead.
+ */
+async function structuredCompletion(res: ServerResponse, control: SimControl<OpenAISettings>, body: ChatRequest, schema: Record<string, unknown>, logger: Logger): Promise<void> {
+  const fault = applyHttpFault(control, 'chat', [...HTTP_FAULTS, 'slow_first_token', 'invalid_output']);
+  const reading = readConversation(body.messages);
+  const content = fault?.kind === 'invalid_output' ? '{"summary": "The caller' : JSON.stringify(fillSchema(schema, reading));
+  await delay(control.settings.ttftMs + (fault?.kind === 'slow_first_token' ? fault.delayMs : 0));
+  const completionTokens = Math.ceil(content.length / 4);
+  control.count('chatCompletions');
+  control.count('structuredCompletions');
+  control.count('completionTokens', completionTokens);
+  logger.info({ outcome: reading.outcome, invalid: fault?.kind === 'invalid_output' }, 'structured completion');
+  sendJson(res, 200, {
+    id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+    system_fingerprint: 'fp_kickcall_sim',
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: estimatePromptTokens(body), completion_tokens: completionTokens, total_tokens: estimatePromptTokens(body) + completionTokens },
+  });
+}
+
 function forcedTool(body: ChatRequest, decision: Decision): Decision {
   const choice = body.tool_choice;
   const offered = (body.tools ?? []).map((t) => t.function.name);

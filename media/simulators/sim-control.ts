@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { HttpError, readJson, sendJson } from './http.js';
 
-export const faultKinds = ['http_429', 'http_500', 'http_503', 'ws_drop', 'slow_first_token'] as const;
+export const faultKinds = ['http_429', 'http_500', 'http_503', 'ws_drop', 'slow_first_token', 'invalid_output'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export const faultSchema = z

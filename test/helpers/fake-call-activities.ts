@@ -4,6 +4,7 @@
  * test asserts on; behaviour is set per test. The real activities have their own tests
  * against real servers.
  */
+/* eslint-disable @typescript-eslint/require-await -- stand-ins for async activities that resolve at once */
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../../workflows/errors.js';
 

@@ -74,7 +74,7 @@ test('events published on JetStream reach the call workflow once each, and their
   const records = createCallRecordActivities({ db });
   // The real record activities, so the bridge has a call row to write turns against.
   const fake = fakeCallActivities({});
-  const activities = { ...fake.activities, recordCall: records.recordCall, updateCall: records.updateCall };
+  const activities = { ...fake.activities, recordCall: (r: Parameters<typeof records.recordCall>[0]) => records.recordCall(r), updateCall: (u: Parameters<typeof records.updateCall>[0]) => records.updateCall(u) };
   const result = await withWorker(activities, async (taskQueue) => {
     const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [call] });
     await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');

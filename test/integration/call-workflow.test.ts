@@ -59,7 +59,7 @@ const ev = {
 async function runCall(
   input: OutboundCallInput,
   script: FakeCallScript,
-  during: (handle: WorkflowHandle<typeof outboundCallWorkflow>, fake: ReturnType<typeof fakeCallActivities>) => Promise<void> = async () => undefined,
+  during: (handle: WorkflowHandle<typeof outboundCallWorkflow>, fake: ReturnType<typeof fakeCallActivities>) => Promise<void> = () => Promise.resolve(),
 ): Promise<{ result: CallResult; fake: ReturnType<typeof fakeCallActivities>; workflowId: string }> {
   const fake = fakeCallActivities(script);
   const workflowId = callWorkflowId(input);
@@ -204,7 +204,7 @@ test('media worker lost mid-call: a new agent is dispatched with the seq to cont
     await signalAll(h, [ev.joined(1, 'agent-AJ_first'), ev.agentTurn(2), ev.userTurn(3)]);
     // LiveKit reports the agent gone (its process was killed: no agent.left of its own).
     await h.signal(roomEventSignal, { eventId: 'EV_1', event: 'participant_left', roomName: 'x', participantIdentity: 'agent-AJ_first', participantKind: 'agent', atMs: Date.now() });
-    await waitFor(async () => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    await waitFor(() => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
     await signalAll(h, [ev.joined(4, 'agent-AJ_second'), ev.agentTurn(5), ev.ended(6, 'end_call')]);
   });
   assert.equal(result.disposition, 'completed');
@@ -221,7 +221,7 @@ test('an agent that drains on shutdown hands the call back: a replacement contin
   const { result } = await runCall(callInput(), {}, async (h, live) => {
     await answered(h);
     await signalAll(h, [ev.joined(1), ev.agentTurn(2), ev.left(3, 'drained')]);
-    await waitFor(async () => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    await waitFor(() => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
     await signalAll(h, [ev.joined(4, 'agent-AJ_2'), ev.ended(5, 'caller_hung_up')]);
   });
   assert.equal(result.agents, 2);
@@ -248,7 +248,7 @@ test('a refused transfer is told to the caller and the conversation goes on', as
   const { result, fake } = await runCall(input, { transfer: 'refused' }, async (h, live) => {
     await answered(h);
     await signalAll(h, [ev.joined(1), ev.tool(2, 'transfer_to_human', { reason: 'x' })]);
-    await waitFor(async () => live.calls('sendControl').length === 2, 10_000, 'the caller was not told');
+    await waitFor(() => live.calls('sendControl').length === 2, 10_000, 'the caller was not told');
     await signalAll(h, [ev.agentTurn(3), ev.ended(4, 'end_call')]);
   });
   assert.equal(result.disposition, 'completed');
@@ -333,7 +333,7 @@ test('starting the same attempt twice never dials twice; a workflow ID that does
     );
 
     const bad = client.workflow.execute(outboundCallWorkflow, { workflowId: uniqueName('not-a-call-id'), taskQueue, args: [input] });
-    await assert.rejects(bad, (err: unknown) => err instanceof WorkflowFailedError && /workflow ID must be outbound_acme_direct_/.test(String((err.cause as Error | undefined)?.message)));
+    await assert.rejects(bad, (err: unknown) => err instanceof WorkflowFailedError && /workflow ID must be outbound_acme_direct_/.test(String(err.cause?.message)));
   });
   assert.equal(fake.calls('dialCallee').length, 1);
 });

@@ -4,7 +4,7 @@
  * answers. Validated in the workflow so a bad rule fails the call with a clear reason.
  */
 import { z } from 'zod';
-import { toolNames } from '../../media/events/schema.js';
+import { toolNames } from '../tool-names.js';
 
 export const inboundRouteSchema = z.object({
   tenantId: z.string().regex(/^[A-Za-z0-9-]{1,40}$/),

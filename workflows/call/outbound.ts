@@ -36,7 +36,6 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
   const calleeIdentity = calleeIdentityFor(callId);
   const limits = { ...defaultLimits, ...input.limits };
   const state = new CallState(calleeIdentity);
-  let answeredAtMs: number | undefined;
   // Cancelled by a hang-up request before the answer: stops the wait, the dial, the ringing.
   const beforeAnswer = new CancellationScope();
 
@@ -46,7 +45,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
     hangUpUpdate,
     ({ reason }) => {
       state.end(reason, 'workflow');
-      if (answeredAtMs === undefined) beforeAnswer.cancel();
+      if (state.answeredAtMs === undefined) beforeAnswer.cancel();
       return { accepted: true as const };
     },
     {
@@ -63,7 +62,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
     status: state.status,
     turns: state.turns,
     agents: state.agentsJoined,
-    ...(answeredAtMs !== undefined ? { answeredAtMs } : {}),
+    ...(state.answeredAtMs !== undefined ? { answeredAtMs: state.answeredAtMs } : {}),
   }));
 
   const setStatus = (status: typeof state.status, details: string) => {
@@ -171,7 +170,8 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
   }
 
   // 5. The conversation.
-  answeredAtMs = Date.now();
+  const answeredAtMs = Date.now();
+  state.answeredAtMs = answeredAtMs;
   setStatus('in_progress', `answered (${dialed.sipCallId})`);
   await records.updateCall({ callId, status: 'in_progress', answeredAt: new Date(answeredAtMs).toISOString() });
   await records.emitDomainEvent({ tenantId: input.tenantId, callId, ...campaign(input), type: 'call.answered', payload: { callId }, occurredAt: new Date(answeredAtMs).toISOString() });
@@ -190,7 +190,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
   } finally {
     // 6-8. Hang up, analyse, persist: also when the conversation failed or was cancelled.
     wrapped = await CancellationScope.nonCancellable(() =>
-      wrapUp(state, { callId, tenantId: input.tenantId, ...campaign(input), roomName, answeredAtMs: answeredAtMs ?? Date.now(), analysis: input.analysis }),
+      wrapUp(state, { callId, tenantId: input.tenantId, ...campaign(input), roomName, answeredAtMs, analysis: input.analysis }),
     );
   }
   return finish({ callId, answered: true, turns: state.turns, agents: state.agentsJoined, ...wrapped });

@@ -31,6 +31,8 @@ export class CallState {
   /** Bumped on every signal, so waits can wake on "something happened". */
   version = 0;
 
+  /** When the callee answered (workflow time); undefined before. */
+  answeredAtMs: number | undefined;
   turns = 0;
   lastTurnAtMs = 0;
   /** Agents that joined the call (1 normally, more after a media worker was lost). */

@@ -3,7 +3,7 @@
  * only in these payloads (never in IDs, names, search attributes or logs).
  */
 import type { OutboundTrunk } from '../../activities/telephony.js';
-import type { toolNames } from '../../media/events/schema.js';
+import type { ToolName } from '../tool-names.js';
 import type { CallingWindow } from './calling-window.js';
 import type { RetryDecision, RetryPolicy } from './retry-policy.js';
 
@@ -34,7 +34,7 @@ export interface AgentSettings {
   /** Deepgram Aura-2 voice, default `aura-2-andromeda-en`. */
   voice?: string;
   /** Tools the LLM may call; default all. */
-  tools?: (typeof toolNames)[number][];
+  tools?: ToolName[];
   /** Left on an answering machine, then the call ends. */
   voicemailMessage?: string;
   /** After provider failures: transfer (when configured) or end politely. Default hangup. */
