@@ -69,12 +69,20 @@ export function createAgentActivities(deps: AgentDeps) {
       let replyData: unknown;
       try {
         const reply = await deps.nc.request(callControlSubject(input.callId), JSON.stringify(input.command), {
-          timeout: deps.controlTimeoutMs ?? 30_000,
+          // A live agent answers a ping at once.
+          timeout: input.command.command === 'ping' ? 5_000 : (deps.controlTimeoutMs ?? 30_000),
         });
         replyData = reply.json();
       } catch (err) {
-        // No agent listening (503 no responders) or too slow: the workflow decides.
-        throw ApplicationFailure.create({ type: FailureType.AgentUnavailable, message: 'the call’s agent did not answer the command', cause: err as Error });
+        // Nobody subscribed (NATS "no responders") means the agent's process is gone:
+        // retrying cannot help, the workflow replaces the agent. A timeout may be a slow agent.
+        const gone = /no responders/i.test(String((err as Error).message)) || (err as { code?: string }).code === '503';
+        throw ApplicationFailure.create({
+          type: FailureType.AgentUnavailable,
+          message: gone ? 'the call has no live agent' : 'the call’s agent did not answer in time',
+          nonRetryable: gone,
+          cause: err as Error,
+        });
       }
       const reply = controlReplySchema.parse(replyData);
       if (!reply.ok) {

@@ -52,8 +52,10 @@ export function serveControl(nc: NatsConnection, callId: string, target: Control
             case 'hangup':
               target.hangup(cmd.reason);
               break;
+            case 'ping':
+              break;
           }
-          log.info({ command: cmd.command }, 'control command applied');
+          if (cmd.command !== 'ping') log.info({ command: cmd.command }, 'control command applied');
           reply({ ok: true });
         } catch (e) {
           log.warn({ err: e, command: cmd.command }, 'control command failed');

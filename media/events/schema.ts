@@ -91,6 +91,8 @@ export const controlCommandSchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('hangup'), reason: z.string().min(1) }),
   z.object({ command: z.literal('transfer_notice'), text: z.string().min(1) }),
   z.object({ command: z.literal('update_instructions'), instructions: z.string().min(1) }),
+  /** Liveness: answered at once by a live agent; no answer means its process is gone. */
+  z.object({ command: z.literal('ping') }),
 ]);
 export type ControlCommand = z.input<typeof controlCommandSchema>;
 

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/activity';
 import { lines } from '../../workflows/call/conversation.js';
+import { FailureType } from '../../workflows/errors.js';
 import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import { calleeIdentityFor, callWorkflowId } from '../../workflows/ids.js';
@@ -285,7 +287,34 @@ test('silence: the caller is asked once whether they are there, then the call en
     await signalAll(h, [ev.joined(1)]);
   });
   assert.equal(result.endReason, 'silence_timeout');
-  assert.deepEqual(fake.calls('sendControl')[0]?.command, { command: 'say', text: lines.stillThere, allowInterruptions: true });
+  const commands = fake.calls('sendControl').map((c) => c.command);
+  assert.deepEqual(commands.slice(0, 2), [{ command: 'ping' }, { command: 'say', text: lines.stillThere, allowInterruptions: true }], 'the agent is alive, so the caller is asked');
+  assert.equal(fake.calls('dispatchAgent').length, 1);
+});
+
+test('an agent that no longer answers (its machine died, LiveKit still lists it) is replaced after a silence', async () => {
+  const fake = fakeCallActivities({});
+  let agentAlive = true;
+  const activities = {
+    ...fake.activities,
+    sendControl: async (i: { command: { command: string } }) => {
+      await fake.activities.sendControl(i);
+      if (!agentAlive) throw ApplicationFailure.create({ type: FailureType.AgentUnavailable, message: 'the call has no live agent', nonRetryable: true });
+    },
+  };
+  const input = callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } });
+  const result = await withWorker(activities, async (taskQueue) => {
+    const h = await client.workflow.start(outboundCallWorkflow, { workflowId: callWorkflowId(input), taskQueue, args: [input] });
+    await answered(h);
+    agentAlive = false;
+    await signalAll(h, [ev.joined(1)]);
+    await waitFor(() => fake.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    agentAlive = true;
+    await signalAll(h, [ev.joined(2, 'agent-AJ_2'), ev.ended(3, 'end_call')]);
+    return h.result();
+  });
+  assert.equal(result.agents, 2);
+  assert.equal(result.endReason, 'end_call');
 });
 
 test('maximum duration: the call is hung up when it runs out, whatever the agent does', async () => {

@@ -88,7 +88,9 @@ async function onSilence(state: CallState, call: Conversation, prompted: boolean
   const room = await withSummary('agent', 'who is still in the room').inspectRoom({ roomName: call.roomName, calleeIdentity: call.calleeIdentity });
   if (!room.calleePresent) {
     state.end('caller_hung_up', 'caller');
-  } else if (!room.agentPresent) {
+  } else if (!room.agentPresent || !(await sendToAgent(call, { command: 'ping' }, 'is the agent alive?'))) {
+    // LiveKit may still list an agent whose machine died (it waits for a reconnect);
+    // an agent that cannot answer a ping is gone either way.
     state.agentLost = { atMs: Date.now(), cause: 'silence' };
   } else if (prompted) {
     state.end('silence_timeout', 'workflow');
@@ -182,12 +184,17 @@ async function transfer(state: CallState, call: Conversation): Promise<void> {
   }
 }
 
-/** Control commands are best effort: an agent that is gone is handled by the loss path. */
-async function sendToAgent(call: Conversation, command: Parameters<ReturnType<typeof withSummary>['sendControl']>[0]['command'], summary: string): Promise<void> {
+/**
+ * Control commands are best effort: an agent that is gone is handled by the loss path.
+ * Resolves whether the agent acknowledged the command.
+ */
+async function sendToAgent(call: Conversation, command: Parameters<ReturnType<typeof withSummary>['sendControl']>[0]['command'], summary: string): Promise<boolean> {
   try {
-    await withSummary('control', summary).sendControl({ callId: call.callId, command });
+    await withSummary(command.command === 'ping' ? 'agent' : 'control', summary).sendControl({ callId: call.callId, command });
+    return true;
   } catch (err) {
     log.warn('control command not delivered', { command: command.command, error: (err as Error).message });
+    return false;
   }
 }
 
