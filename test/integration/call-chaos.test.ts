@@ -29,6 +29,7 @@ import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { waitFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { startProcess } from '../helpers/processes.js';
 import { temporalClient } from '../helpers/temporal.js';
 
@@ -118,6 +119,7 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   await registered;
 
   const result = await handle.result();
+  await saveHistoryIfRecording(handle, 'chaos-media-worker-killed');
   assert.equal(result.agents, 2, 'a second agent joined the call');
   assert.equal(result.disposition, 'completed', `ended ${result.endReason}`);
   assert.deepEqual(await userTurns(callId), ['Sorry, who is this?', 'No thanks, I am not interested. Goodbye.'], 'the new agent heard the rest of the conversation');
@@ -152,6 +154,7 @@ test('orchestration worker killed mid-call: a new worker continues the workflow,
   after(() => secondWorker.stop());
 
   const result = await handle.result();
+  await saveHistoryIfRecording(handle, 'chaos-orchestration-worker-killed');
   assert.equal(result.disposition, 'completed', `ended ${result.endReason}`);
   assert.equal(result.agents, 1);
   const history = await handle.fetchHistory();

@@ -26,6 +26,7 @@ import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
 
 const agentName = uniqueName('kc-e2e-agent');
@@ -102,8 +103,11 @@ function callInput(address: string, overrides: Partial<OutboundCallInput> = {}):
   };
 }
 
-async function placeCall(input: OutboundCallInput): Promise<CallResult> {
-  return client.workflow.execute(outboundCallWorkflow, { workflowId: callWorkflowId(input), taskQueue, args: [input] });
+async function placeCall(input: OutboundCallInput, historyName?: string): Promise<CallResult> {
+  const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callWorkflowId(input), taskQueue, args: [input] });
+  const result = await handle.result();
+  if (historyName) await saveHistoryIfRecording(handle, `e2e-${historyName}`);
+  return result;
 }
 
 async function turnsOf(callId: string) {
@@ -113,7 +117,7 @@ async function turnsOf(callId: string) {
 test('an answered conversation over SIP ends completed, with its transcript and analysis persisted', async () => {
   const sipp = await callee('uas-talk', ['not_interested']);
   const input = callInput(sipp.address);
-  const result = await placeCall(input);
+  const result = await placeCall(input, 'answered-conversation');
   const callId = callWorkflowId(input);
   assert.equal(result.disposition, 'completed', `ended ${result.endReason}`);
   assert.equal(result.endReason, 'end_call');
@@ -139,7 +143,7 @@ test('an answered conversation over SIP ends completed, with its transcript and 
 test('opt-out over SIP: the number goes on the tenant’s do-not-call list at once, and the next dial to it is blocked', async () => {
   const sipp = await callee('uas-talk', ['do_not_call']);
   const input = callInput(sipp.address, { callTo: '+15550100077' });
-  const result = await placeCall(input);
+  const result = await placeCall(input, 'opt-out');
   assert.equal(result.disposition, 'opted_out');
   const listed = await db.selectFrom('do_not_call').selectAll().where('tenant_id', '=', tenantId).where('phone_e164', '=', '+15550100077').executeTakeFirst();
   assert.ok(listed, 'the number is on the list');
@@ -151,7 +155,7 @@ test('opt-out over SIP: the number goes on the tenant’s do-not-call list at on
 test('voicemail over SIP: the agent leaves the message and the disposition is voicemail', async () => {
   const sipp = await callee('uas-talk', ['voicemail_greeting']);
   const input = callInput(sipp.address, { campaignId: 'spring' });
-  const result = await placeCall(input);
+  const result = await placeCall(input, 'voicemail');
   assert.equal(result.disposition, 'voicemail');
   assert.equal(result.retry.retry, true, 'the voicemail retry policy applies');
   const turns = await turnsOf(callWorkflowId(input));
@@ -161,7 +165,7 @@ test('voicemail over SIP: the agent leaves the message and the disposition is vo
 test('transfer over SIP: the caller hears the notice, then SIPp receives the REFER to the configured target', async () => {
   const sipp = await callee('uas-talk-refer', ['ask_human']);
   const input = callInput(sipp.address, { transfer: { to: 'sip:frontdesk@127.0.0.1:5999', label: 'our front desk' } });
-  const result = await placeCall(input);
+  const result = await placeCall(input, 'transfer');
   assert.equal(result.disposition, 'transferred', `ended ${result.endReason}`);
   const refer = /REFER [^\n]*\n(?:[^\n]+\n)*?Refer-To: *<?([^>\r\n]+)/i.exec(sipp.messages());
   assert.equal(refer?.[1], 'sip:frontdesk@127.0.0.1:5999');
@@ -171,7 +175,7 @@ test('transfer over SIP: the caller hears the notice, then SIPp receives the REF
 
 test('busy and no answer over SIP: the real SIP outcomes map to their dispositions and retry decisions', async () => {
   const busy = await callee('uas-busy');
-  const busyResult = await placeCall(callInput(busy.address, { campaignId: 'spring' }));
+  const busyResult = await placeCall(callInput(busy.address, { campaignId: 'spring' }), 'busy');
   assert.equal(busyResult.disposition, 'busy');
   assert.equal(busyResult.sipStatusCode, 486);
   assert.equal(busyResult.retry.retry, true);

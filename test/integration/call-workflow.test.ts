@@ -5,7 +5,7 @@
  * the event bridge and LiveKit's webhooks by signalling as they do.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
 import { lines } from '../../workflows/call/conversation.js';
@@ -15,6 +15,7 @@ import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import { calleeIdentityFor, callWorkflowId } from '../../workflows/ids.js';
 import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal, type CallEventSignal } from '../../workflows/messages.js';
 import { waitFor } from '../helpers/async.js';
+import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { uniqueName } from '../helpers/env.js';
 import { fakeCallActivities, type FakeCallScript } from '../helpers/fake-call-activities.js';
 import { temporalClient, withWorker } from '../helpers/temporal.js';
@@ -68,9 +69,21 @@ async function runCall(
   const result = await withWorker(fake.activities, async (taskQueue) => {
     const handle = await client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] });
     await during(handle, fake);
-    return handle.result();
+    const result = await handle.result();
+    await saveHistoryIfRecording(handle, `call-${historyName(input)}`);
+    return result;
   });
   return { result, fake, workflowId };
+}
+
+let currentTest = '';
+beforeEach((t) => {
+  currentTest = t.name;
+});
+
+/** A file name for the scenario's saved history: the running test's name, shortened. */
+function historyName(input: OutboundCallInput): string {
+  return (currentTest || input.contactId).toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60).replace(/-+$/, '');
 }
 
 /** Waits until the callee answered (the workflow reports in_progress). */
