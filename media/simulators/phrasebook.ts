@@ -27,6 +27,7 @@ export const phrases = [
   { id: 'interrupt', code: '106', text: 'Wait, wait, hold on a second.' },
   { id: 'callback_tomorrow', code: '107', text: 'I am busy right now. Call me back tomorrow at 3 pm.' },
   { id: 'not_interested', code: '201', text: 'No thanks, I am not interested. Goodbye.' },
+  { id: 'thanks_bye', code: '203', text: 'Great, thank you. Goodbye.' },
   { id: 'do_not_call', code: '202', text: 'Please remove me from your list and do not call me again.' },
   { id: 'voicemail_greeting', code: '301', text: 'Hi, you have reached Sam. I cannot take your call right now. Please leave a message after the tone.' },
   { id: 'answer_yes', code: '401', text: 'Yes.' },

@@ -295,13 +295,16 @@ test('callback requests and answers are recorded as they happen', async () => {
 });
 
 test('silence: the caller is asked once whether they are there, then the call ends', async () => {
-  const { result, fake } = await runCall(callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } }), {}, async (h) => {
+  const { result, fake } = await runCall(callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } }), {}, async (h, live) => {
     await answered(h);
     await signalAll(h, [ev.joined(1)]);
+    await waitFor(() => live.calls('sendControl').length === 2, 10_000, 'the caller was not asked');
+    // The agent speaking the prompt is not the caller answering it.
+    await signalAll(h, [ev.agentTurn(2)]);
   });
   assert.equal(result.endReason, 'silence_timeout');
   const commands = fake.calls('sendControl').map((c) => c.command);
-  assert.deepEqual(commands.slice(0, 2), [{ command: 'ping' }, { command: 'say', text: lines.stillThere, allowInterruptions: true }], 'the agent is alive, so the caller is asked');
+  assert.deepEqual(commands, [{ command: 'ping' }, { command: 'say', text: lines.stillThere, allowInterruptions: true }, { command: 'ping' }], 'the agent is alive, so the caller is asked, once');
   assert.equal(fake.calls('dispatchAgent').length, 1);
 });
 

@@ -43,7 +43,8 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
   const hardEndAt = Date.now() + call.limits.maxDurationS * 1000;
   const silenceMs = call.limits.silenceTimeoutS * 1000;
   state.lastTurnAtMs = Date.now();
-  let promptedForSilence = false;
+  /** When the caller was asked whether they are still there; cleared when they speak. */
+  let promptedAtMs: number | undefined;
   showStatus(state);
 
   // Decisions already asked for are carried out even when the call has just ended: an
@@ -64,7 +65,7 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
     const seen = state.version;
     const woke = await condition(() => state.version !== seen || state.ended !== undefined, Math.max(1, Math.min(...deadlines) - Date.now()));
     if (woke) {
-      if (state.lastTurnAtMs > Date.now() - silenceMs) promptedForSilence = false;
+      if (promptedAtMs !== undefined && state.lastCallerTurnAtMs > promptedAtMs) promptedAtMs = undefined;
       showStatus(state);
       continue;
     }
@@ -78,13 +79,16 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
       log.warn('skipping a gap in call events', { nextSeq: state.nextSeq });
       state.skipGap(now);
     } else if (now >= state.lastTurnAtMs + silenceMs) {
-      promptedForSilence = await onSilence(state, call, promptedForSilence);
+      promptedAtMs = await onSilence(state, call, promptedAtMs);
     }
   }
 }
 
-/** Nothing said for a while: is everyone still there? Prompt once, then end the call. */
-async function onSilence(state: CallState, call: Conversation, prompted: boolean): Promise<boolean> {
+/**
+ * Nothing said for a while: is everyone still there? Prompt once, then end the call if
+ * the caller still says nothing. Returns when the caller was prompted, if they were.
+ */
+async function onSilence(state: CallState, call: Conversation, promptedAtMs: number | undefined): Promise<number | undefined> {
   const room = await withSummary('agent', 'who is still in the room').inspectRoom({ roomName: call.roomName, calleeIdentity: call.calleeIdentity });
   if (!room.calleePresent) {
     state.end('caller_hung_up', 'caller');
@@ -92,14 +96,14 @@ async function onSilence(state: CallState, call: Conversation, prompted: boolean
     // LiveKit may still list an agent whose machine died (it waits for a reconnect);
     // an agent that cannot answer a ping is gone either way.
     state.agentLost = { atMs: Date.now(), cause: 'silence' };
-  } else if (prompted) {
+  } else if (promptedAtMs !== undefined) {
     state.end('silence_timeout', 'workflow');
   } else {
     await sendToAgent(call, { command: 'say', text: lines.stillThere, allowInterruptions: true }, 'ask whether the caller is still there');
     state.lastTurnAtMs = Date.now();
-    return true;
+    return Date.now();
   }
-  return prompted;
+  return promptedAtMs;
 }
 
 /** Dispatches a new agent with the conversation so far; the callee stays on the line. */

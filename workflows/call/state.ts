@@ -34,7 +34,10 @@ export class CallState {
   /** When the callee answered (workflow time); undefined before. */
   answeredAtMs: number | undefined;
   turns = 0;
+  /** Last turn from either side (workflow time). */
   lastTurnAtMs = 0;
+  /** Last turn from the caller. */
+  lastCallerTurnAtMs = 0;
   /** Agents that joined the call (1 normally, more after a media worker was lost). */
   agentsJoined = 0;
   /** Agents dispatched so far, minus one: 0 for the first agent. */
@@ -108,6 +111,10 @@ export class CallState {
         this.lastTurnAtMs = nowMs;
         return;
       case 'user.turn':
+        this.lastCallerTurnAtMs = nowMs;
+        this.turns++;
+        this.lastTurnAtMs = nowMs;
+        return;
       case 'agent.turn':
         this.turns++;
         this.lastTurnAtMs = nowMs;
