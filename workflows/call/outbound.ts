@@ -229,7 +229,12 @@ async function scheduleNextAttempt(input: OutboundCallInput, retry: Extract<Retr
   setCurrentDetails(`**waiting to redial** · attempt ${retry.nextAttempt} in ${Math.round(retry.delayMs / 1000)} s`);
   await sleep(retry.delayMs, { summary: `wait before attempt ${retry.nextAttempt}` });
   // The next attempt waits for the calling window itself, at its own dial time.
-  await startChild(outboundCallWorkflow, { workflowId, args: [nextInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+  await startChild(outboundCallWorkflow, {
+    workflowId,
+    args: [nextInput],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `Call attempt ${retry.nextAttempt} (redial after ${Math.round(retry.delayMs / 1000)} s)`,
+  });
   await withSummary('records', 'link the next attempt').updateCall({ callId: workflowInfo().workflowId, nextAttemptId: workflowId });
   return workflowId;
 }
