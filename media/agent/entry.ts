@@ -7,9 +7,9 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { defineAgent, llm, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
+import { defineAgent, llm, tts, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
-import { RoomEvent, type RemoteParticipant } from '@livekit/rtc-node';
+import { RoomEvent, type AudioFrame, type RemoteParticipant } from '@livekit/rtc-node';
 import { loadConfig } from '../../deploy/config.js';
 import { createLogger, type Logger } from '../../deploy/logger.js';
 import { createCallEventPublisher, ensureCallEventsStream } from '../events/publisher.js';
@@ -145,21 +145,57 @@ async function greetWhenAnswered(
   const gaveUp = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), answerTimeoutMs);
   });
+  // Synthesise the greeting while the phone rings, so it plays the moment the callee answers.
+  const greetingAudio = prerender(session, call.persona.greeting, log);
   try {
     const answered = await Promise.race([ctx.waitForParticipant().then((callee) => untilAnswered(ctx, callee)), gaveUp]);
     if (answered === 'timeout') {
       log.warn({ answerTimeoutMs }, 'callee never answered');
+      await greetingAudio?.cancel();
       endAfter('', 'no_answer');
       return;
     }
-    session.say(call.persona.greeting, { allowInterruptions: true });
-    log.info('greeting started');
+    session.say(call.persona.greeting, { allowInterruptions: true, ...(greetingAudio ? { audio: greetingAudio } : {}) });
+    log.info({ prerendered: greetingAudio !== undefined }, 'greeting started');
   } catch (err) {
     // The room went away before anyone answered: the job is ending anyway.
     log.info({ err }, 'no greeting: room closed first');
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Starts synthesising `text` now and returns its audio as a stream the session can play
+ * later. The TTS runs ahead and buffers; undefined when the session has no TTS.
+ */
+function prerender(session: voice.AgentSession, text: string, log: Logger): ReadableStream<AudioFrame> | undefined {
+  const engine = session.tts;
+  if (!engine) return undefined;
+  const stream = engine.stream();
+  stream.pushText(text);
+  stream.flush();
+  stream.endInput();
+  return new ReadableStream<AudioFrame>({
+    async pull(controller) {
+      try {
+        const next = await stream.next();
+        if (next.done || next.value === tts.SynthesizeStream.END_OF_STREAM) {
+          controller.close();
+          stream.close();
+          return;
+        }
+        controller.enqueue(next.value.frame);
+      } catch (err) {
+        log.warn({ err }, 'greeting synthesis failed');
+        controller.error(err);
+        stream.close();
+      }
+    },
+    cancel() {
+      stream.close();
+    },
+  });
 }
 
 /** The conversation so far, for a replacement agent: the LLM continues from it. */

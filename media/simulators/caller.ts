@@ -91,9 +91,16 @@ export async function createCallerToken(opts: {
   room: string;
   identity: string;
   ttl?: string;
+  /** Participant attributes at join, e.g. `sip.callStatus: ringing` to play a callee being rung. */
+  attributes?: Record<string, string>;
 }): Promise<string> {
-  const token = new AccessToken(opts.apiKey, opts.apiSecret, { identity: opts.identity, ttl: opts.ttl ?? '30m' });
-  token.addGrant({ roomJoin: true, room: opts.room, canPublish: true, canSubscribe: true });
+  const token = new AccessToken(opts.apiKey, opts.apiSecret, {
+    identity: opts.identity,
+    ttl: opts.ttl ?? '30m',
+    ...(opts.attributes ? { attributes: opts.attributes } : {}),
+  });
+  // canUpdateOwnMetadata lets the simulated callee "answer" by changing its attributes.
+  token.addGrant({ roomJoin: true, room: opts.room, canPublish: true, canSubscribe: true, canUpdateOwnMetadata: true });
   return token.toJwt();
 }
 
