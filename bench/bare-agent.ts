@@ -9,11 +9,16 @@ import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '
 import * as silero from '@livekit/agents-plugin-silero';
 import { loadConfig } from '../deploy/config.js';
 import { parseCallConfig } from '../media/agent/call-config.js';
-import { createAgentSession } from '../media/agent/session.js';
+import { createAgentSession, vadTiming } from '../media/agent/session.js';
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
-    proc.userData.vad = await silero.VAD.load();
+    // The same VAD settings as Kickcall's agent, so the comparison isolates our layer.
+    proc.userData.vad = await silero.VAD.load({
+      minSilenceDuration: vadTiming.minSilenceDurationMs,
+      minSpeechDuration: vadTiming.minSpeechDurationMs,
+      activationThreshold: vadTiming.activationThreshold,
+    });
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();

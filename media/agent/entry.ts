@@ -16,7 +16,7 @@ import { createCallEventPublisher, ensureCallEventsStream } from '../events/publ
 import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
 import { serveControl } from './control.js';
 import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
-import { createAgentSession } from './session.js';
+import { createAgentSession, vadTiming } from './session.js';
 import { createTools } from './tools.js';
 
 /** Core-NATS subject for jobs whose metadata names no usable call: nothing to key them by. */
@@ -30,7 +30,11 @@ export const degradeLines = {
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
-    proc.userData.vad = await silero.VAD.load();
+    proc.userData.vad = await silero.VAD.load({
+      minSilenceDuration: vadTiming.minSilenceDurationMs,
+      minSpeechDuration: vadTiming.minSpeechDurationMs,
+      activationThreshold: vadTiming.activationThreshold,
+    });
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();

@@ -17,6 +17,14 @@ import type { CallConfig } from './call-config.js';
  */
 export const providerRetry = { maxRetry: 2, retryIntervalMs: 250, timeoutMs: 2_500 } as const;
 
+/**
+ * Silero VAD for telephony, set explicitly rather than left at the plugin's defaults. End
+ * of speech after 350 ms of silence (default 550): callers' pauses inside a sentence are
+ * shorter, and every millisecond here is voice-to-voice delay. Speech must last 100 ms to
+ * count (default 50), so line clicks and breaths do not barge in on the agent.
+ */
+export const vadTiming = { minSilenceDurationMs: 350, minSpeechDurationMs: 100, activationThreshold: 0.5 } as const;
+
 /** Telephony turn-taking: a short fixed endpointing delay keeps voice-to-voice low. */
 export const turnTiming = { endpointingMinDelayMs: 300, endpointingMaxDelayMs: 2_000, interruptionMinDurationMs: 250 } as const;
 
