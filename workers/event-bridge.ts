@@ -19,11 +19,9 @@ import { createDb, type Db } from '../deploy/db/schema.js';
 import { createLogger, type Logger } from '../deploy/logger.js';
 import { ensureCallEventsStream } from '../media/events/publisher.js';
 import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
-import { callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
+import { callEventBridgeDurable, callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
 import { callEventSignal, type CallEventSignal } from '../workflows/messages.js';
 
-/** The durable consumer every bridge instance shares. */
-export const bridgeDurableName = 'call-event-bridge';
 
 /** The workflow's view of an event: transcript text stays in PostgreSQL. */
 export function toSignal(e: CallEvent): CallEventSignal {
@@ -128,7 +126,7 @@ export interface EventBridge {
 const ackWaitMs = 30_000;
 
 export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBridge> {
-  const durable = deps.durableName ?? bridgeDurableName;
+  const durable = deps.durableName ?? callEventBridgeDurable;
   const jsm = await ensureCallEventsStream(deps.nc);
   try {
     await jsm.consumers.info(callEventsStream, durable);

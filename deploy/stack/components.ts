@@ -10,7 +10,8 @@ import { Connection } from '@temporalio/client';
 import { repoRoot, type Config } from '../config.js';
 import { allSearchAttributeKeys } from '../../workflows/search-attributes.js';
 import { ensureBinary } from './binaries.js';
-import { httpOk, tcpExchange } from './health.js';
+import { callEventBridgeDurable } from '../../media/events/subjects.js';
+import { httpOk, jetStreamConsumerPulling, tcpExchange, temporalPollerSeen } from './health.js';
 import { isAlive, readPid, startDetached, stopByPidFile } from './process.js';
 import { goServers, type GoServerName } from './versions.js';
 import { bootstrapDatabase, findPostgresBinDir, postgresRunAs } from '../db/cluster.js';
@@ -313,6 +314,51 @@ function providerSimulators(config: Config): Component {
   });
 }
 
+/** The orchestration worker: call (and campaign) workflows and their activities. */
+function orchestration(config: Config): Component {
+  return nodeComponent(config, 'orchestration', {
+    script: 'workers/orchestration.ts',
+    endpoints: [`task queue ${config.temporal.taskQueue}`],
+    tcpPorts: [],
+    // Healthy once Temporal has seen it poll for workflow tasks.
+    health: () => temporalPollerSeen(config, config.temporal.taskQueue),
+    stopGraceMs: 30_000,
+  });
+}
+
+/** The event bridge: call events from JetStream into call workflows. */
+function eventBridge(config: Config): Component {
+  return nodeComponent(config, 'event-bridge', {
+    script: 'workers/event-bridge.ts',
+    endpoints: [`JetStream consumer ${callEventBridgeDurable}`],
+    tcpPorts: [],
+    health: () => jetStreamConsumerPulling(config, callEventBridgeDurable),
+  });
+}
+
+/** The media worker: LiveKit Agents jobs, one per call. */
+function mediaWorker(config: Config): Component {
+  const url = `http://${config.host}:${config.media.httpPort}/`;
+  return nodeComponent(config, 'media-worker', {
+    script: 'workers/media.ts',
+    endpoints: [`agent ${config.media.agentName}`, `${url} (health)`],
+    tcpPorts: [config.media.httpPort],
+    health: () => httpOk(url),
+    // Calls get the drain timeout to finish, then are handed back.
+    stopGraceMs: config.media.drainTimeoutMs + 10_000,
+  });
+}
+
+/** The HTTP API, including the LiveKit webhook receiver. */
+function api(config: Config): Component {
+  return nodeComponent(config, 'api', {
+    script: 'api/main.ts',
+    endpoints: [config.api.publicUrl, `${config.api.livekitWebhookUrl} (LiveKit webhooks)`],
+    tcpPorts: [config.api.port],
+    health: () => httpOk(`http://${config.host}:${config.api.port}/health`, 'ok'),
+  });
+}
+
 /** All components in start order (dependencies first). */
 export function createComponents(config: Config): Component[] {
   const simulated = config.providers.deepgram.simulated || config.providers.openai.simulated;
@@ -324,6 +370,10 @@ export function createComponents(config: Config): Component[] {
     livekit(config),
     sipGateway(config),
     ...(simulated ? [providerSimulators(config)] : []),
+    orchestration(config),
+    eventBridge(config),
+    mediaWorker(config),
+    api(config),
   ];
 }
 

@@ -22,3 +22,6 @@ export function callControlSubject(callId: string): string {
 export function callEventMsgId(callId: string, seq: number): string {
   return `${callId}:${seq}`;
 }
+
+/** The durable consumer every event bridge instance shares. */
+export const callEventBridgeDurable = 'call-event-bridge';

@@ -9,7 +9,7 @@ test('every component of the stack is running and healthy, with its log file', a
   const statuses = await stackStatus(config);
   assert.deepEqual(
     statuses.map((s) => s.name),
-    ['redis', 'postgres', 'nats-server', 'temporal', 'livekit-server', 'sip-gateway', 'provider-sim'],
+    ['redis', 'postgres', 'nats-server', 'temporal', 'livekit-server', 'sip-gateway', 'provider-sim', 'orchestration', 'event-bridge', 'media-worker', 'api'],
   );
   for (const s of statuses) {
     assert.ok(s.healthy, `${s.name} is not healthy: ${s.problem ?? 'not running'}`);
