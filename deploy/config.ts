@@ -58,6 +58,8 @@ const envSchema = z
     SIP_RTP_PORT_START: port.default(10000),
     SIP_RTP_PORT_END: port.default(10199),
     SIP_GATEWAY_CONTROL_PORT: port.default(8089),
+    /** JSON file of inbound trunks and dispatch rules the gateway loads at start (optional). */
+    SIP_INBOUND_ROUTES_FILE: z.string().min(1).optional(),
 
     DEEPGRAM_URL: z.url().optional(),
     DEEPGRAM_API_KEY: z.string().min(1).optional(),
@@ -146,7 +148,15 @@ export interface Config {
    * The SIP gateway: SIP signalling (UDP) toward carriers, RTP media, and the HTTP
    * control API that activities call to dial and transfer.
    */
-  sip: { port: number; rtpPortStart: number; rtpPortEnd: number; controlPort: number; controlUrl: string };
+  sip: {
+    port: number;
+    rtpPortStart: number;
+    rtpPortEnd: number;
+    controlPort: number;
+    controlUrl: string;
+    /** Inbound trunks and dispatch rules loaded at start; more can be added by the control API. */
+    inboundRoutesFile?: string;
+  };
   /**
    * Speech and language providers. With no API key configured, each points at the
    * project's simulator on loopback; nothing reaches a cloud service unless configured.
@@ -282,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       rtpPortEnd: e.SIP_RTP_PORT_END,
       controlPort: e.SIP_GATEWAY_CONTROL_PORT,
       controlUrl: `http://${h}:${e.SIP_GATEWAY_CONTROL_PORT}`,
+      ...(e.SIP_INBOUND_ROUTES_FILE ? { inboundRoutesFile: path.resolve(e.SIP_INBOUND_ROUTES_FILE) } : {}),
     },
     providers: {
       deepgram: {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './config.js';
 
-export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer' | 'uas-talk' | 'uas-talk-refer';
+export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer' | 'uas-talk' | 'uas-talk-refer' | 'uac-talk';
 
 export interface SippOptions {
   scenario: SippScenario;
@@ -23,6 +23,8 @@ export interface SippOptions {
   maxCalls?: number;
   /** Global timeout after which SIPp gives up. Default 60 s. */
   timeoutS?: number;
+  /** For a caller (uac-*) scenario: where to call, `host:port`, and the number dialled. */
+  call?: { remote: string; dialled: string };
   /** Files the scenario reads, written next to it first (e.g. `callee.pcmu` for the talking callee). */
   files?: Record<string, Buffer>;
 }
@@ -56,6 +58,7 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
     '-timeout', `${opts.timeoutS ?? 60}s`, '-timeout_error',
     '-nostdin', '-trace_msg', '-trace_err', '-trace_screen',
     ...(opts.rtpEcho ? ['-rtp_echo'] : []),
+    ...(opts.call ? ['-s', opts.call.dialled, opts.call.remote] : []),
   ];
   const child: ChildProcess = spawn('sipp', args, { cwd: traceDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

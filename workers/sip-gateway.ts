@@ -11,10 +11,12 @@
  * Shutdown (SIGTERM/SIGINT): stop taking dials (503 draining), BYE every live call,
  * close the sockets, exit 0. A second signal exits at once.
  */
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../deploy/config.js';
 import { startControlServer, type ControlServer } from '../media/sip-gateway/control-server.js';
 import { SipGateway } from '../media/sip-gateway/gateway.js';
+import { InboundRoutes, inboundRoutesFileSchema } from '../media/sip-gateway/inbound-routing.js';
 
 const config = loadConfig();
 const logger = pino({
@@ -28,8 +30,20 @@ const logger = pino({
   },
 });
 
+/** Inbound trunks and rules from SIP_INBOUND_ROUTES_FILE, validated: a bad file stops the start. */
+function loadInboundRoutes(): InboundRoutes {
+  const routes = new InboundRoutes();
+  if (!config.sip.inboundRoutesFile) return routes;
+  const file = inboundRoutesFileSchema.parse(JSON.parse(readFileSync(config.sip.inboundRoutesFile, 'utf8')));
+  file.trunks.forEach((t) => routes.upsertTrunk(t));
+  file.rules.forEach((r) => routes.upsertRule(r));
+  logger.info({ trunks: file.trunks.length, rules: file.rules.length }, 'inbound routes loaded');
+  return routes;
+}
+
 async function main(): Promise<void> {
   const gateway = await SipGateway.start({
+    inboundRoutes: loadInboundRoutes(),
     host: config.host,
     sipPort: config.sip.port,
     rtpPortStart: config.sip.rtpPortStart,

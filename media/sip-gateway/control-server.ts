@@ -23,6 +23,7 @@ import {
   type GatewayError,
 } from './errors.js';
 import type { SipGateway } from './gateway.js';
+import { dispatchRuleSchema, inboundTrunkSchema } from './inbound-routing.js';
 import { createSipParticipantRequestSchema, transferSipParticipantRequestSchema, type Problem } from './schemas.js';
 
 /** Request bodies are small JSON; anything bigger is a mistake or an attack. */
@@ -78,6 +79,26 @@ async function handle(opts: ControlServerOptions, req: http.IncomingMessage, res
       const body = parseBody(transferSipParticipantRequestSchema, await readJson(req));
       await opts.gateway.transferSipParticipant(body);
       return sendJson(res, 200, { roomName: body.roomName, participantIdentity: body.participantIdentity });
+    }
+    const routes = opts.gateway.routes;
+    if (path === '/v1/sip/inbound-trunks' && req.method === 'POST') {
+      const trunk = parseBody(inboundTrunkSchema, await readJson(req));
+      routes.upsertTrunk(trunk);
+      return sendJson(res, 200, trunk);
+    }
+    if (path === '/v1/sip/inbound-trunks' && req.method === 'GET') return sendJson(res, 200, { items: routes.listTrunks() });
+    if (path === '/v1/sip/dispatch-rules' && req.method === 'POST') {
+      const rule = parseBody(dispatchRuleSchema, await readJson(req));
+      routes.upsertRule(rule);
+      return sendJson(res, 200, rule);
+    }
+    if (path === '/v1/sip/dispatch-rules' && req.method === 'GET') return sendJson(res, 200, { items: routes.listRules() });
+    const deletion = /^\/v1\/sip\/(inbound-trunks|dispatch-rules)\/([A-Za-z0-9_-]{1,64})$/.exec(path ?? '');
+    if (deletion && req.method === 'DELETE') {
+      const removed = deletion[1] === 'inbound-trunks' ? routes.deleteTrunk(deletion[2]!) : routes.deleteRule(deletion[2]!);
+      if (!removed) return sendProblem(res, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no ${deletion[1]} entry ${deletion[2]}` });
+      res.writeHead(204).end();
+      return;
     }
     return sendProblem(res, { type: 'about:blank', title: 'Not Found', status: 404 });
   } catch (err) {

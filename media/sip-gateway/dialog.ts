@@ -72,6 +72,26 @@ export class Dialog {
     );
   }
 
+  /** The dialog our 2xx to an incoming INVITE creates (UAS side, §12.1.1). */
+  static fromUasRequest(invite: SipRequest, localTag: string, localContact: string): Dialog {
+    const remoteHeader = invite.headers.get('From') ?? '';
+    const to = invite.headers.get('To') ?? '';
+    const contact = invite.headers.get('Contact');
+    return new Dialog(
+      invite.headers.get('Call-ID') ?? '',
+      localTag,
+      tagOf(remoteHeader) ?? '',
+      tagOf(to) ? to : `${to};tag=${localTag}`,
+      remoteHeader,
+      contact ? parseNameAddr(contact).uri : invite.uri,
+      // §12.1.1: the UAS's route set is the Record-Route list in order.
+      invite.headers.getAll('Record-Route'),
+      localContact,
+      // Our own requests in this dialog start from a fresh sequence.
+      Math.floor(Math.random() * 10_000),
+    );
+  }
+
   get key(): string {
     return dialogKey(this.callId, this.localTag, this.remoteTag);
   }

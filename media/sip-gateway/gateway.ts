@@ -19,6 +19,11 @@ import { RtpPortPool } from './rtp-ports.js';
 import type { CreateSipParticipantParsed, CreateSipParticipantResponse, TransferSipParticipantRequest } from './schemas.js';
 import type { SipTimers } from './transactions.js';
 import { UserAgent } from './user-agent.js';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { InboundCall } from './inbound-call.js';
+import { InboundRoutes, dialledNumber } from './inbound-routing.js';
+import { createResponse, parseSipUri, type SipRequest } from './sip-message.js';
+import type { ServerTransaction } from './transactions.js';
 
 export interface SipGatewayOptions {
   /** Address for SIP and RTP sockets (and advertised in Via, Contact, SDP). */
@@ -31,6 +36,8 @@ export interface SipGatewayOptions {
   timers?: Partial<SipTimers>;
   /** How long a finished call still answers repeated requests. Default 10 minutes. */
   rememberFinishedMs?: number;
+  /** Inbound trunks and dispatch rules to start with (more via the control API). */
+  inboundRoutes?: InboundRoutes;
 }
 
 interface CallRecord {
@@ -52,6 +59,10 @@ function fingerprintOf(r: CreateSipParticipantParsed): string {
 
 export class SipGateway {
   private readonly calls = new Map<string, CallRecord>();
+  /** Inbound trunks and dispatch rules (LiveKit SIP's CreateSIPInboundTrunk / CreateSIPDispatchRule). */
+  readonly routes: InboundRoutes;
+  private readonly inbound = new Set<InboundCall>();
+  private readonly rooms: RoomServiceClient;
   private draining = false;
   private sweepTimer: NodeJS.Timeout;
 
@@ -63,6 +74,9 @@ export class SipGateway {
     // Forget finished calls after the retention window.
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
+    this.routes = opts.inboundRoutes ?? new InboundRoutes();
+    this.rooms = new RoomServiceClient(opts.livekit.wsUrl.replace(/^ws/, 'http'), opts.livekit.apiKey, opts.livekit.apiSecret);
+    ua.setInviteHandler((request, tx) => this.onInvite(request, tx));
   }
 
   /** Binds the SIP socket and proves the RTP range; rejects if either is unusable. */
@@ -83,7 +97,7 @@ export class SipGateway {
   }
 
   get activeCallCount(): number {
-    let n = 0;
+    let n = this.inbound.size;
     for (const r of this.calls.values()) if (r.endedAt === undefined) n++;
     return n;
   }
@@ -123,9 +137,46 @@ export class SipGateway {
     this.draining = true;
     clearInterval(this.sweepTimer);
     const live = [...this.calls.values()].filter((r) => r.endedAt === undefined);
-    this.opts.logger.info({ calls: live.length }, 'hanging up live calls');
-    await Promise.allSettled(live.map((r) => r.call.hangup('shutdown')));
+    this.opts.logger.info({ calls: live.length + this.inbound.size }, 'hanging up live calls');
+    await Promise.allSettled([...live.map((r) => r.call.hangup('shutdown')), ...[...this.inbound].map((c) => c.hangup())]);
     await this.ua.close();
+  }
+
+  /**
+   * An INVITE from a carrier: routed by the dialled number and source address to a trunk
+   * and rule, answered into a new room. 404 for a number no trunk owns, 480 for a trunk
+   * with no rule, 503 while draining.
+   */
+  private onInvite(request: SipRequest, tx: ServerTransaction): void {
+    if (this.draining) {
+      tx.respond(createResponse(request, 503, { headers: [['Retry-After', '30']] }));
+      return;
+    }
+    let number: string;
+    try {
+      number = dialledNumber(parseSipUri(request.uri).user ?? '');
+    } catch {
+      tx.respond(createResponse(request, 400));
+      return;
+    }
+    const match = this.routes.match(number, tx.source.host);
+    if (!match.ok) {
+      // The number itself stays out of the log.
+      this.opts.logger.info({ reason: match.reason }, 'inbound call not routed');
+      tx.respond(createResponse(request, match.reason === 'no_trunk' ? 404 : 480));
+      return;
+    }
+    const call = new InboundCall(request, tx, match, {
+      ua: this.ua,
+      ports: this.ports,
+      livekit: this.opts.livekit,
+      rooms: this.rooms,
+      logger: this.opts.logger,
+    });
+    this.inbound.add(call);
+    void call.ended.then(() => this.inbound.delete(call));
+    this.opts.logger.info({ sipCallId: call.sipCallId, roomName: call.roomName }, 'inbound call routed');
+    void call.start().catch((err: unknown) => this.opts.logger.error({ err }, 'inbound call failed'));
   }
 
   private place(key: string, request: CreateSipParticipantParsed): CallRecord {

@@ -138,6 +138,11 @@ export class UserAgent {
   }
 
   /** Sends a request outside any transaction: the ACK for a 2xx (§13.2.2.4). */
+  /** Sends a response outside any transaction (a UAS core retransmitting its 2xx). */
+  sendResponse(response: SipResponse, to: Destination): void {
+    if (!this.closed) this.send(response, to);
+  }
+
   sendStateless(request: SipRequest, to: Destination): void {
     if (!request.headers.has('Via')) request.headers.prepend('Via', this.via(this.newBranch()));
     this.send(request, to);
