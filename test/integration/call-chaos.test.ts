@@ -87,7 +87,7 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   const agentName = uniqueName('kc-chaos-agent');
   const taskQueue = uniqueName('chaos-media');
   const mediaEnv = { MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
-  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: '18_391'.replace('_', '') }, /media worker registered/);
+  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: '18391' }, /media worker registered/);
   after(() => first.kill());
   const { worker, close } = await createOrchestrationWorker(config, { taskQueue, agentName });
   const running = worker.run();
