@@ -7,10 +7,12 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationResult
 import pg from 'pg';
 import * as m0001 from './migrations/0001_core.js';
 import * as m0002 from './migrations/0002_call_records.js';
+import * as m0003 from './migrations/0003_campaigns.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
   '0002_call_records': m0002,
+  '0003_campaigns': m0003,
 };
 
 export class MigrationError extends Error {

@@ -114,6 +114,45 @@ export interface DomainEventsTable {
   created_at: Generated<Date>;
 }
 
+export interface CampaignsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  status: Generated<string>;
+  config: ColumnType<unknown, string | undefined, string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ContactsTable {
+  campaign_id: string;
+  id: string;
+  tenant_id: string;
+  phone_e164: string;
+  time_zone: string;
+  consent: boolean;
+  fields: ColumnType<unknown, string | undefined, string>;
+  import_id: string;
+  source_row: number;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  last_disposition: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ContactImportsTable {
+  id: string;
+  campaign_id: string;
+  tenant_id: string;
+  rows: number;
+  imported: number;
+  duplicates: number;
+  invalid: number;
+  issues: Json;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   calls: CallsTable;
@@ -125,6 +164,9 @@ export interface Database {
   call_callbacks: CallCallbacksTable;
   do_not_call: DoNotCallTable;
   domain_events: DomainEventsTable;
+  campaigns: CampaignsTable;
+  contacts: ContactsTable;
+  contact_imports: ContactImportsTable;
 }
 
 export type Db = Kysely<Database>;
