@@ -32,6 +32,11 @@ const envSchema = z
     TEMPORAL_METRICS_PORT: port.default(7235),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     /** The task queue orchestration workers poll (a role name, never a tenant). */
+    /** `simulated` swaps rooms, dispatch and SIP for the load-mode telephony simulator. */
+    KICKCALL_TELEPHONY: z.enum(['livekit', 'simulated']).default('livekit'),
+    KICKCALL_TELEPHONY_SEED: z.string().min(1).default('kickcall'),
+    /** Load mode: multiplies simulated ringing and talk time (0.01 = 100× faster). */
+    KICKCALL_TELEPHONY_TIME_SCALE: z.coerce.number().positive().max(10).default(1),
     TEMPORAL_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default('kickcall-orchestration'),
     TEMPORAL_UI_URL: z.url().optional(),
 
@@ -173,6 +178,11 @@ export interface Config {
     openai: { baseUrl: string; apiKey: string; model: string; simulated: boolean };
     simulator: { deepgramPort: number; openaiPort: number };
   };
+  /**
+   * How calls are placed: through LiveKit and the SIP gateway (the default), or, in load
+   * mode, by the telephony simulator (activities/telephony-simulator.ts).
+   */
+  telephony: { mode: 'livekit' | 'simulated'; seed: string; timeScale: number };
   media: {
     /** The name jobs are dispatched to; explicit dispatch only. */
     agentName: string;
@@ -309,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       },
       simulator: { deepgramPort: e.PROVIDER_SIM_DEEPGRAM_PORT, openaiPort: e.PROVIDER_SIM_OPENAI_PORT },
     },
+    telephony: { mode: e.KICKCALL_TELEPHONY, seed: e.KICKCALL_TELEPHONY_SEED, timeScale: e.KICKCALL_TELEPHONY_TIME_SCALE },
     media: {
       agentName: e.MEDIA_AGENT_NAME,
       httpPort: e.MEDIA_WORKER_HTTP_PORT,

@@ -17,6 +17,7 @@ import { createCallRecordActivities } from '../activities/call-records.js';
 import { createComplianceActivities } from '../activities/compliance.js';
 import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
+import { createTelephonySimulator } from '../activities/telephony-simulator.js';
 
 /** The task queue orchestration workers poll. Names a role, never a tenant or a number. */
 export const orchestrationTaskQueue = 'kickcall-orchestration';
@@ -31,9 +32,14 @@ export function createActivities(deps: {
   openai: OpenAI;
   agentName?: string;
 }) {
-  const { config, rooms, dispatch, nc, db, openai } = deps;
+  const { config, nc, db, openai } = deps;
+  // Load mode: the telephony simulator stands in for rooms, dispatch and SIP, nothing else.
+  const sim = config.telephony.mode === 'simulated' ? createTelephonySimulator({ nc, seed: config.telephony.seed, timeScale: config.telephony.timeScale }) : undefined;
+  const rooms = sim?.rooms ?? deps.rooms;
+  const dispatch = sim?.dispatch ?? deps.dispatch;
+  const dialer = sim?.dialer ?? createGatewayDialer(config.sip.controlUrl);
   return {
-    ...createTelephonyActivities({ rooms, dialer: createGatewayDialer(config.sip.controlUrl) }),
+    ...createTelephonyActivities({ rooms, dialer }),
     ...createAgentActivities({ dispatch, rooms, nc, agentName: deps.agentName ?? config.media.agentName }),
     ...createComplianceActivities({ db }),
     ...createCallRecordActivities({ db }),
