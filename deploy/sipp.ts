@@ -2,6 +2,10 @@
  * SIPp as the far end of real SIP calls (Debian `sip-tester`): the demo and the tests
  * start a scenario from `deploy/sipp/` on a loopback port and wait for its verdict. SIPp
  * exits 0 when every call followed the scenario, non-zero otherwise.
+ *
+ * `uas-*` scenarios answer the gateway's outbound calls; `uac-*` scenarios call the
+ * gateway (inbound calls): they need `remote` (the gateway's SIP address) and `service`
+ * (the number dialled).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +13,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './config.js';
 
-export type SippScenario = 'uas-answer' | 'uas-busy' | 'uas-no-answer' | 'uas-refer' | 'uas-talk' | 'uas-talk-refer' | 'uac-talk';
+export type SippScenario =
+  | 'uas-answer'
+  | 'uas-busy'
+  | 'uas-no-answer'
+  | 'uas-refer'
+  | 'uas-talk'
+  | 'uas-talk-refer'
+  | 'uac-call'
+  | 'uac-call-remote-bye'
+  | 'uac-call-refer'
+  | 'uac-cancel'
+  | 'uac-rejected'
+  | 'uac-talk';
 
 export interface SippOptions {
   scenario: SippScenario;
@@ -23,14 +39,20 @@ export interface SippOptions {
   maxCalls?: number;
   /** Global timeout after which SIPp gives up. Default 60 s. */
   timeoutS?: number;
-  /** For a caller (uac-*) scenario: where to call, `host:port`, and the number dialled. */
+  /** Caller (uac-*) scenarios: where to call, `host:port` (SIPp's last argument). */
+  remote?: string;
+  /** Caller (uac-*) scenarios: the number dialled, the Request-URI's user part (`-s`). */
+  service?: string;
+  /** `remote` and `service` as one object (`dialled` is the service), as call-inbound.test.ts spells them. */
   call?: { remote: string; dialled: string };
+  /** How long a scenario's `<pause/>` lasts (`-d`), e.g. how long the caller talks before BYE. Default 0. */
+  pauseMs?: number;
   /** Files the scenario reads, written next to it first (e.g. `callee.pcmu` for the talking callee). */
   files?: Record<string, Buffer>;
 }
 
 export interface SippRun {
-  /** The trunk address to dial, `host:port`. */
+  /** SIPp's own SIP address, `host:port` (for uas-* scenarios, the trunk address to dial). */
   address: string;
   /** Resolves with SIPp's exit code and the tail of its output when it exits. */
   exited: Promise<{ code: number | null; output: string }>;
@@ -48,6 +70,11 @@ export function scenarioFile(scenario: SippScenario): string {
 
 /** Starts SIPp and resolves once it is listening (its first output line), not after a sleep. */
 export async function startSipp(opts: SippOptions): Promise<SippRun> {
+  const remote = opts.remote ?? opts.call?.remote;
+  const service = opts.service ?? opts.call?.dialled;
+  if (opts.scenario.startsWith('uac-') && (!remote || !service)) {
+    throw new Error(`SIPp scenario ${opts.scenario} calls out: it needs remote (host:port) and service (the number dialled)`);
+  }
   const traceDir = mkdtempSync(path.join(tmpdir(), `kickcall-sipp-${opts.scenario}-`));
   for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(traceDir, path.basename(name)), content);
   const args = [
@@ -58,7 +85,8 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
     '-timeout', `${opts.timeoutS ?? 60}s`, '-timeout_error',
     '-nostdin', '-trace_msg', '-trace_err', '-trace_screen',
     ...(opts.rtpEcho ? ['-rtp_echo'] : []),
-    ...(opts.call ? ['-s', opts.call.dialled, opts.call.remote] : []),
+    ...(opts.pauseMs !== undefined ? ['-d', String(opts.pauseMs)] : []),
+    ...(remote && service ? ['-s', service, remote] : []),
   ];
   const child: ChildProcess = spawn('sipp', args, { cwd: traceDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -1,22 +1,23 @@
 /**
  * SIP gateway process: SIP over UDP toward carriers, RTP (PCMU), each call bridged into a
  * LiveKit room as a SIP participant, and the HTTP control API activities call to dial and
- * transfer. Plays livekit-sip's role (see media/sip-gateway/).
+ * transfer. Inbound INVITEs are routed by inbound trunks and dispatch rules into new rooms.
+ * Plays livekit-sip's role (see media/sip-gateway/).
  *
  *   tsx workers/sip-gateway.ts
  *
  * Reads SIP_PORT, SIP_RTP_PORT_START/END, SIP_GATEWAY_CONTROL_PORT, KICKCALL_HOST,
- * LIVEKIT_URL/PORT/API_KEY/API_SECRET (see deploy/config.ts). Health: GET /health.
+ * LIVEKIT_URL/PORT/API_KEY/API_SECRET, SIP_INBOUND_ROUTES_FILE (see deploy/config.ts).
+ * Health: GET /health.
  *
- * Shutdown (SIGTERM/SIGINT): stop taking dials (503 draining), BYE every live call,
- * close the sockets, exit 0. A second signal exits at once.
+ * Shutdown (SIGTERM/SIGINT): stop taking calls (dials refused, INVITEs answered 503),
+ * BYE every live call in either direction, close the sockets, exit 0. A second signal
+ * exits at once.
  */
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../deploy/config.js';
 import { startControlServer, type ControlServer } from '../media/sip-gateway/control-server.js';
 import { SipGateway } from '../media/sip-gateway/gateway.js';
-import { InboundRoutes, inboundRoutesFileSchema } from '../media/sip-gateway/inbound-routing.js';
 
 const config = loadConfig();
 const logger = pino({
@@ -30,26 +31,16 @@ const logger = pino({
   },
 });
 
-/** Inbound trunks and rules from SIP_INBOUND_ROUTES_FILE, validated: a bad file stops the start. */
-function loadInboundRoutes(): InboundRoutes {
-  const routes = new InboundRoutes();
-  if (!config.sip.inboundRoutesFile) return routes;
-  const file = inboundRoutesFileSchema.parse(JSON.parse(readFileSync(config.sip.inboundRoutesFile, 'utf8')));
-  file.trunks.forEach((t) => routes.upsertTrunk(t));
-  file.rules.forEach((r) => routes.upsertRule(r));
-  logger.info({ trunks: file.trunks.length, rules: file.rules.length }, 'inbound routes loaded');
-  return routes;
-}
-
 async function main(): Promise<void> {
   const gateway = await SipGateway.start({
-    inboundRoutes: loadInboundRoutes(),
     host: config.host,
     sipPort: config.sip.port,
     rtpPortStart: config.sip.rtpPortStart,
     rtpPortEnd: config.sip.rtpPortEnd,
-    livekit: { wsUrl: config.livekit.wsUrl, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret },
+    livekit: { wsUrl: config.livekit.wsUrl, httpUrl: config.livekit.httpUrl, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret },
     logger,
+    // Inbound trunks and dispatch rules to start with; a bad file stops the start.
+    ...(config.sip.inboundRoutesFile ? { routesFile: config.sip.inboundRoutesFile } : {}),
   });
   let control: ControlServer;
   try {

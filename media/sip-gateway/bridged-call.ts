@@ -1,25 +1,30 @@
 /**
- * One outbound call end to end: the SIP dialog (OutboundCall), its RTP stream
- * (MediaSession) and its LiveKit participant (RoomBridge), kept in step:
+ * One call end to end: the SIP dialog (a SipCall), its RTP stream (MediaSession) and its
+ * LiveKit participant (RoomBridge), kept in step. What both directions share lives here;
+ * how the call comes to be is the subclass's: OutboundBridgedCall dials,
+ * InboundBridgedCall answers.
  *
- * - join the room (sip.callStatus=dialing) → INVITE → 180/183 (ringing) → 200 (active);
- * - a failed or unanswered call leaves the room, so no participant is left behind;
- * - removed from the room or room deleted → BYE (or CANCEL while ringing);
- * - BYE from the far end → sip.callStatus=hangup, then leave.
+ * - the call's progress is the participant's `sip.callStatus` attribute;
+ * - once answered, RTP flows both ways through the room (sip.callStatus=active);
+ * - removed from the room or room deleted → the SIP side hangs up (BYE, CANCEL, 480);
+ * - the far end hangs up → sip.callStatus=hangup, then the participant leaves;
+ * - a call that never got going leaves no participant behind.
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LiveKitUnavailableError, SipGatewayInternalError, isGatewayError, type SipGatewayError } from './errors.js';
-import { MediaSession } from './media-session.js';
-import { OutboundCall, type EndReason } from './outbound-call.js';
-import { RoomBridge, sipAttributes, type SipCallStatus } from './room-bridge.js';
+import { SipGatewayInternalError, isGatewayError, type GatewayError } from './errors.js';
+import type { MediaSession } from './media-session.js';
+import type { RoomBridge, SipCallStatus } from './room-bridge.js';
 import type { RtpPortPool } from './rtp-ports.js';
-import type { CreateSipParticipantParsed } from './schemas.js';
-import type { SipTimers } from './transactions.js';
+import type { NegotiatedMedia } from './sdp.js';
+import type { EndReason, SipCall } from './sip-call.js';
 import type { UserAgent } from './user-agent.js';
 
 export interface LiveKitSettings {
+  /** WebSocket URL the gateway joins rooms with. */
   wsUrl: string;
+  /** HTTP URL of the server API (inbound calls create their rooms there). */
+  httpUrl: string;
   apiKey: string;
   apiSecret: string;
 }
@@ -29,7 +34,6 @@ export interface BridgedCallDeps {
   ports: RtpPortPool;
   livekit: LiveKitSettings;
   logger: Logger;
-  timers?: SipTimers;
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -43,103 +47,50 @@ export function newSipCallId(): string {
 
 export type BridgedCallStatus = SipCallStatus | 'failed';
 
-export class BridgedCall {
+export abstract class BridgedCall {
   readonly sipCallId = newSipCallId();
-  status: BridgedCallStatus = 'dialing';
-  /** Resolves when answered and bridged; rejects with a SipGatewayError. */
+  abstract readonly direction: 'inbound' | 'outbound';
+  status: BridgedCallStatus;
+  /** Resolves when answered and bridged; rejects with the reason it never was. */
   readonly answered: Promise<void>;
   /** Resolves once the call is over and every resource is released. */
   readonly ended: Promise<void>;
+  protected sip: SipCall | undefined;
+  protected media: MediaSession | undefined;
+  protected bridge: RoomBridge | undefined;
+  protected readonly log: Logger;
+  /** Why the call was asked to end, if it was. */
+  protected hangupRequested: EndReason | undefined;
   private resolveAnswered!: () => void;
   private rejectAnswered!: (err: Error) => void;
   private resolveEnded!: () => void;
-  private sip: OutboundCall | undefined;
-  private media: MediaSession | undefined;
-  private bridge: RoomBridge | undefined;
+  /** Answered and bridged: from now on the SIP side ending ends the call. */
+  private live = false;
   private cleaningUp = false;
-  private readonly log: Logger;
 
   constructor(
-    readonly request: CreateSipParticipantParsed,
-    private readonly deps: BridgedCallDeps,
+    readonly roomName: string,
+    readonly participantIdentity: string,
+    protected readonly deps: BridgedCallDeps,
+    initialStatus: SipCallStatus,
   ) {
-    this.log = deps.logger.child({ sipCallId: this.sipCallId, roomName: request.roomName, participantIdentity: request.participantIdentity });
+    this.status = initialStatus;
+    this.log = deps.logger.child({ sipCallId: this.sipCallId, roomName, participantIdentity });
     this.answered = new Promise((resolve, reject) => {
       this.resolveAnswered = resolve;
       this.rejectAnswered = reject;
     });
-    // Consumers may not wait for the answer (waitUntilAnswered=false); never unhandled.
+    // Consumers may not wait for the answer (waitUntilAnswered=false, inbound); never unhandled.
     this.answered.catch(() => undefined);
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
   /**
-   * Joins the room and sends the INVITE. Resolves once the INVITE is on its way; the
-   * outcome arrives through `answered`. Rejects when nothing could be dialled.
+   * Hangs up by whatever the state allows. Resolves when the call is over. Before the SIP
+   * call exists, the setup sees `hangupRequested` and ends it as soon as it does.
    */
-  async start(): Promise<void> {
-    const r = this.request;
-    try {
-      this.media = await MediaSession.open(this.deps.ports);
-    } catch (err) {
-      return this.failBeforeDial(new SipGatewayInternalError('No RTP port available', { cause: err }));
-    }
-    const fromNumber = r.trunk.numbers[0] ?? '';
-    const sip = new OutboundCall({
-      ua: this.deps.ua,
-      logger: this.log,
-      trunkAddress: r.trunk.address,
-      fromNumber,
-      toNumber: r.callTo,
-      ...(r.trunk.authUsername && r.trunk.authPassword
-        ? { credentials: { username: r.trunk.authUsername, password: r.trunk.authPassword } }
-        : {}),
-      rtpAddress: this.media.address,
-      rtpPort: this.media.port,
-      ringingTimeoutMs: r.ringingTimeoutMs,
-      ...(r.maxCallDurationMs !== undefined ? { maxCallDurationMs: r.maxCallDurationMs } : {}),
-      ...(r.headers ? { headers: r.headers } : {}),
-    });
-    this.sip = sip;
-
-    const attributes: Record<string, string> = {
-      ...r.participantAttributes,
-      [sipAttributes.callId]: this.sipCallId,
-      [sipAttributes.callIdFull]: sip.callId,
-      [sipAttributes.callStatus]: 'dialing',
-      ...(r.hidePhoneNumber ? {} : { [sipAttributes.trunkPhoneNumber]: fromNumber, [sipAttributes.phoneNumber]: r.callTo }),
-    };
-    const bridge = new RoomBridge({
-      ...this.deps.livekit,
-      roomName: r.roomName,
-      identity: r.participantIdentity,
-      attributes,
-      logger: this.log,
-      ...(r.participantName ? { name: r.participantName } : {}),
-      ...(r.participantMetadata ? { metadata: r.participantMetadata } : {}),
-    });
-    this.bridge = bridge;
-    try {
-      await bridge.connect();
-    } catch (err) {
-      this.log.warn({ err }, 'could not join the room');
-      return this.failBeforeDial(new LiveKitUnavailableError({ cause: err }));
-    }
-    this.log.info('joined room, dialing');
-
-    sip.on('ringing', () => this.setStatus('ringing'));
-    sip.on('mediaChanged', (m) => this.media?.setRemote(m));
-    sip.on('ended', (reason) => void this.onSipEnded(reason));
-    bridge.on('closed', (reason) => {
-      this.log.info({ reason }, 'participant left the room, hanging up');
-      void sip.hangup('local-hangup').catch((err: unknown) => this.log.warn({ err }, 'hangup failed'));
-    });
-
-    void this.dialAndBridge(sip, bridge);
-  }
-
-  /** Hangs up: BYE when answered, CANCEL while ringing. Resolves when the call is over. */
   async hangup(reason: EndReason = 'local-hangup'): Promise<void> {
+    this.hangupRequested ??= reason;
     await this.sip?.hangup(reason).catch((err: unknown) => this.log.warn({ err }, 'hangup failed'));
     await this.ended;
   }
@@ -152,46 +103,66 @@ export class BridgedCall {
     await this.ended;
   }
 
-  private async dialAndBridge(sip: OutboundCall, bridge: RoomBridge): Promise<void> {
-    try {
-      const negotiated = await sip.dial();
-      const media = this.media;
-      if (!media) throw new SipGatewayInternalError('media closed');
-      media.setRemote(negotiated);
-      media.onAudio((samples) => bridge.pushCalleeAudio(samples));
-      await bridge.startMedia();
-      media.startSending((n) => bridge.pullRoomAudio(n));
-      this.setStatus('active');
-      this.resolveAnswered();
-    } catch (err) {
-      const error = isGatewayError(err) ? err : new SipGatewayInternalError('Call setup failed', { cause: err });
-      this.log.info({ err: { name: error.name, message: error.message } }, 'call not answered');
-      this.status = 'failed';
-      this.rejectAnswered(error);
-      await this.cleanup(undefined);
+  /**
+   * Keeps the SIP call and the room in step: ringing and media changes pass to the bridge,
+   * either side ending ends the other.
+   */
+  protected follow(sip: SipCall, bridge: RoomBridge): void {
+    sip.on('ringing', () => this.setStatus('ringing'));
+    sip.on('mediaChanged', (m) => this.media?.setRemote(m));
+    sip.on('ended', (reason) => void this.onSipEnded(reason));
+    bridge.on('closed', (reason) => {
+      this.log.info({ reason }, 'participant left the room, hanging up');
+      void sip.hangup('local-hangup').catch((err: unknown) => this.log.warn({ err }, 'hangup failed'));
+    });
+  }
+
+  /** After the answer: RTP both ways through the room, then sip.callStatus=active. */
+  protected async bridgeAudio(sip: SipCall, negotiated: NegotiatedMedia): Promise<void> {
+    const media = this.media;
+    const bridge = this.bridge;
+    if (!media || !bridge) throw new SipGatewayInternalError('media closed');
+    media.setRemote(negotiated);
+    media.onAudio((samples) => bridge.pushCalleeAudio(samples));
+    await bridge.startMedia();
+    media.startSending((n) => bridge.pullRoomAudio(n));
+    this.setStatus('active');
+    this.live = true;
+    this.resolveAnswered();
+    // A BYE while the media was starting went unheeded above: act on it now.
+    if (sip.hasEnded) {
+      this.status = 'hangup';
+      await this.cleanup('hangup');
     }
   }
 
-  private async onSipEnded(reason: EndReason): Promise<void> {
-    if (reason === 'failed') return; // dialAndBridge cleans up and reports the error
-    this.log.info({ reason }, 'call ended');
-    const wasActive = this.status === 'active';
-    if (wasActive) this.status = 'hangup';
-    // A transfer or hangup before answer ends `answered` too (dial() rejects on its own).
-    await this.cleanup(wasActive ? 'hangup' : undefined);
+  /** The call never got going: report why and release whatever was taken. */
+  protected async fail(err: unknown): Promise<void> {
+    const error: GatewayError = isGatewayError(err) ? err : new SipGatewayInternalError('Call setup failed', { cause: err });
+    const cause = error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined;
+    this.log.info({ err: { name: error.name, message: error.message, ...(cause ? { cause } : {}) } }, 'call not answered');
+    this.status = 'failed';
+    this.rejectAnswered(error);
+    // Answered but not bridged (the room failed us): the far end must not be left talking.
+    if (this.sip?.state === 'active') await this.sip.hangup('failed').catch((e: unknown) => this.log.warn({ err: e }, 'hangup failed'));
+    await this.cleanup(undefined);
   }
 
-  private setStatus(status: SipCallStatus): void {
+  /** Runs after the participant left; the inbound call deletes the room it made for nothing. */
+  protected async afterCleanup(): Promise<void> {}
+
+  private async onSipEnded(reason: EndReason): Promise<void> {
+    // Before the answer, the setup (dial or answer) sees the end and fails the call.
+    if (!this.live) return;
+    this.log.info({ reason }, 'call ended');
+    this.status = 'hangup';
+    await this.cleanup('hangup');
+  }
+
+  protected setStatus(status: SipCallStatus): void {
     if (this.status === 'failed' || this.status === 'hangup') return;
     this.status = status;
     this.bridge?.setCallStatus(status).catch((err: unknown) => this.log.debug({ err }, 'status update failed'));
-  }
-
-  private async failBeforeDial(error: SipGatewayError): Promise<never> {
-    this.status = 'failed';
-    this.rejectAnswered(error);
-    await this.cleanup(undefined);
-    throw error;
   }
 
   private async cleanup(finalStatus: SipCallStatus | undefined): Promise<void> {
@@ -200,6 +171,7 @@ export class BridgedCall {
     try {
       await this.media?.close();
       await this.bridge?.leave(finalStatus);
+      await this.afterCleanup().catch((err: unknown) => this.log.warn({ err }, 'cleanup failed'));
     } finally {
       this.log.info({ packetsSent: this.media?.stats.packetsSent, packetsReceived: this.media?.stats.packetsReceived }, 'call resources released');
       this.resolveEnded();

@@ -7,6 +7,8 @@ import {
   GatewayDrainingError,
   GatewayUnreachableError,
   IdempotencyConflictError,
+  InboundRouteConflictError,
+  InboundRouteNotFoundError,
   InvalidRequestError,
   LiveKitUnavailableError,
   SipCallError,
@@ -18,17 +20,25 @@ import {
   problemTypes,
   type GatewayError,
 } from './errors.js';
-import { TRANSFER_TIMEOUT_MS } from './outbound-call.js';
 import {
   createSipParticipantResponseSchema,
+  dispatchRuleListSchema,
+  dispatchRuleSchema,
+  inboundTrunkListSchema,
+  inboundTrunkSchema,
   problemSchema,
   transferSipParticipantResponseSchema,
   type CreateSipParticipantRequest,
   type CreateSipParticipantResponse,
+  type DispatchRule,
+  type DispatchRuleRequest,
+  type InboundTrunk,
+  type InboundTrunkRequest,
   type Problem,
   type TransferSipParticipantRequest,
   type TransferSipParticipantResponse,
 } from './schemas.js';
+import { TRANSFER_TIMEOUT_MS } from './sip-call.js';
 
 export interface SipGatewayClientOptions {
   /** Control API base URL, e.g. config.sip.controlUrl. */
@@ -55,14 +65,42 @@ export class SipGatewayClient {
    */
   async createSipParticipant(request: CreateSipParticipantRequest): Promise<CreateSipParticipantResponse> {
     const timeoutMs = request.waitUntilAnswered ? request.ringingTimeoutMs + DIAL_MARGIN_MS : this.requestTimeoutMs;
-    const body = await this.post('/v1/sip/participants', request, timeoutMs);
+    const body = await this.send('POST', '/v1/sip/participants', request, timeoutMs);
     return createSipParticipantResponseSchema.parse(body);
   }
 
   /** Cold transfer; resolves once the far end confirmed it and the call was hung up. */
   async transferSipParticipant(request: TransferSipParticipantRequest): Promise<TransferSipParticipantResponse> {
-    const body = await this.post('/v1/sip/transfer', request, TRANSFER_TIMEOUT_MS + DIAL_MARGIN_MS);
+    const body = await this.send('POST', '/v1/sip/transfer', request, TRANSFER_TIMEOUT_MS + DIAL_MARGIN_MS);
     return transferSipParticipantResponseSchema.parse(body);
+  }
+
+  /** Creates or replaces an inbound trunk (by trunkId); InboundRouteConflictError if it makes routing ambiguous. */
+  async upsertInboundTrunk(trunk: InboundTrunkRequest): Promise<InboundTrunk> {
+    return inboundTrunkSchema.parse(await this.send('POST', '/v1/sip/inbound-trunks', trunk, this.requestTimeoutMs));
+  }
+
+  async listInboundTrunks(): Promise<InboundTrunk[]> {
+    return inboundTrunkListSchema.parse(await this.send('GET', '/v1/sip/inbound-trunks', undefined, this.requestTimeoutMs)).items;
+  }
+
+  /** InboundRouteNotFoundError when no trunk has this ID. */
+  async deleteInboundTrunk(trunkId: string): Promise<void> {
+    await this.send('DELETE', `/v1/sip/inbound-trunks/${encodeURIComponent(trunkId)}`, undefined, this.requestTimeoutMs);
+  }
+
+  /** Creates or replaces a dispatch rule (by ruleId); InboundRouteConflictError if another rule takes one of its trunks. */
+  async upsertDispatchRule(rule: DispatchRuleRequest): Promise<DispatchRule> {
+    return dispatchRuleSchema.parse(await this.send('POST', '/v1/sip/dispatch-rules', rule, this.requestTimeoutMs));
+  }
+
+  async listDispatchRules(): Promise<DispatchRule[]> {
+    return dispatchRuleListSchema.parse(await this.send('GET', '/v1/sip/dispatch-rules', undefined, this.requestTimeoutMs)).items;
+  }
+
+  /** InboundRouteNotFoundError when no rule has this ID. */
+  async deleteDispatchRule(ruleId: string): Promise<void> {
+    await this.send('DELETE', `/v1/sip/dispatch-rules/${encodeURIComponent(ruleId)}`, undefined, this.requestTimeoutMs);
   }
 
   /** True when the gateway answers its health check. */
@@ -75,13 +113,12 @@ export class SipGatewayClient {
     }
   }
 
-  private async post(path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
@@ -122,6 +159,10 @@ export function fromProblem(p: Problem): GatewayError {
       return new GatewayDrainingError();
     case problemTypes.livekitUnavailable:
       return new LiveKitUnavailableError();
+    case problemTypes.routeNotFound:
+      return new InboundRouteNotFoundError(p.detail === 'No dispatch rule has this ID' ? 'dispatch-rule' : 'inbound-trunk');
+    case problemTypes.routeConflict:
+      return new InboundRouteConflictError(p.detail ?? p.title);
     default:
       return new SipGatewayInternalError(p.detail ?? p.title);
   }

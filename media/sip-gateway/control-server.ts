@@ -3,15 +3,22 @@
  * documents (`application/problem+json`) whose `type` names the error class, so the
  * client can rebuild the typed error.
  *
- *   POST /v1/sip/participants  dial (CreateSIPParticipant with an inline trunk)
- *   POST /v1/sip/transfer      cold transfer by REFER
- *   GET  /health               200 "ok" once SIP and RTP sockets are ready
+ *   POST   /v1/sip/participants          dial (CreateSIPParticipant with an inline trunk)
+ *   POST   /v1/sip/transfer              cold transfer by REFER, outbound or inbound call
+ *   POST   /v1/sip/inbound-trunks        create or replace an inbound trunk by trunkId → the trunk
+ *   GET    /v1/sip/inbound-trunks        → { items: [trunk...] }
+ *   DELETE /v1/sip/inbound-trunks/:id    → 204
+ *   POST   /v1/sip/dispatch-rules        create or replace a dispatch rule by ruleId → the rule
+ *   GET    /v1/sip/dispatch-rules        → { items: [rule...] }
+ *   DELETE /v1/sip/dispatch-rules/:id    → 204
+ *   GET    /health                       200 "ok" once SIP and RTP sockets are ready
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
+  InboundRouteNotFoundError,
   InvalidRequestError,
   SipCallError,
   SipCallNotActiveError,
@@ -23,8 +30,13 @@ import {
   type GatewayError,
 } from './errors.js';
 import type { SipGateway } from './gateway.js';
-import { dispatchRuleSchema, inboundTrunkSchema } from './inbound-routing.js';
-import { createSipParticipantRequestSchema, transferSipParticipantRequestSchema, type Problem } from './schemas.js';
+import {
+  createSipParticipantRequestSchema,
+  dispatchRuleSchema,
+  inboundTrunkSchema,
+  transferSipParticipantRequestSchema,
+  type Problem,
+} from './schemas.js';
 
 /** Request bodies are small JSON; anything bigger is a mistake or an attack. */
 const MAX_BODY_BYTES = 128 * 1024;
@@ -81,22 +93,31 @@ async function handle(opts: ControlServerOptions, req: http.IncomingMessage, res
       return sendJson(res, 200, { roomName: body.roomName, participantIdentity: body.participantIdentity });
     }
     const routes = opts.gateway.routes;
-    if (path === '/v1/sip/inbound-trunks' && req.method === 'POST') {
-      const trunk = parseBody(inboundTrunkSchema, await readJson(req));
-      routes.upsertTrunk(trunk);
-      return sendJson(res, 200, trunk);
+    if (path === '/v1/sip/inbound-trunks') {
+      if (req.method === 'GET') return sendJson(res, 200, { items: routes.listTrunks() });
+      if (req.method === 'POST') {
+        const trunk = parseBody(inboundTrunkSchema, await readJson(req));
+        routes.upsertTrunk(trunk);
+        opts.logger.info({ trunkId: trunk.trunkId, numbers: trunk.numbers.length }, 'inbound trunk saved');
+        return sendJson(res, 200, trunk);
+      }
     }
-    if (path === '/v1/sip/inbound-trunks' && req.method === 'GET') return sendJson(res, 200, { items: routes.listTrunks() });
-    if (path === '/v1/sip/dispatch-rules' && req.method === 'POST') {
-      const rule = parseBody(dispatchRuleSchema, await readJson(req));
-      routes.upsertRule(rule);
-      return sendJson(res, 200, rule);
+    if (path === '/v1/sip/dispatch-rules') {
+      if (req.method === 'GET') return sendJson(res, 200, { items: routes.listRules() });
+      if (req.method === 'POST') {
+        const rule = parseBody(dispatchRuleSchema, await readJson(req));
+        routes.upsertRule(rule);
+        opts.logger.info({ ruleId: rule.ruleId, trunkIds: rule.trunkIds }, 'dispatch rule saved');
+        return sendJson(res, 200, rule);
+      }
     }
-    if (path === '/v1/sip/dispatch-rules' && req.method === 'GET') return sendJson(res, 200, { items: routes.listRules() });
-    const deletion = /^\/v1\/sip\/(inbound-trunks|dispatch-rules)\/([A-Za-z0-9_-]{1,64})$/.exec(path ?? '');
-    if (deletion && req.method === 'DELETE') {
-      const removed = deletion[1] === 'inbound-trunks' ? routes.deleteTrunk(deletion[2]!) : routes.deleteRule(deletion[2]!);
-      if (!removed) return sendProblem(res, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no ${deletion[1]} entry ${deletion[2]}` });
+    const entry = /^\/v1\/sip\/(inbound-trunks|dispatch-rules)\/([A-Za-z0-9_-]{1,64})$/.exec(path ?? '');
+    if (entry?.[2] && req.method === 'DELETE') {
+      const isTrunk = entry[1] === 'inbound-trunks';
+      if (!(isTrunk ? routes.deleteTrunk(entry[2]) : routes.deleteRule(entry[2]))) {
+        throw new InboundRouteNotFoundError(isTrunk ? 'inbound-trunk' : 'dispatch-rule');
+      }
+      opts.logger.info({ [isTrunk ? 'trunkId' : 'ruleId']: entry[2] }, isTrunk ? 'inbound trunk deleted' : 'dispatch rule deleted');
       res.writeHead(204).end();
       return;
     }

@@ -77,7 +77,7 @@ export class Dialog {
     const remoteHeader = invite.headers.get('From') ?? '';
     const to = invite.headers.get('To') ?? '';
     const contact = invite.headers.get('Contact');
-    return new Dialog(
+    const dialog = new Dialog(
       invite.headers.get('Call-ID') ?? '',
       localTag,
       tagOf(remoteHeader) ?? '',
@@ -90,6 +90,10 @@ export class Dialog {
       // Our own requests in this dialog start from a fresh sequence.
       Math.floor(Math.random() * 10_000),
     );
+    // §12.1.1: the remote sequence starts at the INVITE's; the caller's BYE comes after it.
+    const seq = Number((invite.headers.get('CSeq') ?? '').split(/\s+/)[0]);
+    if (Number.isFinite(seq)) dialog.remoteSeq = seq;
+    return dialog;
   }
 
   get key(): string {

@@ -21,6 +21,8 @@ export const problemTypes = {
   idempotencyConflict: 'urn:kickcall:sip-gateway:idempotency-conflict',
   draining: 'urn:kickcall:sip-gateway:draining',
   livekitUnavailable: 'urn:kickcall:sip-gateway:livekit-unavailable',
+  routeNotFound: 'urn:kickcall:sip-gateway:route-not-found',
+  routeConflict: 'urn:kickcall:sip-gateway:route-conflict',
   internal: 'urn:kickcall:sip-gateway:internal',
 } as const;
 export type ProblemType = (typeof problemTypes)[keyof typeof problemTypes];
@@ -117,6 +119,33 @@ export class IdempotencyConflictError extends SipGatewayError {
   constructor(options: ErrorOptions = {}) {
     super('A different call already uses this room and participant identity', options);
   }
+}
+
+/** No inbound trunk or dispatch rule has this ID. */
+export class InboundRouteNotFoundError extends SipGatewayError {
+  override readonly name = 'InboundRouteNotFoundError';
+  readonly failureType = FailureType.InvalidInput;
+  readonly retryable = false;
+  readonly problemType = problemTypes.routeNotFound;
+  readonly httpStatus = 404;
+  constructor(
+    readonly kind: 'inbound-trunk' | 'dispatch-rule',
+    options: ErrorOptions = {},
+  ) {
+    super(kind === 'inbound-trunk' ? 'No inbound trunk has this ID' : 'No dispatch rule has this ID', options);
+  }
+}
+
+/**
+ * An inbound trunk or dispatch rule would make routing ambiguous: two unrestricted trunks
+ * owning one number, or two rules for one trunk. The message names the other entry's ID.
+ */
+export class InboundRouteConflictError extends SipGatewayError {
+  override readonly name = 'InboundRouteConflictError';
+  readonly failureType = FailureType.InvalidInput;
+  readonly retryable = false;
+  readonly problemType = problemTypes.routeConflict;
+  readonly httpStatus = 409;
 }
 
 /** The request body failed validation. */

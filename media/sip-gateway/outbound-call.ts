@@ -1,39 +1,25 @@
 /**
  * The SIP side of an outbound call (UAC): INVITE with an SDP offer, provisional responses,
- * 200 → ACK, digest authentication, CANCEL on ringing timeout, then the dialog: BYE both
- * ways, REFER for cold transfer, in-dialog NOTIFY, OPTIONS and re-INVITE.
+ * 200 → ACK, digest authentication, CANCEL on ringing timeout. Once answered, the dialog
+ * behaves as every call's does (SipCall: BYE, REFER, re-INVITE).
  *
  * It knows nothing about LiveKit: the bridged call listens to its events.
  */
-import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
 import { authorizationHeader, parseDigestChallenge, type DigestCredentials } from './digest.js';
 import { Dialog, destinationOf, localIdentity } from './dialog.js';
-import { SipCallError, SipNoAnswerError, SipTransferError } from './errors.js';
-import { buildSdp, negotiate, parseSdp, type NegotiatedMedia } from './sdp.js';
-import { SipHeaders, createResponse, formatNameAddr, parseCSeq, type SipRequest, type SipResponse } from './sip-message.js';
-import type { ClientTransaction, ServerTransaction } from './transactions.js';
-import { ALLOWED_METHODS, randomToken, type DialogHandler, type UserAgent } from './user-agent.js';
+import { SipCallError, SipNoAnswerError } from './errors.js';
+import { negotiate, parseSdp, type NegotiatedMedia } from './sdp.js';
+import { SipCall, type EndReason, type SipCallOptions } from './sip-call.js';
+import { SipHeaders, formatNameAddr, parseCSeq, type SipRequest, type SipResponse } from './sip-message.js';
+import type { ClientTransaction } from './transactions.js';
+import { ALLOWED_METHODS, randomToken } from './user-agent.js';
+
+export { TRANSFER_TIMEOUT_MS, type EndReason } from './sip-call.js';
 
 /** How long to wait for the final response after CANCEL before reporting no answer anyway. */
 const CANCEL_GRACE_MS = 4000;
-/** How long a transfer may take from REFER to the final NOTIFY. */
-export const TRANSFER_TIMEOUT_MS = 60_000;
 
-export type OutboundCallState = 'idle' | 'dialing' | 'ringing' | 'active' | 'ended';
-
-export type EndReason =
-  | 'local-hangup'
-  | 'remote-hangup'
-  | 'max-duration'
-  | 'transferred'
-  | 'failed'
-  | 'canceled'
-  | 'shutdown';
-
-export interface OutboundCallOptions {
-  ua: UserAgent;
-  logger: Logger;
+export interface OutboundCallOptions extends SipCallOptions {
   /** Trunk host[:port] (default port 5060). */
   trunkAddress: string;
   /** Caller ID (E.164 or any user part). */
@@ -43,47 +29,26 @@ export interface OutboundCallOptions {
   /** Optional display name on From. */
   fromDisplayName?: string;
   credentials?: DigestCredentials;
-  /** Local RTP address and port offered in SDP. */
-  rtpAddress: string;
-  rtpPort: number;
   /** How long to let it ring before CANCEL. */
   ringingTimeoutMs: number;
-  /** Hang up this long after answer; unlimited when absent. */
-  maxCallDurationMs?: number;
   /** Extra headers on the INVITE (X-... headers). */
   headers?: Record<string, string>;
 }
 
-interface OutboundCallEvents {
-  ringing: [];
-  answered: [media: NegotiatedMedia];
-  /** The far end changed its media address (re-INVITE). */
-  mediaChanged: [media: NegotiatedMedia];
-  ended: [reason: EndReason];
-}
-
-export class OutboundCall extends EventEmitter<OutboundCallEvents> implements DialogHandler {
-  /** The SIP Call-ID header value: the carrier's name for this call. */
+export class OutboundCall extends SipCall {
   readonly callId: string;
-  state: OutboundCallState = 'idle';
   private readonly localTag = randomToken();
-  private readonly sdpSessionId = String(Date.now());
-  private sdpVersion = 1;
   private cseq = 1;
   private invite: SipRequest | undefined;
   private inviteTx: ClientTransaction | undefined;
-  private dialog: Dialog | undefined;
   /** Why we asked to cancel the INVITE, if we did. */
   private cancelReason: 'ringing-timeout' | 'hangup' | undefined;
+  private cancelSent = false;
   private ringingTimer: NodeJS.Timeout | undefined;
-  private durationTimer: NodeJS.Timeout | undefined;
-  private transferWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  private readonly log: Logger;
 
   constructor(private readonly opts: OutboundCallOptions) {
-    super();
+    super(opts);
     this.callId = opts.ua.newCallId();
-    this.log = opts.logger;
   }
 
   /**
@@ -115,92 +80,17 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> implements Di
       this.requestCancel('hangup');
       return;
     }
-    if (this.state !== 'active' || !this.dialog) return;
-    const dialog = this.dialog;
-    this.finish(reason);
-    const bye = dialog.createRequest('BYE');
-    const response = await this.opts.ua.request(bye, dialog.destination).final;
-    this.log.info({ status: response.status }, 'bye answered');
+    await this.sendBye(reason);
   }
 
-  /**
-   * Cold transfer (RFC 3515): REFER in the dialog, then NOTIFYs carrying the transfer
-   * target's progress as message/sipfrag. Resolves on a 2xx sipfrag, then hangs up.
-   */
-  async transfer(transferTo: string): Promise<void> {
-    if (this.state !== 'active' || !this.dialog) throw new SipTransferError('The call is not active');
-    if (this.transferWaiter) throw new SipTransferError('A transfer is already under way');
-    const dialog = this.dialog;
-    const done = new Promise<void>((resolve, reject) => (this.transferWaiter = { resolve, reject }));
-    // A rejection is always consumed below; this keeps an early one from being unhandled.
-    done.catch(() => undefined);
-    const timer = setTimeout(
-      () => this.settleTransfer(new SipTransferError(`No final transfer status within ${TRANSFER_TIMEOUT_MS} ms`)),
-      TRANSFER_TIMEOUT_MS,
-    );
-    try {
-      const refer = dialog.createRequest('REFER', {
-        headers: [
-          ['Refer-To', formatNameAddr({ uri: transferTo, params: new Map() })],
-          ['Referred-By', formatNameAddr({ uri: parseLocalUri(dialog.localHeader), params: new Map() })],
-        ],
-      });
-      const response = await this.opts.ua.request(refer, dialog.destination).final;
-      if (response.status >= 300) {
-        this.settleTransfer(new SipTransferError('The far end rejected the transfer', response.status, response.reason));
-      }
-      await done;
-    } finally {
-      clearTimeout(timer);
-      this.transferWaiter = undefined;
-    }
-    await this.hangup('transferred');
-  }
-
-  // --- DialogHandler: requests from the far end inside our dialog ---
-
-  onRequest(request: SipRequest, tx: ServerTransaction): void {
-    const dialog = this.dialog;
-    if (!dialog) return;
-    if (request.method === 'ACK') return; // ACK for our 200 to a re-INVITE
-    if (!dialog.acceptRemoteSeq(request)) {
-      tx.respond(createResponse(request, 500, { reason: 'Out of Order' }));
-      return;
-    }
-    switch (request.method) {
-      case 'BYE':
-        tx.respond(createResponse(request, 200));
-        this.log.info('far end hung up');
-        this.finish('remote-hangup');
-        return;
-      case 'NOTIFY':
-        tx.respond(createResponse(request, 200));
-        this.onNotify(request);
-        return;
-      case 'OPTIONS':
-        tx.respond(createResponse(request, 200, { headers: [['Allow', ALLOWED_METHODS]] }));
-        return;
-      case 'INVITE':
-        this.onReInvite(request, tx, dialog);
-        return;
-      default:
-        tx.respond(createResponse(request, 501, { headers: [['Allow', ALLOWED_METHODS]] }));
-    }
+  protected override onFinish(): void {
+    clearTimeout(this.ringingTimer);
   }
 
   // --- internals ---
 
   private get requestUri(): string {
     return `sip:${this.opts.toNumber}@${this.opts.trunkAddress}`;
-  }
-
-  private offer(): string {
-    return buildSdp({
-      address: this.opts.rtpAddress,
-      port: this.opts.rtpPort,
-      sessionId: this.sdpSessionId,
-      sessionVersion: this.sdpVersion,
-    });
   }
 
   private async sendInvite(challenge?: SipResponse): Promise<SipResponse> {
@@ -221,7 +111,7 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> implements Di
       if (!parsed) return challenge;
       headers.append(isProxy ? 'Proxy-Authorization' : 'Authorization', authorizationHeader(parsed, this.opts.credentials, 'INVITE', this.requestUri));
     }
-    const invite: SipRequest = { kind: 'request', method: 'INVITE', uri: this.requestUri, headers, body: this.offer() };
+    const invite: SipRequest = { kind: 'request', method: 'INVITE', uri: this.requestUri, headers, body: this.localDescription() };
     this.cseq++;
     this.invite = invite;
     const tx = this.opts.ua.request(invite, destinationOf(this.requestUri), {
@@ -272,15 +162,8 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> implements Di
       await this.hangup('failed');
       throw new SipCallError(488, 'Not Acceptable Here', { cause: err });
     }
-    this.state = 'active';
     this.log.info({ sipCallIdFull: this.callId }, 'call answered');
-    if (this.opts.maxCallDurationMs !== undefined) {
-      this.durationTimer = setTimeout(() => {
-        this.log.info({ maxCallDurationMs: this.opts.maxCallDurationMs }, 'max call duration reached');
-        void this.hangup('max-duration');
-      }, this.opts.maxCallDurationMs);
-    }
-    this.emit('answered', media);
+    this.becomeActive(media);
     return media;
   }
 
@@ -313,7 +196,6 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> implements Di
     }, CANCEL_GRACE_MS).unref();
   }
 
-  private cancelSent = false;
   private async sendCancel(): Promise<void> {
     const tx = this.inviteTx;
     const invite = this.invite;
@@ -325,64 +207,4 @@ export class OutboundCall extends EventEmitter<OutboundCallEvents> implements Di
     const response = await this.opts.ua.request(cancel, tx.destination).final;
     this.log.info({ status: response.status }, 'cancel answered');
   }
-
-  private onNotify(request: SipRequest): void {
-    const event = (request.headers.get('Event') ?? '').split(';')[0]?.trim().toLowerCase();
-    if (event !== 'refer' || !this.transferWaiter) return;
-    const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/m.exec(request.body);
-    if (!status?.[1]) return;
-    const code = Number(status[1]);
-    const reason = (status[2] ?? '').trim();
-    this.log.info({ status: code }, 'transfer progress');
-    if (code < 200) return;
-    if (code < 300) this.settleTransfer();
-    else this.settleTransfer(new SipTransferError('The transfer target did not answer', code, reason));
-  }
-
-  private settleTransfer(error?: Error): void {
-    const waiter = this.transferWaiter;
-    if (!waiter) return;
-    this.transferWaiter = undefined;
-    if (error) waiter.reject(error);
-    else waiter.resolve();
-  }
-
-  private onReInvite(request: SipRequest, tx: ServerTransaction, dialog: Dialog): void {
-    // Session refresh or a media change: accept PCMU again and answer with our description.
-    try {
-      if (request.body) {
-        const media = negotiate(parseSdp(request.body));
-        this.emit('mediaChanged', media);
-      }
-    } catch {
-      tx.respond(createResponse(request, 488));
-      return;
-    }
-    const contact = request.headers.get('Contact');
-    if (contact) dialog.remoteTarget = contact.replace(/^.*<([^>]+)>.*$/, '$1');
-    this.sdpVersion++;
-    tx.respond(
-      createResponse(request, 200, {
-        headers: [
-          ['Contact', `<${this.opts.ua.contactUri()}>`],
-          ['Content-Type', 'application/sdp'],
-        ],
-        body: this.offer(),
-      }),
-    );
-  }
-
-  private finish(reason: EndReason): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    clearTimeout(this.ringingTimer);
-    clearTimeout(this.durationTimer);
-    if (this.dialog) this.opts.ua.unregisterDialog(this.dialog.key);
-    this.settleTransfer(new SipTransferError('The call ended before the transfer completed'));
-    this.emit('ended', reason);
-  }
-}
-
-function parseLocalUri(header: string): string {
-  return /<([^>]+)>/.exec(header)?.[1] ?? header;
 }

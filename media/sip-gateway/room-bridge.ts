@@ -30,13 +30,19 @@ import { FRAME_MS, SAMPLE_RATE_HZ } from './rtp.js';
 /** Values of the `sip.callStatus` attribute, as livekit-sip sets them. */
 export type SipCallStatus = 'dialing' | 'ringing' | 'active' | 'hangup';
 
-/** Participant attribute names livekit-sip uses (livekit/protocol attrs.go). */
+/**
+ * Participant attribute names livekit-sip uses (livekit/protocol attrs.go), and
+ * `sip.direction`, which is Kickcall's own.
+ */
 export const sipAttributes = {
   callId: 'sip.callID',
   callIdFull: 'sip.callIDFull',
   callStatus: 'sip.callStatus',
   trunkPhoneNumber: 'sip.trunkPhoneNumber',
   phoneNumber: 'sip.phoneNumber',
+  trunkId: 'sip.trunkID',
+  ruleId: 'sip.ruleID',
+  direction: 'sip.direction',
 } as const;
 
 /** Frames queued in the AudioSource before callee audio is dropped (a stalled room). */
@@ -161,8 +167,12 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
     this.leaving = true;
     for (const reader of this.readers) await reader.cancel().catch(() => undefined);
     this.readers.clear();
-    await this.source?.close().catch(() => undefined);
+    // Leave first, then close the source: closing a source whose track is still
+    // published corrupts rtc-node's native heap (see test/integration/livekit.test.ts).
     await this.room.disconnect().catch((err: unknown) => this.log.debug({ err }, 'room disconnect failed'));
+    // Captures still queued finish first (bounded: a stalled native side must not stall a hangup).
+    await Promise.race([this.captureChain, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    await this.source?.close().catch(() => undefined);
   }
 
   private maybeSubscribe(publication: RemoteTrackPublication, participant: RemoteParticipant): void {

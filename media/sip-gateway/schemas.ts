@@ -97,3 +97,59 @@ export const transferSipParticipantResponseSchema = z.object({
   roomName: z.string(),
   participantIdentity: z.string(),
 });
+
+// --- Inbound routing (LiveKit SIP's CreateSIPInboundTrunk and CreateSIPDispatchRule) ---
+
+/** E.164: a + and 7 to 15 digits, the form dialled numbers are normalised to. */
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'expected an E.164 number such as +15550100200');
+
+/** IDs of trunks and rules: chosen by the caller, so upserts are idempotent. */
+const routeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, "-" or "_"');
+
+export const inboundTrunkSchema = z
+  .object({
+    trunkId: routeId,
+    /**
+     * Whose numbers these are. The same rule as the inbound workflow's tenant IDs, so the
+     * room name `<prefix>_<tenant>_<random>` needs no escaping and parses back.
+     */
+    tenantId: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or "-"'),
+    /** Numbers the trunk answers, E.164. */
+    numbers: z.array(e164).min(1).max(10_000),
+    /** Source IPs or CIDR blocks allowed to send calls on this trunk; any when absent. */
+    allowedAddresses: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).min(1).optional(),
+    /**
+     * Put the caller's number in `sip.phoneNumber` (and the dialled one in
+     * `sip.trunkPhoneNumber`). Off by default: room participants and logs never see it.
+     */
+    includeCallerNumber: z.boolean().default(false),
+  })
+  .strict();
+export type InboundTrunkRequest = z.input<typeof inboundTrunkSchema>;
+export type InboundTrunk = z.output<typeof inboundTrunkSchema>;
+
+export const dispatchRuleSchema = z
+  .object({
+    ruleId: routeId,
+    /** The trunks whose calls this rule takes; a trunk has at most one rule. */
+    trunkIds: z.array(routeId).min(1),
+    /** Room names start with this; the inbound call workflow starts for `call_inbound` rooms. */
+    roomPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'expected 1-40 letters, digits, "-" or "_"').default('call_inbound'),
+    /** Opaque to the gateway (JSON for the inbound workflow): becomes the room's metadata. */
+    metadata: z.string().max(64 * 1024).default(''),
+  })
+  .strict();
+export type DispatchRuleRequest = z.input<typeof dispatchRuleSchema>;
+export type DispatchRule = z.output<typeof dispatchRuleSchema>;
+
+/** The routes file (`SIP_INBOUND_ROUTES_FILE`): what the gateway starts with. */
+export const inboundRoutesFileSchema = z
+  .object({
+    trunks: z.array(inboundTrunkSchema).default([]),
+    rules: z.array(dispatchRuleSchema).default([]),
+  })
+  .strict();
+export type InboundRoutesFile = z.input<typeof inboundRoutesFileSchema>;
+
+export const inboundTrunkListSchema = z.object({ items: z.array(inboundTrunkSchema) });
+export const dispatchRuleListSchema = z.object({ items: z.array(dispatchRuleSchema) });

@@ -159,12 +159,15 @@ export interface LocalDescriptionOptions {
   sessionVersion: number;
   /** Payload type for telephone-event; defaults to 101 (answers reuse the offer's). */
   telephoneEventPayloadType?: number;
+  /** List telephone-event at all; an answer leaves it out when the offer had none (RFC 3264 §6). Default true. */
+  telephoneEvent?: boolean;
   direction?: MediaDirection;
 }
 
 /** Builds the gateway's own description: PCMU/8000, telephone-event/8000, 20 ms frames. */
 export function buildSdp(opts: LocalDescriptionOptions): string {
   const te = opts.telephoneEventPayloadType ?? DEFAULT_TELEPHONE_EVENT_PAYLOAD_TYPE;
+  const withTe = opts.telephoneEvent ?? true;
   const ipVersion = opts.address.includes(':') ? 'IP6' : 'IP4';
   return [
     'v=0',
@@ -172,10 +175,9 @@ export function buildSdp(opts: LocalDescriptionOptions): string {
     's=kickcall',
     `c=IN ${ipVersion} ${opts.address}`,
     't=0 0',
-    `m=audio ${opts.port} RTP/AVP ${PCMU_PAYLOAD_TYPE} ${te}`,
+    `m=audio ${opts.port} RTP/AVP ${PCMU_PAYLOAD_TYPE}${withTe ? ` ${te}` : ''}`,
     `a=rtpmap:${PCMU_PAYLOAD_TYPE} PCMU/8000`,
-    `a=rtpmap:${te} telephone-event/8000`,
-    `a=fmtp:${te} 0-16`,
+    ...(withTe ? [`a=rtpmap:${te} telephone-event/8000`, `a=fmtp:${te} 0-16`] : []),
     'a=ptime:20',
     `a=${opts.direction ?? 'sendrecv'}`,
     '',

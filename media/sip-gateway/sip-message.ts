@@ -360,6 +360,7 @@ export const reasonPhrases: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   404: 'Not Found',
   408: 'Request Timeout',
+  480: 'Temporarily Unavailable',
   481: 'Call/Transaction Does Not Exist',
   486: 'Busy Here',
   487: 'Request Terminated',

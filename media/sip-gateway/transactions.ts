@@ -3,6 +3,7 @@
  * response arrives and gives up after 64·T1; the server side answers retransmitted requests
  * with its last response. The user agent owns the maps; these classes own the timers.
  */
+import { randomBytes } from 'node:crypto';
 import { createResponse, type SipRequest, type SipResponse } from './sip-message.js';
 
 /** RFC 3261 timer values; small values make tests fast, defaults suit real carriers. */
@@ -214,6 +215,7 @@ export class ServerTransaction {
   private lingerTimer: NodeJS.Timeout | undefined;
   private terminated = false;
   private acked = false;
+  private cancelHandler: (() => void) | undefined;
 
   constructor(
     readonly request: SipRequest,
@@ -226,6 +228,26 @@ export class ServerTransaction {
 
   get isFinal(): boolean {
     return (this.lastResponse?.status ?? 0) >= 200;
+  }
+
+  /** Status of the final response sent, if any. */
+  get finalStatus(): number | undefined {
+    return this.isFinal ? this.lastResponse?.status : undefined;
+  }
+
+  /** Who answers a CANCEL of this INVITE (the inbound call, which ends with 487). */
+  setCancelHandler(handler: () => void): void {
+    this.cancelHandler = handler;
+  }
+
+  /**
+   * A CANCEL matched this transaction (§9.2). Too late once a final response went out;
+   * otherwise the handler ends the call, or with none the INVITE gets its 487 here.
+   */
+  cancel(): void {
+    if (this.isFinal || this.terminated) return;
+    if (this.cancelHandler) this.cancelHandler();
+    else this.respond(createResponse(this.request, 487, { toTag: randomBytes(8).toString('hex') }));
   }
 
   /** Sends a response; only the first final response counts. */

@@ -2,9 +2,10 @@
  * The gateway's SIP user agent: one UDP socket, the transaction layer and request routing.
  *
  * Incoming requests are routed in this order: retransmissions to their server
- * transaction; requests with a To tag to the dialog that owns them (or 481); a new INVITE
- * to the inbound-call handler (none yet: answered 503 so a carrier fails over); OPTIONS
- * (carrier keep-alives) answered here; anything else 481.
+ * transaction; CANCEL to the INVITE transaction it cancels (§9.2); requests with a To tag
+ * to the dialog that owns them (or 481); a new INVITE to the inbound-call handler (503
+ * without one, so a carrier fails over); OPTIONS (carrier keep-alives) answered here;
+ * anything else 481.
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +42,7 @@ export interface DialogHandler {
   onRequest(request: SipRequest, transaction: ServerTransaction): void;
 }
 
-/** Receives new INVITEs (inbound calls). Registered by the inbound-call code later. */
+/** Receives new INVITEs (inbound calls); 100 Trying has already been sent. */
 export type InviteHandler = (request: SipRequest, transaction: ServerTransaction) => void;
 
 export interface UserAgentOptions {
@@ -137,12 +138,12 @@ export class UserAgent {
     return tx;
   }
 
-  /** Sends a request outside any transaction: the ACK for a 2xx (§13.2.2.4). */
-  /** Sends a response outside any transaction (a UAS core retransmitting its 2xx). */
+  /** Sends a response outside any transaction: a UAS core retransmitting its 2xx (§13.3.1.4). */
   sendResponse(response: SipResponse, to: Destination): void {
     if (!this.closed) this.send(response, to);
   }
 
+  /** Sends a request outside any transaction: the ACK for a 2xx (§13.2.2.4). */
   sendStateless(request: SipRequest, to: Destination): void {
     if (!request.headers.has('Via')) request.headers.prepend('Via', this.via(this.newBranch()));
     this.send(request, to);
@@ -225,19 +226,24 @@ export class UserAgent {
     const method = request.method === 'ACK' ? 'INVITE' : request.method;
     const key = `${branch}\n${method}`;
     const existing = this.serverTransactions.get(key);
-    if (existing) {
-      if (request.method === 'ACK') {
-        if (existing.isFinal) existing.onAck();
-        // An ACK for a 2xx has its own branch; this one matched, so it was for a non-2xx.
-        return;
-      }
-      existing.onRetransmission();
-      return;
-    }
-
     const toTag = tagOf(request.headers.get('To'));
     const callId = request.headers.get('Call-ID') ?? '';
     const fromTag = tagOf(request.headers.get('From')) ?? '';
+
+    if (existing) {
+      if (request.method !== 'ACK') {
+        existing.onRetransmission();
+        return;
+      }
+      // An ACK for a 2xx should have its own branch, but some peers reuse the INVITE's:
+      // only an ACK for a non-2xx belongs to the transaction.
+      const status = existing.finalStatus;
+      if (status !== undefined && status >= 300) {
+        existing.onAck();
+        return;
+      }
+      if (status === undefined) return;
+    }
 
     if (request.method === 'ACK') {
       // ACK for a 2xx: no transaction, straight to the dialog.
@@ -255,6 +261,18 @@ export class UserAgent {
 
     if (!(supportedMethods as readonly string[]).includes(request.method)) {
       tx.respond(createResponse(request, 501, { headers: [['Allow', ALLOWED_METHODS]] }));
+      return;
+    }
+    if (request.method === 'CANCEL') {
+      // §9.2: a CANCEL shares its INVITE's branch. 200 for the CANCEL itself, whatever
+      // then happens to the INVITE (a 487, or nothing if it was already answered).
+      const invite = this.serverTransactions.get(`${branch}\nINVITE`);
+      if (!invite) {
+        tx.respond(createResponse(request, 481));
+        return;
+      }
+      tx.respond(createResponse(request, 200));
+      invite.cancel();
       return;
     }
     if (toTag) {
@@ -281,7 +299,7 @@ export class UserAgent {
         );
         return;
       default:
-        // CANCEL of an INVITE we are not processing, or an out-of-dialog BYE/REFER/NOTIFY.
+        // An out-of-dialog BYE, REFER or NOTIFY.
         tx.respond(createResponse(request, 481));
     }
   }
