@@ -24,8 +24,7 @@ export type SippScenario =
   | 'uac-call-remote-bye'
   | 'uac-call-refer'
   | 'uac-cancel'
-  | 'uac-rejected'
-  | 'uac-talk';
+  | 'uac-rejected';
 
 export interface SippOptions {
   scenario: SippScenario;
@@ -43,8 +42,6 @@ export interface SippOptions {
   remote?: string;
   /** Caller (uac-*) scenarios: the number dialled, the Request-URI's user part (`-s`). */
   service?: string;
-  /** `remote` and `service` as one object (`dialled` is the service), as call-inbound.test.ts spells them. */
-  call?: { remote: string; dialled: string };
   /** How long a scenario's `<pause/>` lasts (`-d`), e.g. how long the caller talks before BYE. Default 0. */
   pauseMs?: number;
   /** Files the scenario reads, written next to it first (e.g. `callee.pcmu` for the talking callee). */
@@ -70,8 +67,8 @@ export function scenarioFile(scenario: SippScenario): string {
 
 /** Starts SIPp and resolves once it is listening (its first output line), not after a sleep. */
 export async function startSipp(opts: SippOptions): Promise<SippRun> {
-  const remote = opts.remote ?? opts.call?.remote;
-  const service = opts.service ?? opts.call?.dialled;
+  const remote = opts.remote;
+  const service = opts.service;
   if (opts.scenario.startsWith('uac-') && (!remote || !service)) {
     throw new Error(`SIPp scenario ${opts.scenario} calls out: it needs remote (host:port) and service (the number dialled)`);
   }

@@ -57,13 +57,14 @@ test('an inbound SIP call is answered by the agent, follows the conversation, an
   assert.equal(bad.status, 400, 'a number that is not E.164 is refused');
 
   const sipp = await startSipp({
-    scenario: 'uac-talk',
+    scenario: 'uac-call-remote-bye',
     host: config.host,
     port: 5170,
     mediaPort: 16_170,
     timeoutS: 90,
-    call: { remote: `${config.host}:${config.sip.port}`, dialled: number.slice(1) },
-    files: { 'callee.pcmu': await renderCalleeScript(['not_interested']) },
+    remote: `${config.host}:${config.sip.port}`,
+    service: number.slice(1),
+    files: { 'caller.pcmu': await renderCalleeScript(['not_interested']) },
   });
   after(() => sipp.stop());
 
