@@ -10,15 +10,15 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { AgentServer } from '@livekit/agents';
 import { dispose } from '@livekit/rtc-node';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { scriptedLines } from '../../media/agent/tools.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
-import { controlReplySchema, decodeCallEvent, type CallEvent, type ControlReply } from '../../media/events/schema.js';
-import { callControlSubject, callEventsStream, callEventsSubject } from '../../media/events/subjects.js';
+import { readCallEvents } from '../../media/events/history.js';
+import { controlReplySchema, type CallEvent, type ControlReply } from '../../media/events/schema.js';
+import { callControlSubject } from '../../media/events/subjects.js';
 import { CallerSimulator, createCallerToken } from '../../media/simulators/caller.js';
 import { defaultPhrasebook as phrasebook, type PhraseId } from '../../media/simulators/phrasebook.js';
 import { repoRoot } from '../../deploy/config.js';
@@ -77,21 +77,8 @@ async function joinCaller(roomName: string): Promise<CallerSimulator> {
 }
 
 /** Every event published for the call so far, in stream order. */
-async function eventsOf(callId: string): Promise<CallEvent[]> {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(callEventsStream, {
-    filter_subjects: [callEventsSubject(callId)],
-    deliver_policy: DeliverPolicy.All,
-  });
-  // Fetch exactly what is stored now, rather than waiting out a fetch expiry each time.
-  const { num_pending: stored } = await consumer.info();
-  const events: CallEvent[] = [];
-  for (let i = 0; i < stored; i++) {
-    const m = await consumer.next({ expires: 2000 });
-    if (!m) break;
-    events.push(decodeCallEvent(m.data));
-  }
-  return events;
+function eventsOf(callId: string): Promise<CallEvent[]> {
+  return readCallEvents(nc, callId);
 }
 
 function waitForEvent(callId: string, predicate: (e: CallEvent) => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -11,6 +11,7 @@ import type { InboundCallStart } from '../inbound-start.js';
 import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import { callStatusKey, directionKey, tenantIdKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
+import { agentConfigFor } from './agent-config.js';
 import { converse, defaultLimits } from './conversation.js';
 import { parseInboundRoute } from './inbound-route.js';
 import { CallState } from './state.js';
@@ -61,18 +62,7 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
   await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.started', payload: { callId, direction: 'inbound' }, occurredAt: at });
   await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.answered', payload: { callId, direction: 'inbound' }, occurredAt: at });
 
-  const agentConfig = {
-    v: 1 as const,
-    callId,
-    tenantId: route.tenantId,
-    persona: { instructions: route.agent.instructions, greeting: route.agent.greeting },
-    ...(route.agent.language ? { language: route.agent.language } : {}),
-    ...(route.agent.voice ? { voice: route.agent.voice } : {}),
-    ...(route.agent.tools ? { tools: route.agent.tools } : {}),
-    transfer: { allowed: route.transfer !== undefined, targetLabel: route.transfer?.label ?? 'a member of our team' },
-    ...(route.agent.voicemailMessage ? { voicemailMessage: route.agent.voicemailMessage } : {}),
-    ...(route.agent.fallback ? { fallback: route.agent.fallback } : {}),
-  };
+  const agentConfig = agentConfigFor(callId, route.tenantId, route.agent, route.transfer);
   let wrapped;
   try {
     await withSummary('agent', 'dispatch the media agent').dispatchAgent({ roomName: input.roomName, config: agentConfig, generation: 0, minNextSeq: 1 });

@@ -22,6 +22,7 @@ import { calleeIdentityFor, callWorkflowId, roomNameFor } from '../ids.js';
 import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import { callStatusKey, campaignIdKey, directionKey, dispositionKey, tenantIdKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
+import { agentConfigFor } from './agent-config.js';
 import { nextWindowOpenMs, windowProblem } from './calling-window.js';
 import { converse, defaultLimits } from './conversation.js';
 import { decideRetry, type RetryDecision } from './retry-policy.js';
@@ -138,7 +139,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
       await withSummary('telephony', 'create the call room').createRoom({ roomName, emptyTimeoutS: 120 });
       await withSummary('agent', 'dispatch the media agent').dispatchAgent({
         roomName,
-        config: agentConfig(input, callId),
+        config: agentConfigFor(callId, input.tenantId, input.agent, input.transfer),
         generation: 0,
         minNextSeq: 1,
       });
@@ -183,7 +184,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
       roomName,
       calleeIdentity,
       callTo: input.callTo,
-      agentConfig: agentConfig(input, callId),
+      agentConfig: agentConfigFor(callId, input.tenantId, input.agent, input.transfer),
       ...(input.transfer ? { transfer: input.transfer } : {}),
       limits,
     });
@@ -204,22 +205,6 @@ class Blocked extends Error {
 
 function campaign(input: OutboundCallInput): { campaignId?: string } {
   return input.campaignId ? { campaignId: input.campaignId } : {};
-}
-
-/** The media agent's configuration: no phone numbers, only whether a transfer is on offer. */
-function agentConfig(input: OutboundCallInput, callId: string) {
-  return {
-    v: 1 as const,
-    callId,
-    tenantId: input.tenantId,
-    persona: { instructions: input.agent.instructions, greeting: input.agent.greeting },
-    ...(input.agent.language ? { language: input.agent.language } : {}),
-    ...(input.agent.voice ? { voice: input.agent.voice } : {}),
-    ...(input.agent.tools ? { tools: input.agent.tools } : {}),
-    transfer: { allowed: input.transfer !== undefined, targetLabel: input.transfer?.label ?? 'a member of our team' },
-    ...(input.agent.voicemailMessage ? { voicemailMessage: input.agent.voicemailMessage } : {}),
-    ...(input.agent.fallback ? { fallback: input.agent.fallback } : {}),
-  };
 }
 
 /** The next attempt is its own workflow (its ID names the attempt), started after a durable wait. */
