@@ -1,6 +1,7 @@
 /**
- * The API process: `tsx api/main.ts`. Listens on API_PORT (8080); SIGTERM/SIGINT stop
- * taking requests, finish the ones in flight, then close the Temporal connection.
+ * The API process: `tsx api/main.ts` (in the stack: `npm run stack:up -- api`). Listens on
+ * HOST:API_PORT (127.0.0.1:8080). SIGTERM/SIGINT stop taking requests and finish the ones
+ * in flight, then the Temporal connection closes.
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../deploy/config.js';
@@ -11,15 +12,36 @@ const config = loadConfig();
 const log = createLogger('api', config.logLevel);
 const connection = await Connection.connect({ address: config.temporal.address });
 const app = createApiServer({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), log });
-await app.listen({ host: config.host, port: config.api.port });
-log.info({ url: config.api.publicUrl }, 'api listening');
 
-const stop = (signal: NodeJS.Signals) => {
-  log.info({ signal }, 'api stopping');
-  void app
-    .close()
-    .then(() => connection.close())
-    .then(() => process.exit(0));
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+async function shutdown(): Promise<void> {
+  try {
+    await app.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+try {
+  await app.listen({ host: config.host, port: config.api.port });
+} catch (err) {
+  log.error({ err, port: config.api.port }, 'api could not listen');
+  await shutdown();
+  process.exit(1);
+}
+log.info({ url: config.api.publicUrl, taskQueue: config.temporal.taskQueue }, 'api listening');
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'api stopping');
+    shutdown().then(
+      () => {
+        log.info('api stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'api shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,10 +1,23 @@
 /**
  * Errors as RFC 9457 problem details, with a stable `type` URI per kind of problem, so
- * integrators branch on `type`, never on message text.
+ * integrators branch on `type`, never on message text. Every kind is listed once here.
  */
 import type { FastifyReply } from 'fastify';
 
 export const problemBase = 'https://kickcall.dev/problems/';
+
+/** Each kind of problem the API answers with; the slug is the last segment of its `type`. */
+export const problemSlugs = [
+  'bad-request',
+  'invalid-webhook-body',
+  'invalid-webhook-signature',
+  'not-found',
+  'payload-too-large',
+  'unsupported-media-type',
+  'orchestration-unavailable',
+  'internal',
+] as const;
+export type ProblemSlug = (typeof problemSlugs)[number];
 
 export interface Problem {
   type: string;
@@ -14,8 +27,8 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-export function problem(slug: string, status: number, title: string, detail?: string, extensions: Record<string, unknown> = {}): Problem {
-  return { type: `${problemBase}${slug}`, title, status, ...(detail ? { detail } : {}), ...extensions };
+export function problem(slug: ProblemSlug, status: number, title: string, detail?: string, extensions: Record<string, unknown> = {}): Problem {
+  return { ...extensions, type: `${problemBase}${slug}`, title, status, ...(detail ? { detail } : {}) };
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {

@@ -1,38 +1,55 @@
 /**
  * The HTTP API: one Fastify app built from injected clients, so tests run it in-process
  * against the real stack. Today it serves health and the LiveKit webhook receiver; the
- * integrator API (`/v1/...`) grows here.
+ * integrator API (`/v1/...`) grows here, each area as its own encapsulated plugin.
  */
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Config } from '../deploy/config.js';
 import type { Logger } from '../deploy/logger.js';
-import { registerLiveKitWebhook } from './livekit-webhook.js';
-import { problem, sendProblem } from './problem.js';
+import { liveKitWebhookRoutes } from './livekit-webhook.js';
+import { problem, sendProblem, type Problem } from './problem.js';
+
+/** Largest request body the API reads, in bytes. */
+export const bodyLimitBytes = 1024 * 1024;
 
 export interface ApiDeps {
   config: Config;
   temporal: Client;
   log: Logger;
-  /** Where workflows the API starts run. Default the configured orchestration queue. */
+  /**
+   * Where workflows the API starts run. Default `config.temporal.taskQueue`, the queue the
+   * orchestration worker polls (`kickcall-orchestration` unless TEMPORAL_TASK_QUEUE says otherwise).
+   */
   taskQueue?: string;
+  /** How long a request may wait on Temporal before it is answered 503, in ms. Default 5000. */
+  temporalTimeoutMs?: number;
+}
+
+/** Client errors Fastify raises itself (body too large, bad media type, bad JSON) as problems. */
+function clientProblem(err: FastifyError, status: number): Problem {
+  if (status === 413) return problem('payload-too-large', 413, 'Payload too large', `Bodies are limited to ${bodyLimitBytes} bytes.`);
+  if (status === 415) return problem('unsupported-media-type', 415, 'Unsupported media type', err.message);
+  return problem('bad-request', status, 'Bad request', err.message);
 }
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes });
   app.get('/health', (_req, reply) => reply.type('text/plain').send('ok'));
-  registerLiveKitWebhook(app, {
+  void app.register(liveKitWebhookRoutes, {
     temporal: deps.temporal,
     apiKey: deps.config.livekit.apiKey,
     apiSecret: deps.config.livekit.apiSecret,
     taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
     log: deps.log,
+    ...(deps.temporalTimeoutMs === undefined ? {} : { temporalTimeoutMs: deps.temporalTimeoutMs }),
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url} is not a Kickcall route.`)));
-  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) deps.log.error({ err }, 'request failed');
-    return sendProblem(reply, problem(status === 500 ? 'internal' : 'bad-request', status, status === 500 ? 'Internal error' : 'Bad request', status === 500 ? undefined : err.message));
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendProblem(reply, clientProblem(err, status));
+    deps.log.error({ err, method: request.method, route: request.routeOptions.url }, 'request failed');
+    return sendProblem(reply, problem('internal', 500, 'Internal error'));
   });
   return app;
 }

@@ -1,152 +1,271 @@
 /**
- * LiveKit webhooks into call workflows: the API verifies the signature on the raw body
- * and signals the call's workflow; a forged or tampered delivery is refused; the real
- * LiveKit server's own webhook reaches the stack's API and ends a call when the callee
- * leaves; the SIP caller joining an inbound room starts the inbound call workflow once.
+ * LiveKit webhooks into workflows, against the real stack: the API verifies the signature
+ * on the raw body and signals the workflow named by the room; forged, tampered and unsigned
+ * deliveries are refused and signal nothing; the real LiveKit server's webhooks reach the
+ * stack's API; the SIP caller joining an inbound room starts the inbound call workflow once.
+ * Test-only workflows (test/workflows/room-events.ts) record exactly what arrives.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { Room, dispose } from '@livekit/rtc-node';
-import type { Client } from '@temporalio/client';
-import { AccessToken, RoomServiceClient, WebhookEvent } from 'livekit-server-sdk';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { AccessToken, RoomServiceClient, WebhookEvent, type WebhookEventNames } from 'livekit-server-sdk';
 import { pino } from 'pino';
+import { inboundCallWorkflowType, liveKitWebhookPath } from '../../api/livekit-webhook.js';
 import { createApiServer } from '../../api/server.js';
-import { mapWebhook } from '../../api/livekit-webhook.js';
-import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
-import type { OutboundCallInput } from '../../workflows/call/types.js';
-import { calleeIdentityFor, callWorkflowId, roomNameFor } from '../../workflows/ids.js';
-import { callEventSignal, callStatusQuery } from '../../workflows/messages.js';
-import { waitFor } from '../helpers/async.js';
+import { roomNameFor } from '../../workflows/ids.js';
+import type { RoomEventSignal } from '../../workflows/messages.js';
+import { waitFor, withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
-import { fakeCallActivities } from '../helpers/fake-call-activities.js';
-import { temporalClient, withWorker } from '../helpers/temporal.js';
+import { temporalClient } from '../helpers/temporal.js';
+import { finishSignal, receivedQuery, roomEventsWorkflow, type RecordedInboundStart } from '../workflows/room-events.js';
 
 let client: Client;
 let close: () => Promise<void>;
 before(async () => ({ client, close } = await temporalClient()));
 after(async () => {
   await close();
+  // rtc-node's native runtime keeps the process alive until it is disposed.
   await dispose();
 });
 
-function callInput(): OutboundCallInput {
-  return {
-    tenantId: 'acme',
-    contactId: uniqueName('w'),
-    attempt: 1,
-    callTo: '+15550100001',
-    trunk: { address: '127.0.0.1:5999', numbers: ['+15550100000'] },
-    contact: { timeZone: 'UTC', consent: true },
-    window: { start: '00:00', end: '23:59' },
-    agent: { instructions: 'x', greeting: 'Hello.' },
-  };
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error };
+
+/** Runs `body` while a worker with the recording workflows polls a task queue of its own. */
+async function withRecorder<T>(body: (taskQueue: string) => Promise<T>): Promise<T> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../workflows/room-events.ts', import.meta.url)), logger: quiet });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const taskQueue = uniqueName('webhook');
+  try {
+    const worker = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue, workflowBundle: await bundle });
+    return await worker.runUntil(body(taskQueue));
+  } finally {
+    await connection.close();
+  }
 }
 
-/** Signs a body the way LiveKit server does: a JWT whose sha256 claim hashes the body. */
+/** Runs `body` against an API server listening in-process on a free port. */
+async function withApi<T>(opts: { taskQueue?: string; temporal?: Client; temporalTimeoutMs?: number }, body: (url: string) => Promise<T>): Promise<T> {
+  const app = createApiServer({ config, temporal: opts.temporal ?? client, log: pino({ level: 'silent' }), ...opts });
+  await app.listen({ host: config.host, port: 0 });
+  try {
+    return await body(`http://${config.host}:${(app.server.address() as AddressInfo).port}${liveKitWebhookPath}`);
+  } finally {
+    await app.close();
+  }
+}
+
+interface EventFields {
+  event: WebhookEventNames;
+  roomName: string;
+  identity?: string;
+  kind?: ParticipantInfo_Kind;
+  metadata?: string;
+}
+
+/** A webhook body as LiveKit server posts it: the event in protobuf JSON. */
+function webhookBody(fields: EventFields): { body: string; id: string; createdAtS: number } {
+  const id = `EV_${randomBytes(6).toString('hex')}`;
+  const createdAtS = Math.floor(Date.now() / 1000);
+  const event = new WebhookEvent({
+    id,
+    createdAt: BigInt(createdAtS),
+    room: { name: fields.roomName, metadata: fields.metadata ?? '' },
+    ...(fields.identity ? { participant: { identity: fields.identity, kind: fields.kind ?? ParticipantInfo_Kind.STANDARD } } : {}),
+  });
+  event.event = fields.event;
+  return { body: event.toJsonString(), id, createdAtS };
+}
+
+/**
+ * Signs a body as LiveKit server does (livekit/protocol webhook notifier): an access token
+ * valid for 5 minutes whose `sha256` claim is the base64 SHA-256 of the exact body.
+ */
 async function sign(body: string, secret = config.livekit.apiSecret): Promise<string> {
-  const token = new AccessToken(config.livekit.apiKey, secret);
+  const token = new AccessToken(config.livekit.apiKey, secret, { ttl: '5m' });
   token.sha256 = createHash('sha256').update(body).digest('base64');
   return token.toJwt();
 }
 
-/** A webhook body as LiveKit server posts it (protobuf JSON). */
-function webhookBody(fields: { event: string; roomName: string; identity?: string; kind?: ParticipantInfo_Kind; metadata?: string }): string {
-  return JSON.stringify({
-    event: fields.event,
-    id: uniqueName('EV'),
-    createdAt: String(Math.floor(Date.now() / 1000)),
-    room: { name: fields.roomName, metadata: fields.metadata ?? '' },
-    ...(fields.identity ? { participant: { identity: fields.identity, kind: ParticipantInfo_Kind[fields.kind ?? ParticipantInfo_Kind.STANDARD] } } : {}),
-  });
+function post(url: string, body: string, authorization?: string, contentType = 'application/webhook+json'): Promise<Response> {
+  return fetch(url, { method: 'POST', body, headers: { 'content-type': contentType, ...(authorization ? { authorization } : {}) } });
 }
 
-test('mapping: call rooms only, participant kinds, inbound starts only for the SIP caller', () => {
-  const parse = (body: string) => mapWebhook(WebhookEvent.fromJsonString(body));
-  assert.equal(parse(webhookBody({ event: 'participant_left', roomName: 'lobby', identity: 'x' })), undefined);
-  assert.equal(parse(webhookBody({ event: 'track_published', roomName: 'call_outbound_a_direct_c_1', identity: 'x' })), undefined);
-  const left = parse(webhookBody({ event: 'participant_left', roomName: 'call_outbound_a_direct_c_1', identity: 'agent-AJ_1', kind: ParticipantInfo_Kind.AGENT }));
-  assert.equal(left?.workflowId, 'outbound_a_direct_c_1');
-  assert.equal(left?.signal.participantKind, 'agent');
-  assert.equal(left?.startInbound, undefined);
-  const inbound = parse(webhookBody({ event: 'participant_joined', roomName: 'call_inbound_acme_0123456789abcdef', identity: 'sip_caller_0123456789abcdef', kind: ParticipantInfo_Kind.SIP, metadata: '{"tenantId":"acme"}' }));
-  assert.deepEqual(inbound?.startInbound, { roomName: 'call_inbound_acme_0123456789abcdef', callerIdentity: 'sip_caller_0123456789abcdef', roomMetadata: '{"tenantId":"acme"}' });
-  const agentJoins = parse(webhookBody({ event: 'participant_joined', roomName: 'call_inbound_acme_0123456789abcdef', identity: 'agent-AJ_2', kind: ParticipantInfo_Kind.AGENT }));
-  assert.equal(agentJoins?.startInbound, undefined, 'only the caller starts an inbound call');
-});
+async function problemType(res: Response): Promise<string> {
+  assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  return ((await res.json()) as { type: string }).type;
+}
 
-test('a signed webhook becomes a signal: the callee leaving ends the call; forged ones are refused with 401', async () => {
-  const fake = fakeCallActivities({});
-  const input = callInput();
-  const workflowId = callWorkflowId(input);
-  const app = createApiServer({ config, temporal: client, log: pino({ level: 'silent' }) });
-  const result = await withWorker(fake.activities, async (taskQueue) => {
-    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] });
-    await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');
-    await handle.signal(callEventSignal, { seq: 1, ts: new Date().toISOString(), type: 'agent.joined', workerId: 'w', resumed: false });
-    const body = webhookBody({ event: 'participant_left', roomName: roomNameFor(workflowId), identity: calleeIdentityFor(workflowId), kind: ParticipantInfo_Kind.SIP });
-    const post = (payload: string, authorization?: string) =>
-      app.inject({ method: 'POST', url: '/v1/livekit/webhook', payload, headers: { 'content-type': 'application/webhook+json', ...(authorization ? { authorization } : {}) } });
-
-    const forged = await post(body, await sign(body, 'not-the-secret-not-the-secret-xx'));
-    assert.equal(forged.statusCode, 401);
-    assert.equal(forged.headers['content-type'], 'application/problem+json; charset=utf-8');
-    assert.equal(forged.json<{ type: string }>().type, 'https://kickcall.dev/problems/invalid-webhook-signature');
-    const tampered = await post(body.replace('participant_left', 'room_finished'), await sign(body));
-    assert.equal(tampered.statusCode, 401);
-    assert.equal((await post(body)).statusCode, 401, 'no Authorization header');
-    assert.equal((await handle.query(callStatusQuery)).status, 'in_progress', 'nothing reached the call');
-
-    const accepted = await post(body, await sign(body));
-    assert.equal(accepted.statusCode, 200);
-    return handle.result();
+test('a signed webhook becomes exactly the mapped room event signal for the workflow the room names', async () => {
+  const received = await withRecorder(async (taskQueue) => {
+    const workflowId = uniqueName('webhook');
+    const handle = await client.workflow.start(roomEventsWorkflow, { workflowId, taskQueue, args: [{ count: 1 }] });
+    const sent = webhookBody({ event: 'participant_joined', roomName: roomNameFor(workflowId), identity: 'sip_callee_1_x', kind: ParticipantInfo_Kind.SIP });
+    await withApi({ taskQueue }, async (url) => {
+      const res = await post(url, sent.body, await sign(sent.body));
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { ok: true });
+    });
+    const events = await withTimeout(handle.result(), 10_000, 'the signal never arrived');
+    assert.deepEqual(events, [
+      {
+        eventId: sent.id,
+        event: 'participant_joined',
+        roomName: roomNameFor(workflowId),
+        participantIdentity: 'sip_callee_1_x',
+        participantKind: 'sip',
+        atMs: sent.createdAtS * 1000,
+      } satisfies RoomEventSignal,
+    ]);
+    return events;
   });
-  await app.close();
-  assert.equal(result.endReason, 'caller_hung_up');
+  assert.equal(received.length, 1);
 });
 
-test('the real LiveKit server’s webhook reaches the stack’s API: the callee leaving the room ends the call', async () => {
-  const fake = fakeCallActivities({});
-  const input = callInput();
-  const workflowId = callWorkflowId(input);
-  const roomName = roomNameFor(workflowId);
+test('forged, tampered and unsigned deliveries are refused with 401 and signal nothing; a signed unparsable body is 400', async () => {
+  await withRecorder(async (taskQueue) => {
+    const workflowId = uniqueName('webhook');
+    const roomName = roomNameFor(workflowId);
+    const handle = await client.workflow.start(roomEventsWorkflow, { workflowId, taskQueue, args: [{ count: 1 }] });
+    const sent = webhookBody({ event: 'participant_left', roomName, identity: 'sip_callee_1_x', kind: ParticipantInfo_Kind.SIP });
+    await withApi({ taskQueue }, async (url) => {
+      const invalid = 'https://kickcall.dev/problems/invalid-webhook-signature';
+      const forged = await post(url, sent.body, await sign(sent.body, 'not-the-secret-not-the-secret-not'));
+      assert.equal(forged.status, 401, 'signed with another secret');
+      assert.equal(await problemType(forged), invalid);
+      const tampered = await post(url, sent.body.replace('participant_left', 'room_finished'), await sign(sent.body));
+      assert.equal(tampered.status, 401, 'body changed after signing');
+      assert.equal(await problemType(tampered), invalid);
+      const unsigned = await post(url, sent.body);
+      assert.equal(unsigned.status, 401, 'no Authorization header');
+      assert.equal(await problemType(unsigned), invalid);
+
+      const garbage = '{"event": "participant_left", ';
+      const unparsable = await post(url, garbage, await sign(garbage));
+      assert.equal(unparsable.status, 400);
+      assert.equal(await problemType(unparsable), 'https://kickcall.dev/problems/invalid-webhook-body');
+
+      assert.deepEqual(await handle.query(receivedQuery), [], 'nothing reached the workflow');
+      const accepted = await post(url, sent.body, await sign(sent.body), 'application/json');
+      assert.equal(accepted.status, 200, 'plain application/json is accepted too');
+    });
+    const events = await withTimeout(handle.result(), 10_000, 'the signal never arrived');
+    assert.deepEqual(events.map((e) => [e.eventId, e.event]), [[sent.id, 'participant_left']]);
+  });
+});
+
+test('deliveries about no running call are acknowledged; wrong media types and oversized bodies are refused', async () => {
+  await withApi({}, async (url) => {
+    const lobby = webhookBody({ event: 'participant_joined', roomName: uniqueName('lobby'), identity: 'someone' });
+    const other = await post(url, lobby.body, await sign(lobby.body));
+    assert.equal(other.status, 200);
+    assert.deepEqual(await other.json(), { ok: true, ignored: true });
+
+    const noCall = webhookBody({ event: 'room_finished', roomName: roomNameFor(uniqueName('gone')) });
+    const gone = await post(url, noCall.body, await sign(noCall.body));
+    assert.equal(gone.status, 200, 'no such workflow: LiveKit must not retry');
+    assert.deepEqual(await gone.json(), { ok: true, ignored: true });
+
+    const form = await post(url, noCall.body, await sign(noCall.body), 'application/x-www-form-urlencoded');
+    assert.equal(form.status, 415);
+    assert.equal(await problemType(form), 'https://kickcall.dev/problems/unsupported-media-type');
+    const big = `{"id":"${'x'.repeat(1024 * 1024)}"}`;
+    const tooLarge = await post(url, big, await sign(big));
+    assert.equal(tooLarge.status, 413);
+    assert.equal(await problemType(tooLarge), 'https://kickcall.dev/problems/payload-too-large');
+  });
+});
+
+test('Temporal unreachable: the delivery is answered 503 within the deadline, so LiveKit retries', async () => {
+  // Nothing listens on port 9 (discard) here: every call fails until the deadline.
+  const connection = Connection.lazy({ address: `${config.host}:9` });
+  const unreachable = new Client({ connection, namespace: config.temporal.namespace });
+  try {
+    await withApi({ temporal: unreachable, temporalTimeoutMs: 1000 }, async (url) => {
+      const sent = webhookBody({ event: 'room_finished', roomName: roomNameFor(uniqueName('webhook')) });
+      const t0 = Date.now();
+      const res = await post(url, sent.body, await sign(sent.body));
+      assert.equal(res.status, 503);
+      assert.equal(await problemType(res), 'https://kickcall.dev/problems/orchestration-unavailable');
+      assert.ok(Date.now() - t0 < 5000, `answered in ${Date.now() - t0} ms`);
+    });
+  } finally {
+    await connection.close();
+  }
+});
+
+test('the real LiveKit server’s webhooks reach the stack’s API: join, leave and room end arrive as signals', async () => {
   const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
-  const result = await withWorker(fake.activities, async (taskQueue) => {
-    const handle = await client.workflow.start(outboundCallWorkflow, { workflowId, taskQueue, args: [input] });
-    await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');
+  const workflowId = uniqueName('webhook');
+  const roomName = roomNameFor(workflowId);
+  const events = await withRecorder(async (taskQueue) => {
+    const handle = await client.workflow.start(roomEventsWorkflow, { workflowId, taskQueue, args: [{ count: 3 }] });
     await rooms.createRoom({ name: roomName, emptyTimeout: 30 });
-    const callee = new Room();
-    await callee.connect(config.livekit.wsUrl, await joinToken(roomName, calleeIdentityFor(workflowId)));
-    await callee.disconnect();
-    return handle.result();
+    const participant = new Room();
+    try {
+      await participant.connect(config.livekit.wsUrl, await joinToken(roomName, 'webhook-tester'), { autoSubscribe: false, dynacast: false });
+      await waitFor(async () => (await handle.query(receivedQuery)).length >= 1, 10_000, 'participant_joined never arrived');
+    } finally {
+      await participant.disconnect();
+    }
+    await rooms.deleteRoom(roomName);
+    return withTimeout(handle.result(), 20_000, 'LiveKit → API → signal did not deliver three events');
   });
-  await rooms.deleteRoom(roomName).catch(() => undefined);
-  assert.equal(result.endReason, 'caller_hung_up', 'LiveKit → API → signal → the call ended');
+  const byEvent = Object.fromEntries(events.map((e) => [e.event, e]));
+  assert.deepEqual(Object.keys(byEvent).sort(), ['participant_joined', 'participant_left', 'room_finished']);
+  for (const e of events) {
+    assert.equal(e.roomName, roomName);
+    assert.match(e.eventId, /^EV_/);
+    assert.ok(Math.abs(e.atMs - Date.now()) < 60_000, 'atMs is recent, in ms');
+  }
+  for (const e of [byEvent.participant_joined, byEvent.participant_left]) {
+    assert.equal(e?.participantIdentity, 'webhook-tester');
+    assert.equal(e?.participantKind, 'standard');
+  }
+  assert.equal(byEvent.room_finished?.participantIdentity, undefined);
 });
 
-test('the SIP caller joining an inbound room starts the inbound call workflow, once', async () => {
-  const fake = fakeCallActivities({});
-  const hex = createHash('sha256').update(uniqueName('in')).digest('hex').slice(0, 16);
-  const roomName = `call_inbound_acme_${hex}`;
-  const metadata = JSON.stringify({ tenantId: 'acme', agent: { instructions: 'You answer for Acme Dental.', greeting: 'Acme Dental, how can I help?' } });
-  const result = await withWorker(fake.activities, async (taskQueue) => {
-    const app = createApiServer({ config, temporal: client, log: pino({ level: 'silent' }), taskQueue });
-    const body = webhookBody({ event: 'participant_joined', roomName, identity: `sip_caller_${hex}`, kind: ParticipantInfo_Kind.SIP, metadata });
-    const post = async () =>
-      app.inject({ method: 'POST', url: '/v1/livekit/webhook', payload: body, headers: { 'content-type': 'application/webhook+json', authorization: await sign(body) } });
-    assert.equal((await post()).statusCode, 200);
-    assert.equal((await post()).statusCode, 200, 'a redelivery is accepted');
-    const handle = client.workflow.getHandle(`inbound_acme_${hex}`);
-    await waitFor(() => fake.calls('dispatchAgent').length === 1, 10_000, 'no agent dispatched for the inbound call');
-    await handle.signal(callEventSignal, { seq: 1, ts: new Date().toISOString(), type: 'call.ended', reason: 'end_call' });
-    const done = (await handle.result()) as { disposition: string; endReason: string };
-    await app.close();
-    return done;
+test('the SIP caller joining an inbound room signal-with-starts the inbound call workflow; redeliveries start no second run', async () => {
+  await withRecorder(async (taskQueue) => {
+    const hex = randomBytes(8).toString('hex');
+    const roomName = `call_inbound_t1_${hex}`;
+    const workflowId = `inbound_t1_${hex}`;
+    const metadata = JSON.stringify({ tenantId: 't1', agent: { greeting: 'Hello.' } });
+    const sent = webhookBody({ event: 'participant_joined', roomName, identity: `sip_caller_${hex}`, kind: ParticipantInfo_Kind.SIP, metadata });
+    await withApi({ taskQueue }, async (url) => {
+      assert.equal((await post(url, sent.body, await sign(sent.body))).status, 200);
+      assert.equal((await post(url, sent.body, await sign(sent.body))).status, 200, 'a redelivery while the call runs');
+      const handle = client.workflow.getHandle<() => Promise<RecordedInboundStart>>(workflowId);
+      const first = await handle.describe();
+      assert.equal(first.type, inboundCallWorkflowType);
+      assert.equal(first.taskQueue, taskQueue);
+      await waitFor(async () => (await handle.query(receivedQuery)).length === 2, 10_000, 'the redelivery was not signalled');
+      await handle.signal(finishSignal);
+      const recorded = await withTimeout(handle.result(), 10_000, 'the inbound workflow did not finish');
+      assert.deepEqual(recorded.start, { roomName, callerIdentity: `sip_caller_${hex}`, roomMetadata: metadata });
+      const signal: RoomEventSignal = {
+        eventId: sent.id,
+        event: 'participant_joined',
+        roomName,
+        participantIdentity: `sip_caller_${hex}`,
+        participantKind: 'sip',
+        atMs: sent.createdAtS * 1000,
+      };
+      // The same delivery twice, to the same run: the workflow dedupes by eventId.
+      assert.deepEqual(recorded.events, [signal, signal]);
+
+      const late = await post(url, sent.body, await sign(sent.body));
+      assert.equal(late.status, 200, 'a redelivery after the call finished');
+      assert.deepEqual(await late.json(), { ok: true, ignored: true });
+      const last = await handle.describe();
+      assert.equal(last.runId, first.runId, 'no second run was started');
+      assert.equal(last.status.name, 'COMPLETED');
+    });
   });
-  assert.equal(result.disposition, 'completed');
-  assert.equal(result.endReason, 'end_call');
-  assert.equal(fake.calls('recordCall').length, 1, 'one run, one call record');
-  assert.equal(fake.calls('recordCall')[0]?.direction, 'inbound');
-  assert.equal((fake.calls('dispatchAgent')[0] as { config: { persona: { greeting: string } } }).config.persona.greeting, 'Acme Dental, how can I help?');
 });
