@@ -6,19 +6,14 @@
  * Comparing the two isolates what our layer costs per turn.
  */
 import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
 import { loadConfig } from '../deploy/config.js';
 import { parseCallConfig } from '../media/agent/call-config.js';
-import { createAgentSession, vadTiming } from '../media/agent/session.js';
+import { createAgentSession, loadTelephonyVad } from '../media/agent/session.js';
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
     // The same VAD settings as Kickcall's agent, so the comparison isolates our layer.
-    proc.userData.vad = await silero.VAD.load({
-      minSilenceDuration: vadTiming.minSilenceDurationMs,
-      minSpeechDuration: vadTiming.minSpeechDurationMs,
-      activationThreshold: vadTiming.activationThreshold,
-    });
+    proc.userData.vad = await loadTelephonyVad();
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();

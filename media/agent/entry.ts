@@ -8,7 +8,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { defineAgent, llm, tts, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
 import { RoomEvent, type AudioFrame, type RemoteParticipant } from '@livekit/rtc-node';
 import { loadConfig } from '../../deploy/config.js';
 import { createLogger, type Logger } from '../../deploy/logger.js';
@@ -16,7 +15,7 @@ import { createCallEventPublisher, ensureCallEventsStream } from '../events/publ
 import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
 import { serveControl } from './control.js';
 import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
-import { createAgentSession, vadTiming } from './session.js';
+import { createAgentSession, loadTelephonyVad } from './session.js';
 import { createTools } from './tools.js';
 
 /** Core-NATS subject for jobs whose metadata names no usable call: nothing to key them by. */
@@ -30,11 +29,7 @@ export const degradeLines = {
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
-    proc.userData.vad = await silero.VAD.load({
-      minSilenceDuration: vadTiming.minSilenceDurationMs,
-      minSpeechDuration: vadTiming.minSpeechDurationMs,
-      activationThreshold: vadTiming.activationThreshold,
-    });
+    proc.userData.vad = await loadTelephonyVad();
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();

@@ -6,6 +6,7 @@
  * unless a provider URL says so.
  */
 import { voice, type VAD } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
 import type { Config } from '../../deploy/config.js';
@@ -24,6 +25,15 @@ export const providerRetry = { maxRetry: 2, retryIntervalMs: 250, timeoutMs: 2_5
  * count (default 50), so line clicks and breaths do not barge in on the agent.
  */
 export const vadTiming = { minSilenceDurationMs: 350, minSpeechDurationMs: 100, activationThreshold: 0.5 } as const;
+
+/** Loads Silero with the telephony settings above (once per job process, in prewarm). */
+export function loadTelephonyVad(): Promise<VAD> {
+  return silero.VAD.load({
+    minSilenceDuration: vadTiming.minSilenceDurationMs,
+    minSpeechDuration: vadTiming.minSpeechDurationMs,
+    activationThreshold: vadTiming.activationThreshold,
+  });
+}
 
 /** Telephony turn-taking: a short fixed endpointing delay keeps voice-to-voice low. */
 export const turnTiming = { endpointingMinDelayMs: 300, endpointingMaxDelayMs: 2_000, interruptionMinDurationMs: 250 } as const;

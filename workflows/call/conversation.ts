@@ -49,8 +49,8 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
 
   // Decisions already asked for are carried out even when the call has just ended: an
   // opt-out or an answer given in the last breath still counts.
-  while (!state.ended || state.todo.length > 0) {
-    const decision = state.todo.shift();
+  while (!state.ended || state.decisions.length > 0) {
+    const decision = state.decisions.shift();
     if (decision) {
       await decide(decision, state, call);
       continue;

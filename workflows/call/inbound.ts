@@ -5,12 +5,12 @@
  * agent with the dispatch rule's configuration and runs the same conversation, transfer
  * and analysis path as an outbound call.
  */
-import { ApplicationFailure, CancellationScope, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../errors.js';
 import type { InboundCallStart } from '../inbound-start.js';
-import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import { callStatusKey, directionKey, tenantIdKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
+import { registerCallHandlers } from './handlers.js';
 import { agentConfigFor } from './agent-config.js';
 import { converse, defaultLimits } from './conversation.js';
 import { parseInboundRoute } from './inbound-route.js';
@@ -22,22 +22,8 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
   const callId = workflowInfo().workflowId;
   const state = new CallState(input.callerIdentity);
   const answeredAtMs = Date.now();
-  setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
-  setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
-  setHandler(
-    hangUpUpdate,
-    ({ reason }) => {
-      state.end(reason, 'workflow');
-      return { accepted: true as const };
-    },
-    {
-      validator: ({ reason }) => {
-        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a hang-up needs a reason');
-        if (state.status !== 'in_progress' && state.status !== 'transferring') throw new Error(`the call is ${state.status}`);
-      },
-    },
-  );
-  setHandler(callStatusQuery, () => ({ callId, status: state.status, turns: state.turns, agents: state.agentsJoined, answeredAtMs }));
+  state.answeredAtMs = answeredAtMs;
+  registerCallHandlers(state, callId);
 
   const parsed = parseInboundRoute(input.roomMetadata);
   if ('problem' in parsed) {

@@ -11,7 +11,6 @@ import {
   ParentClosePolicy,
   isCancellation,
   setCurrentDetails,
-  setHandler,
   sleep,
   startChild,
   upsertSearchAttributes,
@@ -19,9 +18,9 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../errors.js';
 import { calleeIdentityFor, callWorkflowId, roomNameFor } from '../ids.js';
-import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import { callStatusKey, campaignIdKey, directionKey, dispositionKey, tenantIdKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
+import { registerCallHandlers } from './handlers.js';
 import { agentConfigFor } from './agent-config.js';
 import { nextWindowOpenMs, windowProblem } from './calling-window.js';
 import { converse, defaultLimits } from './conversation.js';
@@ -40,31 +39,12 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
   // Cancelled by a hang-up request before the answer: stops the wait, the dial, the ringing.
   const beforeAnswer = new CancellationScope();
 
-  setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
-  setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
-  setHandler(
-    hangUpUpdate,
-    ({ reason }) => {
-      state.end(reason, 'workflow');
+  registerCallHandlers(state, callId, {
+    // Before the answer a hang-up also stops the wait, the dial and the ringing.
+    onHangUp: () => {
       if (state.answeredAtMs === undefined) beforeAnswer.cancel();
-      return { accepted: true as const };
     },
-    {
-      validator: ({ reason }) => {
-        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a hang-up needs a reason');
-        if (state.status === 'ending' || state.status === 'analysing' || state.status === 'completed') {
-          throw new Error(`the call is already ${state.status}`);
-        }
-      },
-    },
-  );
-  setHandler(callStatusQuery, () => ({
-    callId,
-    status: state.status,
-    turns: state.turns,
-    agents: state.agentsJoined,
-    ...(state.answeredAtMs !== undefined ? { answeredAtMs: state.answeredAtMs } : {}),
-  }));
+  });
 
   const setStatus = (status: typeof state.status, details: string) => {
     state.status = status;

@@ -49,7 +49,8 @@ export class CallState {
   voicemailAtMs: number | undefined;
   optedOut = false;
   transferred = false;
-  todo: Decision[] = [];
+  /** Tool requests awaiting the workflow's action, in seq order. */
+  decisions: Decision[] = [];
 
   constructor(readonly calleeIdentity: string | undefined) {}
 
@@ -143,20 +144,20 @@ export class CallState {
     const text = (key: string) => (typeof e.args[key] === 'string' ? e.args[key] : '');
     switch (e.name) {
       case 'transfer_to_human':
-        this.todo.push({ kind: 'transfer', seq: e.seq, reason: text('reason') });
+        this.decisions.push({ kind: 'transfer', seq: e.seq, reason: text('reason') });
         return;
       case 'do_not_call':
         this.optedOut = true;
-        this.todo.push({ kind: 'do_not_call', seq: e.seq });
+        this.decisions.push({ kind: 'do_not_call', seq: e.seq });
         return;
       case 'voicemail_detected':
         this.voicemailAtMs ??= nowMs;
         return;
       case 'schedule_callback':
-        this.todo.push({ kind: 'callback', seq: e.seq, when: text('when') });
+        this.decisions.push({ kind: 'callback', seq: e.seq, when: text('when') });
         return;
       case 'record_answer':
-        if (text('field')) this.todo.push({ kind: 'answer', seq: e.seq, field: text('field'), value: text('value') });
+        if (text('field')) this.decisions.push({ kind: 'answer', seq: e.seq, field: text('field'), value: text('value') });
         return;
       case 'end_call':
         // The agent closes the call itself; `call.ended` follows.
