@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { Ajv, type ErrorObject } from 'ajv';
 import type OpenAI from 'openai';
 import type { Db } from '../deploy/db/schema.js';
+import { heartbeating } from './heartbeat.js';
 import { FailureType } from '../workflows/errors.js';
 import type { AnalysisFieldSpec } from '../workflows/call/types.js';
 
@@ -116,67 +117,69 @@ export function createAnalysisActivities(deps: { db: Db; openai: OpenAI; model: 
   };
 
   return {
-    async analyzeCall(input: AnalyzeCallInput): Promise<AnalysisOutcome> {
-      // A retry after a crash returns what was stored; the LLM is asked once per call.
-      const done = await stored(input.callId);
-      if (done) return done;
-
-      const turns = await deps.db.selectFrom('call_turns').select(['role', 'text']).where('call_id', '=', input.callId).orderBy('seq').execute();
-      if (turns.length === 0) {
-        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: 'the call has no transcript to analyse', nonRetryable: true });
-      }
-      const transcript = turns.map((t) => `${t.role === 'user' ? 'caller' : 'agent'}: ${t.text}`).join('\n');
-      const schema = analysisSchema(input.fields);
-      const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
-        {
-          role: 'system',
-          content:
-            'You analyse phone calls made by an AI agent. Answer only with JSON matching the schema.' +
-            (input.goal ? ` The call's goal: ${input.goal}.` : ''),
-        },
-        { role: 'user', content: `Transcript (one turn per line):\n${transcript}` },
-      ];
-
-      let problem = '';
-      let attempts = 0;
-      while (attempts < maxAttempts) {
-        attempts++;
-        const completion = await deps.openai.chat.completions.create({
-          model: deps.model,
-          messages,
-          response_format: { type: 'json_schema', json_schema: { name: 'call_analysis', strict: true, schema } },
-        });
-        const message = completion.choices[0]?.message;
-        const checked = message?.refusal ? { problem: 'the model refused' } : checkAnswer(message?.content, schema);
-        if ('answer' in checked) {
-          const a = checked.answer;
-          await deps.db
-            .insertInto('call_analyses')
-            .values({
-              call_id: input.callId,
-              status: 'ok',
-              summary: a.summary,
-              disposition: a.disposition,
-              sentiment: a.sentiment,
-              goal_met: a.goal_met,
-              fields: JSON.stringify(a.fields),
-              model: deps.model,
-              attempts,
-            })
-            .onConflict((oc) => oc.column('call_id').doNothing())
-            .execute();
-          return (await stored(input.callId))!;
-        }
-        problem = checked.problem;
-      }
-      await deps.db
-        .insertInto('call_analyses')
-        .values({ call_id: input.callId, status: 'failed', error: `${problem} (after ${attempts} attempts)`, model: deps.model, attempts })
-        .onConflict((oc) => oc.column('call_id').doNothing())
-        .execute();
-      return (await stored(input.callId))!;
-    },
+    analyzeCall: (input: AnalyzeCallInput): Promise<AnalysisOutcome> => heartbeating(() => analyze(input)),
   };
+
+  async function analyze(input: AnalyzeCallInput): Promise<AnalysisOutcome> {
+    // A retry after a crash returns what was stored; the LLM is asked once per call.
+    const done = await stored(input.callId);
+    if (done) return done;
+
+    const turns = await deps.db.selectFrom('call_turns').select(['role', 'text']).where('call_id', '=', input.callId).orderBy('seq').execute();
+    if (turns.length === 0) {
+      throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: 'the call has no transcript to analyse', nonRetryable: true });
+    }
+    const transcript = turns.map((t) => `${t.role === 'user' ? 'caller' : 'agent'}: ${t.text}`).join('\n');
+    const schema = analysisSchema(input.fields);
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      {
+        role: 'system',
+        content:
+          'You analyse phone calls made by an AI agent. Answer only with JSON matching the schema.' +
+          (input.goal ? ` The call's goal: ${input.goal}.` : ''),
+      },
+      { role: 'user', content: `Transcript (one turn per line):\n${transcript}` },
+    ];
+
+    let problem = '';
+    let attempts = 0;
+    while (attempts < maxAttempts) {
+      attempts++;
+      const completion = await deps.openai.chat.completions.create({
+        model: deps.model,
+        messages,
+        response_format: { type: 'json_schema', json_schema: { name: 'call_analysis', strict: true, schema } },
+      });
+      const message = completion.choices[0]?.message;
+      const checked = message?.refusal ? { problem: 'the model refused' } : checkAnswer(message?.content, schema);
+      if ('answer' in checked) {
+        const a = checked.answer;
+        await deps.db
+          .insertInto('call_analyses')
+          .values({
+            call_id: input.callId,
+            status: 'ok',
+            summary: a.summary,
+            disposition: a.disposition,
+            sentiment: a.sentiment,
+            goal_met: a.goal_met,
+            fields: JSON.stringify(a.fields),
+            model: deps.model,
+            attempts,
+          })
+          .onConflict((oc) => oc.column('call_id').doNothing())
+          .execute();
+        return (await stored(input.callId))!;
+      }
+      problem = checked.problem;
+    }
+    await deps.db
+      .insertInto('call_analyses')
+      .values({ call_id: input.callId, status: 'failed', error: `${problem} (after ${attempts} attempts)`, model: deps.model, attempts })
+      .onConflict((oc) => oc.column('call_id').doNothing())
+      .execute();
+    return (await stored(input.callId))!;
+  }
 }
 
 export type AnalysisActivities = ReturnType<typeof createAnalysisActivities>;

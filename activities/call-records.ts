@@ -17,6 +17,8 @@ export interface CallRow {
   roomName: string;
   /** E.164, for outbound calls; kept in its column only. */
   calleeE164?: string;
+  /** For a campaign's call: its start minus when the campaign's pacer planned it. */
+  schedulingLagMs?: number;
 }
 
 export interface CallUpdate {
@@ -72,6 +74,7 @@ export function createCallRecordActivities(deps: { db: Db }) {
           status: 'scheduled',
           room_name: row.roomName,
           callee_e164: row.calleeE164 ?? null,
+          scheduling_lag_ms: row.schedulingLagMs ?? null,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();

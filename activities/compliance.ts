@@ -4,6 +4,7 @@
  * sleep); what needs the database is here.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { sql } from 'kysely';
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import type { Db } from '../deploy/db/schema.js';
 import { FailureType } from '../workflows/errors.js';
@@ -40,13 +41,29 @@ export function createComplianceActivities(deps: { db: Db }) {
       return { allowed: true };
     },
 
-    /** Adds a number to the tenant's list at once; adding it again changes nothing. */
-    async addToDoNotCall(input: { tenantId: string; callTo: string; source: string }): Promise<void> {
-      await deps.db
-        .insertInto('do_not_call')
-        .values({ tenant_id: input.tenantId, phone_e164: e164(input.callTo), source: input.source })
-        .onConflict((oc) => oc.columns(['tenant_id', 'phone_e164']).doNothing())
-        .execute();
+    /**
+     * Adds a number to the tenant's list at once and takes it out of every campaign of the
+     * tenant that has not dialled it yet or would redial it; adding it again changes nothing.
+     * (A call to it already ringing elsewhere is stopped by that call's own gate only if it
+     * has not passed it; the gate runs at dial time.)
+     */
+    async addToDoNotCall(input: { tenantId: string; callTo: string; source: string }): Promise<{ contactsRemoved: number }> {
+      const phone = e164(input.callTo);
+      return deps.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('do_not_call')
+          .values({ tenant_id: input.tenantId, phone_e164: phone, source: input.source })
+          .onConflict((oc) => oc.columns(['tenant_id', 'phone_e164']).doNothing())
+          .execute();
+        const removed = await trx
+          .updateTable('contacts')
+          .set({ state: 'done', last_disposition: 'blocked', next_attempt_at: null, claim_id: null, updated_at: sql`now()` })
+          .where('tenant_id', '=', input.tenantId)
+          .where('phone_e164', '=', phone)
+          .where('state', 'in', ['pending', 'retry_wait'])
+          .executeTakeFirst();
+        return { contactsRemoved: Number(removed.numUpdatedRows) };
+      });
     },
   };
 }

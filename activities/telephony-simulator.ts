@@ -9,6 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { sql } from 'kysely';
+import type { Db } from '../deploy/db/schema.js';
 import { jetstream } from '@nats-io/jetstream';
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import type { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
@@ -17,15 +19,21 @@ import { callControlSubject } from '../media/events/subjects.js';
 import { SipCallError, SipNoAnswerError } from '../workflows/errors.js';
 import type { DialRequest, DialResult, SipDialer } from './telephony.js';
 
-export type SimulatedOutcome = 'answered' | 'voicemail' | 'busy' | 'no_answer' | 'rejected' | 'failed';
+export type SimulatedOutcome = 'answered' | 'voicemail' | 'busy' | 'no_answer' | 'rejected' | 'failed' | 'opted_out';
 
 /** Relative weights of each outcome. */
 export type OutcomeDistribution = Record<SimulatedOutcome, number>;
 
-export const defaultDistribution: OutcomeDistribution = { answered: 55, voicemail: 10, busy: 10, no_answer: 15, rejected: 5, failed: 5 };
+export const defaultDistribution: OutcomeDistribution = { answered: 55, voicemail: 10, busy: 10, no_answer: 15, rejected: 5, failed: 5, opted_out: 0 };
 
 export interface TelephonySimulatorOptions {
   nc: NatsConnection;
+  /**
+   * The simulated carrier's ledger of dials, kept outside the worker like a real carrier's:
+   * a dial retried after a worker crash re-attaches to the call already placed instead of
+   * placing another (as the SIP gateway does by room and identity).
+   */
+  db: Db;
   /** Same seed, same outcomes. */
   seed: string;
   distribution?: OutcomeDistribution;
@@ -71,7 +79,7 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
   const scale = opts.timeScale ?? 1;
   const live = new Map<string, LiveCall>();
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms * scale)));
-  const stats = { dials: 0, answered: 0, conversations: 0 };
+  const stats = { dials: 0, reattached: 0, answered: 0, conversations: 0 };
 
   /** An answered call: the agent greets, caller and agent take turns, the agent ends it. */
   async function converse(roomName: string, call: LiveCall, plan: SimulatedCallPlan): Promise<void> {
@@ -86,7 +94,13 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
     });
     try {
       await events.publish({ type: 'agent.joined', workerId: 'telephony-simulator', resumed: false, participantIdentity: 'agent-simulated' });
-      if (plan.outcome === 'voicemail') {
+      if (plan.outcome === 'opted_out') {
+        await events.publish({ type: 'user.turn', text: 'Please take me off your list.' });
+        await events.publish({ type: 'tool.requested', toolCallId: 'sim-dnc', name: 'do_not_call', args: {} });
+        await sleep(plan.turnGapMs);
+        await events.publish({ type: 'agent.turn', text: 'Understood, we will not call again. Goodbye.', interrupted: false });
+        await events.publish({ type: 'call.ended', reason: 'do_not_call' });
+      } else if (plan.outcome === 'voicemail') {
         await events.publish({ type: 'user.turn', text: 'Simulated voicemail greeting.' });
         await events.publish({ type: 'tool.requested', toolCallId: 'sim-vm', name: 'voicemail_detected', args: {} });
         await sleep(plan.turnGapMs);
@@ -108,9 +122,24 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
     }
   }
 
+  const answeredResult = (request: DialRequest): DialResult => ({
+    participantIdentity: request.participantIdentity,
+    sipCallId: `SCL_sim${createHash('sha1').update(request.roomName).digest('hex').slice(0, 8)}`,
+  });
+
   const dialer: SipDialer = {
     async dial(request: DialRequest): Promise<DialResult> {
-      stats.dials++;
+      const ledger = await opts.db
+        .insertInto('simulated_dials')
+        .values({ room_name: request.roomName })
+        .onConflict((oc) => oc.column('room_name').doUpdateSet({ requests: sql`simulated_dials.requests + 1` }))
+        .returning('requests')
+        .executeTakeFirstOrThrow();
+      if (ledger.requests > 1) stats.reattached++;
+      else stats.dials++;
+      const existing = live.get(request.roomName);
+      if (existing && !existing.ended) return answeredResult(request);
+      // The plan is a function of the room: a re-attached call ends the way it was going to.
       const plan = planCall(opts.seed, request.roomName, opts.distribution);
       await sleep(Math.min(plan.ringMs, plan.outcome === 'no_answer' ? request.ringingTimeoutMs : plan.ringMs));
       switch (plan.outcome) {
@@ -126,8 +155,9 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
           stats.answered++;
           const call: LiveCall = { callId: request.roomName.replace(/^call_/, ''), calleeIdentity: request.participantIdentity, ended: false };
           live.set(request.roomName, call);
+          // Replayed after a re-attach, its events carry the same IDs and JetStream drops the repeats.
           void converse(request.roomName, call, plan).catch(() => undefined);
-          return { participantIdentity: request.participantIdentity, sipCallId: `SCL_sim${createHash('sha1').update(request.roomName).digest('hex').slice(0, 8)}` };
+          return answeredResult(request);
         }
       }
     },

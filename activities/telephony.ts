@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { RoomServiceClient } from 'livekit-server-sdk';
+import { heartbeating } from './heartbeat.js';
 import { FailureType, KickcallError, nonRetryableFailureTypes } from '../workflows/errors.js';
 
 /** An outbound trunk, given inline with each dial. */
@@ -77,8 +78,9 @@ export function createTelephonyActivities(deps: TelephonyDeps) {
 
     /** Dials the callee into the room and waits for the answer. */
     async dialCallee(request: DialRequest): Promise<DialResult> {
+      // Ringing can last the whole ringing timeout: heartbeat so a lost worker shows quickly.
       try {
-        return await deps.dialer.dial(request);
+        return await heartbeating(() => deps.dialer.dial(request));
       } catch (err) {
         throw toApplicationFailure(err);
       }
@@ -106,3 +108,4 @@ export function createTelephonyActivities(deps: TelephonyDeps) {
 
 export type TelephonyActivities = ReturnType<typeof createTelephonyActivities>;
 export { FailureType };
+

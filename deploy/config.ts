@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { OutcomeDistribution } from '../activities/telephony-simulator.js';
 
 /** Repository root, independent of the caller's working directory. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +38,17 @@ const envSchema = z
     KICKCALL_TELEPHONY_SEED: z.string().min(1).default('kickcall'),
     /** Load mode: multiplies simulated ringing and talk time (0.01 = 100× faster). */
     KICKCALL_TELEPHONY_TIME_SCALE: z.coerce.number().positive().max(10).default(1),
+    /**
+     * Streams the providers carry at once across the deployment; a campaign never starts a
+     * call beyond them. Defaults are Deepgram's standard-plan limits (50 streaming STT
+     * connections, 15 concurrent Aura-2 requests).
+     */
+    KICKCALL_CAPACITY_STT_STREAMS: z.coerce.number().int().min(1).max(100_000).default(50),
+    KICKCALL_CAPACITY_TTS_STREAMS: z.coerce.number().int().min(1).max(100_000).default(15),
     TEMPORAL_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default('kickcall-orchestration'),
     TEMPORAL_UI_URL: z.url().optional(),
+    /** A prebuilt workflow bundle (bundleWorkflowCode's output): workers start in a second instead of bundling. */
+    KICKCALL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 
     NATS_URL: z.string().optional(),
     NATS_PORT: port.default(4222),
@@ -132,6 +142,8 @@ export interface Config {
     namespace: string;
     /** Where call and campaign workflows run. */
     taskQueue: string;
+    /** Prebuilt workflow code; without it the worker bundles `workflows/` at start. */
+    workflowBundlePath?: string;
     uiUrl: string;
   };
   nats: { url: string; port: number; monitorPort: number; monitorUrl: string };
@@ -182,7 +194,15 @@ export interface Config {
    * How calls are placed: through LiveKit and the SIP gateway (the default), or, in load
    * mode, by the telephony simulator (activities/telephony-simulator.ts).
    */
-  telephony: { mode: 'livekit' | 'simulated'; seed: string; timeScale: number };
+  telephony: {
+    mode: 'livekit' | 'simulated';
+    seed: string;
+    timeScale: number;
+    /** Load mode's outcome weights (tests and benchmarks set them; default a realistic mix). */
+    distribution?: OutcomeDistribution;
+  };
+  /** Provider streams the whole deployment may hold at once (each call holds one of each). */
+  capacity: { sttStreams: number; ttsStreams: number };
   media: {
     /** The name jobs are dispatched to; explicit dispatch only. */
     agentName: string;
@@ -271,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       metricsPort: e.TEMPORAL_METRICS_PORT,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...(e.KICKCALL_WORKFLOW_BUNDLE ? { workflowBundlePath: path.resolve(e.KICKCALL_WORKFLOW_BUNDLE) } : {}),
       uiUrl: e.TEMPORAL_UI_URL ?? `http://${h}:${e.TEMPORAL_UI_PORT}`,
     },
     nats: {
@@ -320,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       simulator: { deepgramPort: e.PROVIDER_SIM_DEEPGRAM_PORT, openaiPort: e.PROVIDER_SIM_OPENAI_PORT },
     },
     telephony: { mode: e.KICKCALL_TELEPHONY, seed: e.KICKCALL_TELEPHONY_SEED, timeScale: e.KICKCALL_TELEPHONY_TIME_SCALE },
+    capacity: { sttStreams: e.KICKCALL_CAPACITY_STT_STREAMS, ttsStreams: e.KICKCALL_CAPACITY_TTS_STREAMS },
     media: {
       agentName: e.MEDIA_AGENT_NAME,
       httpPort: e.MEDIA_WORKER_HTTP_PORT,

@@ -14,6 +14,7 @@ import { createLogger } from '../deploy/logger.js';
 import { createAgentActivities } from '../activities/agent.js';
 import { createAnalysisActivities } from '../activities/analysis.js';
 import { createCallRecordActivities } from '../activities/call-records.js';
+import { createCampaignActivities } from '../activities/campaign.js';
 import { createComplianceActivities } from '../activities/compliance.js';
 import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
@@ -34,7 +35,13 @@ export function createActivities(deps: {
 }) {
   const { config, nc, db, openai } = deps;
   // Load mode: the telephony simulator stands in for rooms, dispatch and SIP, nothing else.
-  const sim = config.telephony.mode === 'simulated' ? createTelephonySimulator({ nc, seed: config.telephony.seed, timeScale: config.telephony.timeScale }) : undefined;
+  const sim = config.telephony.mode === 'simulated' ? createTelephonySimulator({
+          nc,
+          db,
+          seed: config.telephony.seed,
+          timeScale: config.telephony.timeScale,
+          ...(config.telephony.distribution ? { distribution: config.telephony.distribution } : {}),
+        }) : undefined;
   const rooms = sim?.rooms ?? deps.rooms;
   const dispatch = sim?.dispatch ?? deps.dispatch;
   const dialer = sim?.dialer ?? createGatewayDialer(config.sip.controlUrl);
@@ -44,6 +51,7 @@ export function createActivities(deps: {
     ...createComplianceActivities({ db }),
     ...createCallRecordActivities({ db }),
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
+    ...createCampaignActivities({ db, capacity: config.capacity }),
   };
 }
 
@@ -75,7 +83,9 @@ export async function createOrchestrationWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: opts.taskQueue ?? orchestrationTaskQueue,
-      workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+      ...(config.temporal.workflowBundlePath
+        ? { workflowBundle: { codePath: config.temporal.workflowBundlePath } }
+        : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
       activities,
     });
     return { worker, close };

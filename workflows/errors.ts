@@ -22,6 +22,8 @@ export const FailureType = {
   AgentUnavailable: 'AgentUnavailable',
   /** A request that can never succeed as given. */
   InvalidInput: 'InvalidInput',
+  /** A control request that the target's current state does not allow (pause a paused campaign). */
+  InvalidTransition: 'InvalidTransition',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -32,6 +34,7 @@ export const nonRetryableFailureTypes: FailureType[] = [
   FailureType.SipNoAnswer,
   FailureType.TransferFailed,
   FailureType.InvalidInput,
+  FailureType.InvalidTransition,
 ];
 
 /** Base of every Kickcall error. */

@@ -46,3 +46,11 @@ export function callWorkflowId(parts: CallIdParts): string {
 export function inboundCallIdForRoom(roomName: string): string | undefined {
   return /^call_(inbound_[A-Za-z0-9-]+_[0-9a-f]{16})$/.exec(roomName)?.[1];
 }
+
+/** A campaign's workflow ID: `campaign_<tenant>_<campaign>`, one running campaign per ID. */
+export function campaignWorkflowId(tenantId: string, campaignId: string): string {
+  for (const [name, value] of [['tenantId', tenantId], ['campaignId', campaignId]] as const) {
+    if (!idPart.test(value)) throw new InvalidInputError(`${name} must be 1-40 letters, digits or "-"`);
+  }
+  return `campaign_${tenantId}_${campaignId}`;
+}

@@ -2,3 +2,4 @@
 export { smokeCallWorkflow } from './smoke-call.js';
 export { outboundCallWorkflow } from './call/outbound.js';
 export { inboundCallWorkflow } from './call/inbound.js';
+export { campaignWorkflow } from './campaign/campaign.js';

@@ -30,6 +30,8 @@ export interface CallsTable {
   end_reason: string | null;
   agent_count: Generated<number>;
   next_attempt_id: string | null;
+  cost_usd: number | null;
+  scheduling_lag_ms: number | null;
   started_at: Timestamp | null;
   answered_at: Timestamp | null;
   ended_at: Timestamp | null;
@@ -120,6 +122,9 @@ export interface CampaignsTable {
   name: string;
   status: Generated<string>;
   config: ColumnType<unknown, string | undefined, string>;
+  stop_reason: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -138,7 +143,10 @@ export interface ContactsTable {
   attempts: Generated<number>;
   next_attempt_at: Timestamp | null;
   last_disposition: string | null;
+  claim_id: string | null;
+  call_id: string | null;
   created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 export interface ContactImportsTable {
@@ -151,6 +159,30 @@ export interface ContactImportsTable {
   invalid: number;
   issues: Json;
   created_at: Generated<Date>;
+}
+
+export interface OutboundTrunksTable {
+  tenant_id: string;
+  id: string;
+  address: string;
+  numbers: ColumnType<string[], string, string>;
+  max_calls_per_second: number;
+  max_channels: number;
+  created_at: Generated<Date>;
+}
+
+export interface CapacityLeasesTable {
+  pool: string;
+  holder: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  released_at: Timestamp | null;
+}
+
+export interface SimulatedDialsTable {
+  room_name: string;
+  requests: Generated<number>;
+  first_at: Generated<Date>;
 }
 
 export interface Database {
@@ -167,6 +199,9 @@ export interface Database {
   campaigns: CampaignsTable;
   contacts: ContactsTable;
   contact_imports: ContactImportsTable;
+  outbound_trunks: OutboundTrunksTable;
+  capacity_leases: CapacityLeasesTable;
+  simulated_dials: SimulatedDialsTable;
 }
 
 export type Db = Kysely<Database>;

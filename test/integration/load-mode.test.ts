@@ -44,6 +44,7 @@ const expected: Record<SimulatedOutcome, Disposition> = {
   no_answer: 'no_answer',
   rejected: 'rejected',
   failed: 'failed',
+  opted_out: 'opted_out',
 };
 
 test('40 simulated calls end exactly as the seeded plan says, each recorded once', async () => {

@@ -9,20 +9,33 @@ import type { AnalysisActivities } from '../../activities/analysis.js';
 import type { CallRecordActivities } from '../../activities/call-records.js';
 import type { ComplianceActivities } from '../../activities/compliance.js';
 import type { TelephonyActivities } from '../../activities/telephony.js';
-import { nonRetryableFailureTypes } from '../errors.js';
+import { FailureType, nonRetryableFailureTypes } from '../errors.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes };
 
 const options = {
   /** Database writes and reads: quick, retried until the database is back. */
   records: { startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 20 } },
-  /** Dialling waits for the answer (ringing timeout plus margin). */
+  /** Room and transfer requests to LiveKit and the SIP gateway. */
   telephony: { startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } },
+  /**
+   * Dialling waits for the answer (ringing timeout plus margin) and heartbeats meanwhile,
+   * so a worker lost mid-dial is noticed in seconds; the retry re-attaches to the same
+   * call (the dialer is idempotent by room and identity), it does not dial again.
+   */
+  dial: {
+    startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '10 seconds',
+    // A carrier failure (5xx) is an outcome, not a glitch: dialling again would place a
+    // second call within the same attempt. The retry policy decides on a next attempt.
+    retry: { ...retry, maximumAttempts: 3, nonRetryableErrorTypes: [...nonRetryableFailureTypes, FailureType.SipFailed] },
+  },
   /** Dispatch and room look-ups must be fast: the callee is waiting. */
   agent: { startToCloseTimeout: '15 seconds', retry: { ...retry, maximumAttempts: 5 } },
   /** A control command may wait for a notice to be spoken. */
   control: { startToCloseTimeout: '45 seconds', retry: { ...retry, maximumAttempts: 2 } },
-  analysis: { startToCloseTimeout: '2 minutes', retry: { ...retry, maximumAttempts: 5 } },
+  /** Heartbeats, so a worker lost mid-analysis is noticed in seconds. */
+  analysis: { startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 5 } },
 } satisfies Record<string, ActivityOptions>;
 
 export const records = proxyActivities<CallRecordActivities>(options.records);

@@ -145,11 +145,13 @@ async function decide(decision: Decision, state: CallState, call: Conversation):
         return;
       }
       // At once, before the call ends: the list must hold even if the call then fails.
-      return withSummary('records', 'add the number to the do-not-call list').addToDoNotCall({
+      // It also takes the number out of every campaign of the tenant.
+      await withSummary('records', 'add the number to the do-not-call list').addToDoNotCall({
         tenantId: call.tenantId,
         callTo: call.callTo,
         source: `call:${call.callId}`,
       });
+      return;
     case 'callback':
       return withSummary('records', 'record the callback request').recordCallback({ callId: call.callId, seq: decision.seq, when: decision.when });
     case 'answer':

@@ -8,6 +8,8 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  getExternalWorkflowHandle,
+  patched,
   ParentClosePolicy,
   isCancellation,
   setCurrentDetails,
@@ -17,7 +19,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { FailureType } from '../errors.js';
-import { calleeIdentityFor, callWorkflowId, roomNameFor } from '../ids.js';
+import { calleeIdentityFor, callWorkflowId, campaignWorkflowId, roomNameFor } from '../ids.js';
+import { callOutcomeSignal } from '../campaign/messages.js';
+import type { CallOutcome } from '../campaign/types.js';
 import { callStatusKey, campaignIdKey, directionKey, dispositionKey, tenantIdKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
 import { registerCallHandlers } from './handlers.js';
@@ -30,6 +34,30 @@ import type { CallResult, Disposition, OutboundCallInput } from './types.js';
 import { hangUpCall, wrapUp } from './wrap-up.js';
 
 export async function outboundCallWorkflow(input: OutboundCallInput): Promise<CallResult> {
+  try {
+    const result = await placeCall(input);
+    await reportToCampaign(input, { disposition: result.disposition, ...(result.retry.retry ? { retryDelayMs: result.retry.delayMs } : {}), ...(result.durationMs !== undefined ? { durationMs: result.durationMs } : {}) });
+    return result;
+  } catch (err) {
+    // The campaign must hear of every attempt, also one that failed or was cancelled.
+    await reportToCampaign(input, { disposition: isCancellation(err) ? 'cancelled' : 'failed' });
+    throw err;
+  }
+}
+
+/**
+ * Tells the campaign how this attempt ended (its retry decision included). Signalled, not
+ * returned: the campaign may have continued as new since it started this call. A campaign
+ * that no longer runs has nothing to hear.
+ */
+async function reportToCampaign(input: OutboundCallInput, outcome: Pick<CallOutcome, 'disposition' | 'retryDelayMs' | 'durationMs'>): Promise<void> {
+  if (input.campaignId === undefined || !patched('report-outcome-to-campaign')) return;
+  const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.tenantId, input.campaignId));
+  const report: CallOutcome = { callId: workflowInfo().workflowId, contactId: input.contactId, attempt: input.attempt, ...outcome };
+  await CancellationScope.nonCancellable(() => campaign.signal(callOutcomeSignal, report)).catch(() => undefined);
+}
+
+async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   const callId = workflowInfo().workflowId;
   validate(input, callId);
   const roomName = roomNameFor(callId);
@@ -66,6 +94,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
     direction: 'outbound',
     roomName,
     calleeE164: input.callTo,
+    ...(input.plannedAtMs !== undefined ? { schedulingLagMs: workflowInfo().startTime.getTime() - input.plannedAtMs } : {}),
   });
 
   const finishUnanswered = async (disposition: Disposition, endReason: string, sipStatusCode?: number): Promise<CallResult> => {
@@ -129,7 +158,7 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
 
       // 4. Dial: resolves on answer, fails with the SIP outcome.
       setStatus('dialling', 'ringing');
-      return withSummary('telephony', `dial (ringing timeout ${limits.ringingTimeoutS} s)`).dialCallee({
+      return withSummary('dial', `dial (ringing timeout ${limits.ringingTimeoutS} s)`).dialCallee({
         trunk: input.trunk,
         callTo: input.callTo,
         roomName,

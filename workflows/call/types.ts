@@ -93,6 +93,8 @@ export interface OutboundCallInput {
    * Default true without a campaign, false with one.
    */
   chainRetries?: boolean;
+  /** For a campaign's call: when its pacer planned the call to start (ms since the epoch). */
+  plannedAtMs?: number;
   analysis?: { goal?: string; fields?: Record<string, AnalysisFieldSpec> };
 }
 

@@ -1,0 +1,327 @@
+/**
+ * What a campaign workflow asks of PostgreSQL: claim the contacts it may dial now (due,
+ * inside their calling window, within every capacity limit), record how attempts ended,
+ * close the queue, and report counts. Each is idempotent: a claim retried after a crash
+ * returns the contacts it already took, and an outcome recorded twice changes nothing.
+ *
+ * Capacity is shared through lease rows under a per-pool advisory lock: an outbound
+ * trunk's channels and calls per second (across every campaign of the tenant) and the
+ * providers' concurrent streams (across the deployment).
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { sql } from 'kysely';
+import type { Db } from '../deploy/db/schema.js';
+import { nextWindowOpenMs, defaultCallingWindow, type CallingWindow } from '../workflows/call/calling-window.js';
+import type { Disposition } from '../workflows/call/types.js';
+import type { CallOutcome, ContactTally } from '../workflows/campaign/types.js';
+import { FailureType } from '../workflows/errors.js';
+import { callWorkflowId } from '../workflows/ids.js';
+import { callCost, defaultPrices, type PriceTable } from './pricing.js';
+
+export interface ClaimRequest {
+  tenantId: string;
+  campaignId: string;
+  /** Names this claim; the same ID returns the same contacts. */
+  claimId: string;
+  trunkId: string;
+  max: number;
+  window?: CallingWindow;
+  /** The workflow's clock: windows and due times are read at this instant. */
+  nowMs: number;
+  /** How long a lease lives if its holder never releases it. */
+  leaseTtlMs: number;
+}
+
+export interface ClaimedContact {
+  contactId: string;
+  attempt: number;
+  callId: string;
+  phoneE164: string;
+  timeZone: string;
+  consent: boolean;
+}
+
+export type ClaimResult = {
+  contacts: ClaimedContact[];
+  trunk: { address: string; numbers: string[] };
+} & (
+  | { limitedBy: 'none' }
+  /** A shared limit is full: try again after `retryAfterMs`. */
+  | { limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams'; retryAfterMs: number }
+  /** Nothing more is due now; the next contact falls due at `nextDueAtMs` (absent: none left). */
+  | { limitedBy: 'nothing_due'; nextDueAtMs?: number }
+);
+
+const openStates = ['pending', 'retry_wait'] as const;
+
+export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams: number; ttsStreams: number }; prices?: PriceTable }) {
+  const { db } = deps;
+  const prices = deps.prices ?? defaultPrices;
+
+  async function tally(campaignId: string): Promise<ContactTally> {
+    const rows = await db
+      .selectFrom('contacts')
+      .select(['state', 'last_disposition', sql<number>`count(*)::int`.as('n')])
+      .where('campaign_id', '=', campaignId)
+      .groupBy(['state', 'last_disposition'])
+      .execute();
+    const t: ContactTally = { total: 0, pending: 0, dialling: 0, retryWait: 0, done: 0, cancelled: 0, dispositions: {} };
+    for (const r of rows) {
+      t.total += r.n;
+      if (r.state === 'pending') t.pending += r.n;
+      else if (r.state === 'dialling') t.dialling += r.n;
+      else if (r.state === 'retry_wait') t.retryWait += r.n;
+      else if (r.state === 'cancelled') t.cancelled += r.n;
+      else if (r.state === 'done') {
+        t.done += r.n;
+        const d = (r.last_disposition ?? 'failed') as Disposition;
+        t.dispositions[d] = (t.dispositions[d] ?? 0) + r.n;
+      }
+    }
+    return t;
+  }
+
+  return {
+    /** Marks the campaign running (first run only keeps its start time) and counts its contacts. */
+    async openCampaign(input: { tenantId: string; campaignId: string }): Promise<ContactTally> {
+      const updated = await db
+        .updateTable('campaigns')
+        .set({ status: 'running', started_at: sql`coalesce(started_at, now())`, updated_at: sql`now()` })
+        .where('id', '=', input.campaignId)
+        .where('tenant_id', '=', input.tenantId)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `campaign ${input.campaignId} does not exist for this tenant`, nonRetryable: true });
+      }
+      return tally(input.campaignId);
+    },
+
+    async claimDials(req: ClaimRequest): Promise<ClaimResult> {
+      return db.transaction().execute(async (trx) => {
+        const trunkRow = await trx
+          .selectFrom('outbound_trunks')
+          .select(['address', 'numbers', 'max_calls_per_second', 'max_channels'])
+          .where('tenant_id', '=', req.tenantId)
+          .where('id', '=', req.trunkId)
+          .executeTakeFirst();
+        if (!trunkRow) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `outbound trunk ${req.trunkId} does not exist for this tenant`, nonRetryable: true });
+        }
+        const trunk = { address: trunkRow.address, numbers: trunkRow.numbers };
+        const columns = ['id', 'attempts', 'call_id', 'phone_e164', 'time_zone', 'consent'] as const;
+        const toClaimed = (r: { id: string; attempts: number; call_id: string | null; phone_e164: string; time_zone: string; consent: boolean }): ClaimedContact => ({
+          contactId: r.id,
+          attempt: r.attempts,
+          callId: r.call_id!,
+          phoneE164: r.phone_e164,
+          timeZone: r.time_zone,
+          consent: r.consent,
+        });
+
+        // A retry of a claim that committed: the same contacts, nothing new.
+        const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
+        if (already.length > 0) return { contacts: already.map(toClaimed), trunk, limitedBy: 'none' };
+
+        // Shared limits, locked in a fixed order so two campaigns never deadlock.
+        const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
+        const pools = [
+          { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
+          { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
+          { pool: 'provider:tts', limit: deps.capacity.ttsStreams, limitedBy: 'provider_streams' as const },
+        ].sort((a, b) => a.pool.localeCompare(b.pool));
+        for (const p of pools) await sql`select pg_advisory_xact_lock(hashtext(${p.pool}))`.execute(trx);
+        await trx
+          .deleteFrom('capacity_leases')
+          .where('pool', 'in', pools.map((p) => p.pool))
+          .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`clock_timestamp()`), eb('released_at', '<', sql<Date>`clock_timestamp() - interval '5 seconds'`)]))
+          .execute();
+        const usage = await trx
+          .selectFrom('capacity_leases')
+          .select([
+            'pool',
+            sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
+            sql<number>`count(*) filter (where created_at > clock_timestamp() - interval '1 second')::int`.as('lastSecond'),
+            sql<number | null>`extract(epoch from (min(created_at) filter (where created_at > clock_timestamp() - interval '1 second') + interval '1 second' - clock_timestamp())) * 1000`.as('rateFreesInMs'),
+          ])
+          .where('pool', 'in', pools.map((p) => p.pool))
+          .groupBy('pool')
+          .execute();
+        const used = new Map(usage.map((u) => [u.pool, u]));
+        let room = req.max;
+        let limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams' | undefined;
+        let retryAfterMs = 1000;
+        for (const p of pools) {
+          const free = p.limit - (used.get(p.pool)?.held ?? 0);
+          if (free < room) {
+            room = Math.max(0, free);
+            limitedBy = p.limitedBy;
+          }
+        }
+        const rateFree = Math.floor(trunkRow.max_calls_per_second) - (used.get(trunkPool)?.lastSecond ?? 0);
+        if (rateFree < room) {
+          room = Math.max(0, rateFree);
+          limitedBy = 'trunk_rate';
+          retryAfterMs = Math.max(20, Math.ceil(Number(used.get(trunkPool)?.rateFreesInMs ?? 1000)));
+        }
+
+        const w = { ...defaultCallingWindow, ...req.window };
+        const now = sql`to_timestamp(${req.nowMs / 1000})`;
+        const local = sql`(${now} at time zone contacts.time_zone)`;
+        const due = room === 0 ? [] : await trx
+          .selectFrom('contacts')
+          .select(['id', 'attempts'])
+          .where('campaign_id', '=', req.campaignId)
+          .where('state', 'in', openStates)
+          .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
+          // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
+          .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
+          .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
+          .orderBy(sql`next_attempt_at nulls first`)
+          .orderBy('source_row')
+          .limit(room)
+          .forUpdate()
+          .skipLocked()
+          .execute();
+
+        const contacts: ClaimedContact[] = [];
+        for (const c of due) {
+          const attempt = c.attempts + 1;
+          const callId = callWorkflowId({ tenantId: req.tenantId, campaignId: req.campaignId, contactId: c.id, attempt });
+          const row = await trx
+            .updateTable('contacts')
+            .set({ state: 'dialling', attempts: attempt, claim_id: req.claimId, call_id: callId, updated_at: sql`now()` })
+            .where('campaign_id', '=', req.campaignId)
+            .where('id', '=', c.id)
+            .returning(columns)
+            .executeTakeFirstOrThrow();
+          contacts.push(toClaimed(row));
+        }
+        if (contacts.length > 0) {
+          await trx
+            .insertInto('capacity_leases')
+            .values(contacts.flatMap((c) => pools.map((p) => ({ pool: p.pool, holder: c.callId, expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval` }))))
+            .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
+            .execute();
+        }
+        if (contacts.length >= req.max) return { contacts, trunk, limitedBy: 'none' };
+        if (limitedBy && contacts.length >= room) return { contacts, trunk, limitedBy, retryAfterMs };
+
+        // Nothing more is due: when is the next contact? Per zone, the earliest due time
+        // moved to when its window next opens.
+        const zones = await trx
+          .selectFrom('contacts')
+          .select(['time_zone', sql<Date | null>`min(next_attempt_at)`.as('earliest'), sql<number>`count(*) filter (where next_attempt_at is null)::int`.as('undated')])
+          .where('campaign_id', '=', req.campaignId)
+          .where('state', 'in', openStates)
+          .groupBy('time_zone')
+          .execute();
+        let nextDueAtMs: number | undefined;
+        for (const z of zones) {
+          const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
+          const at = nextWindowOpenMs(w, z.time_zone, from);
+          nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
+        }
+        return { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) };
+      });
+    },
+
+    /**
+     * Writes how attempts ended: the contact waits for its next attempt or is done (no
+     * more retries once the queue is closed), its capacity is released, and each call is
+     * priced. Returns the cost added and a fresh tally.
+     */
+    async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally }> {
+      let costUsd = 0;
+      let costedCalls = 0;
+      await db.transaction().execute(async (trx) => {
+        for (const o of input.outcomes) {
+          const retry = input.allowRetries && o.retryDelayMs !== undefined;
+          await trx
+            .updateTable('contacts')
+            .set({
+              state: retry ? 'retry_wait' : 'done',
+              next_attempt_at: retry ? new Date(input.nowMs + o.retryDelayMs!) : null,
+              last_disposition: o.disposition,
+              claim_id: null,
+              updated_at: sql`now()`,
+            })
+            .where('campaign_id', '=', input.campaignId)
+            .where('id', '=', o.contactId)
+            .where('call_id', '=', o.callId)
+            .where('state', '=', 'dialling')
+            .execute();
+        }
+        const callIds = input.outcomes.map((o) => o.callId);
+        if (callIds.length === 0) return;
+        await trx.updateTable('capacity_leases').set({ released_at: sql`clock_timestamp()` }).where('holder', 'in', callIds).where('released_at', 'is', null).execute();
+        // Price each call once (cost_usd is null until then).
+        const calls = await trx
+          .selectFrom('calls')
+          .leftJoin('call_usage', 'call_usage.call_id', 'calls.id')
+          .select([
+            'calls.id',
+            sql<number>`coalesce(extract(epoch from (calls.ended_at - calls.answered_at)), 0)`.as('connectedS'),
+            sql<number>`coalesce(sum(call_usage.stt_audio_s), 0)`.as('sttS'),
+            sql<number>`coalesce(sum(call_usage.tts_characters), 0)::int`.as('ttsChars'),
+            sql<{ model: string; inputTokens: number; outputTokens: number }[]>`coalesce(json_agg(json_build_object('model', call_usage.llm_model, 'inputTokens', call_usage.llm_input_tokens, 'outputTokens', call_usage.llm_output_tokens)) filter (where call_usage.call_id is not null), '[]')`.as('llm'),
+          ])
+          .where('calls.id', 'in', callIds)
+          .where('calls.cost_usd', 'is', null)
+          .groupBy('calls.id')
+          .execute();
+        for (const c of calls) {
+          const cost = callCost({ sttAudioS: Number(c.sttS), ttsCharacters: c.ttsChars, llm: c.llm, connectedS: Number(c.connectedS) }, prices).totalUsd;
+          await trx.updateTable('calls').set({ cost_usd: cost }).where('id', '=', c.id).execute();
+          costUsd += cost;
+          costedCalls++;
+        }
+      });
+      return { costUsd, costedCalls, tally: await tally(input.campaignId) };
+    },
+
+    /** Ends queued work: contacts not yet dialled (or waiting to be redialled) are cancelled. */
+    async closeQueue(input: { campaignId: string }): Promise<ContactTally> {
+      await db
+        .updateTable('contacts')
+        .set({ state: 'cancelled', claim_id: null, updated_at: sql`now()` })
+        .where('campaign_id', '=', input.campaignId)
+        .where('state', 'in', openStates)
+        .execute();
+      return tally(input.campaignId);
+    },
+
+    /** Records the campaign's end and emits `campaign.completed` for webhooks. */
+    async finishCampaign(input: { tenantId: string; campaignId: string; status: 'completed' | 'cancelled' | 'stopped'; stopReason?: string; note?: string; costUsd: number; dials: number }): Promise<ContactTally> {
+      const t = await tally(input.campaignId);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('campaigns')
+          .set({ status: input.status, stop_reason: input.stopReason ?? null, finished_at: sql`coalesce(finished_at, now())`, updated_at: sql`now()` })
+          .where('id', '=', input.campaignId)
+          .where('tenant_id', '=', input.tenantId)
+          .execute();
+        await trx
+          .insertInto('domain_events')
+          .values({
+            id: `${input.campaignId}:campaign.completed`,
+            tenant_id: input.tenantId,
+            type: 'campaign.completed',
+            call_id: null,
+            campaign_id: input.campaignId,
+            payload: JSON.stringify({ campaignId: input.campaignId, status: input.status, stopReason: input.stopReason, note: input.note, contacts: t, dials: input.dials, costUsd: input.costUsd }),
+            occurred_at: new Date(),
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute();
+      });
+      return t;
+    },
+
+    /** Sets the campaign row's status as the workflow changes it (paused, running). */
+    async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string }): Promise<void> {
+      await db.updateTable('campaigns').set({ status: input.status, updated_at: sql`now()` }).where('id', '=', input.campaignId).where('tenant_id', '=', input.tenantId).execute();
+    },
+  };
+}
+
+export type CampaignActivities = ReturnType<typeof createCampaignActivities>;

@@ -1,0 +1,70 @@
+/**
+ * The price table and the one function that turns a call's usage into dollars. Campaign
+ * budgets, cost reports and the API all price calls here. Each default names its source
+ * and date; a deployment overrides them with its own contract prices.
+ */
+
+export interface LlmPrice {
+  inputPer1MTokensUsd: number;
+  outputPer1MTokensUsd: number;
+}
+
+export interface PriceTable {
+  /** Streaming speech-to-text, per minute of audio sent. */
+  sttPerMinuteUsd: number;
+  /** Text-to-speech, per 1,000 characters synthesised. */
+  ttsPer1kCharactersUsd: number;
+  /** Per model; models not listed use `llmDefault`. */
+  llm: Record<string, LlmPrice>;
+  llmDefault: LlmPrice;
+  /** Carrier charge per minute of connected time, billed per second. */
+  telephonyPerMinuteUsd: number;
+  /** Where the figures come from and when they were read. */
+  source: string;
+}
+
+export const defaultPrices: PriceTable = {
+  // Deepgram Nova-3 streaming, pay as you go (deepgram.com/pricing, read 2025-06).
+  sttPerMinuteUsd: 0.0077,
+  // Deepgram Aura-2: $0.030 per 1,000 characters (the architecture document; deepgram.com/pricing 2025-06).
+  ttsPer1kCharactersUsd: 0.03,
+  // OpenAI API list prices (openai.com/api/pricing, read 2025-06).
+  llm: {
+    'gpt-4.1': { inputPer1MTokensUsd: 2, outputPer1MTokensUsd: 8 },
+    'gpt-4.1-mini': { inputPer1MTokensUsd: 0.4, outputPer1MTokensUsd: 1.6 },
+    'gpt-4o': { inputPer1MTokensUsd: 2.5, outputPer1MTokensUsd: 10 },
+    'gpt-4o-mini': { inputPer1MTokensUsd: 0.15, outputPer1MTokensUsd: 0.6 },
+  },
+  llmDefault: { inputPer1MTokensUsd: 2, outputPer1MTokensUsd: 8 },
+  // A typical US outbound SIP trunk rate (Twilio Elastic SIP Trunking origination to US numbers, 2025-06).
+  telephonyPerMinuteUsd: 0.013,
+  source: 'list prices read 2025-06: Deepgram, OpenAI, Twilio Elastic SIP Trunking (US)',
+};
+
+export interface CallUsage {
+  sttAudioS: number;
+  ttsCharacters: number;
+  /** Tokens per model. */
+  llm: { model: string; inputTokens: number; outputTokens: number }[];
+  /** From answer to hang-up; 0 for a call never answered. */
+  connectedS: number;
+}
+
+export interface CostBreakdown {
+  sttUsd: number;
+  ttsUsd: number;
+  llmUsd: number;
+  telephonyUsd: number;
+  totalUsd: number;
+}
+
+export function callCost(usage: CallUsage, prices: PriceTable = defaultPrices): CostBreakdown {
+  const sttUsd = (usage.sttAudioS / 60) * prices.sttPerMinuteUsd;
+  const ttsUsd = (usage.ttsCharacters / 1000) * prices.ttsPer1kCharactersUsd;
+  const llmUsd = usage.llm.reduce((sum, u) => {
+    const p = prices.llm[u.model] ?? prices.llmDefault;
+    return sum + (u.inputTokens / 1e6) * p.inputPer1MTokensUsd + (u.outputTokens / 1e6) * p.outputPer1MTokensUsd;
+  }, 0);
+  const telephonyUsd = (Math.ceil(usage.connectedS) / 60) * prices.telephonyPerMinuteUsd;
+  return { sttUsd, ttsUsd, llmUsd, telephonyUsd, totalUsd: sttUsd + ttsUsd + llmUsd + telephonyUsd };
+}

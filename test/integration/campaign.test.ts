@@ -1,0 +1,209 @@
+/**
+ * The campaign actor in load mode: real Temporal, PostgreSQL, NATS and the event bridge,
+ * with the telephony simulator at the dial boundary. Every contact must be accounted for
+ * exactly once, with attempts matching the retry policy; shared trunk limits hold across
+ * campaigns; pause, resume and cancel behave as operators expect; a budget stops dialling;
+ * an opt-out reaches every campaign of the tenant.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { pino } from 'pino';
+import { auditCampaign } from '../../bench/campaign/audit.js';
+import { createDb, type Db } from '../../deploy/db/schema.js';
+import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
+import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
+import { campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
+import type { CampaignConfig } from '../../workflows/campaign/types.js';
+import { campaignWorkflowId } from '../../workflows/ids.js';
+import { loadCampaignConfig, loadModeWorker, numberedContacts, peakConcurrentCalls, seedCampaign, seedTrunk } from '../helpers/campaigns.js';
+import { config, uniqueName } from '../helpers/env.js';
+import { temporalClient } from '../helpers/temporal.js';
+
+let nc: NatsConnection;
+let db: Db;
+let client: Client;
+let closeClient: () => Promise<void>;
+let bridge: EventBridge;
+before(async () => {
+  nc = await connect({ servers: config.nats.url });
+  db = createDb(config.postgres.url, { maxConnections: 4 });
+  ({ client, close: closeClient } = await temporalClient());
+  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('campaign-bridge'), deliverPolicy: DeliverPolicy.New });
+});
+after(async () => {
+  await bridge.stop();
+  await db.destroy();
+  await nc.close();
+  await closeClient();
+});
+
+const tenant = () => uniqueName('t');
+
+function startCampaign(taskQueue: string, tenantId: string, campaignId: string, campaignConfig: CampaignConfig) {
+  return client.workflow.start(campaignWorkflow, {
+    workflowId: campaignWorkflowId(tenantId, campaignId),
+    taskQueue,
+    args: [{ tenantId, campaignId, config: campaignConfig }],
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** An update the campaign's validator refused, with the reason operators see. */
+async function refused(update: Promise<unknown>, reason: RegExp): Promise<void> {
+  await assert.rejects(update, (err: Error) => {
+    const message = err instanceof WorkflowUpdateFailedError ? String((err.cause)?.message) : err.message;
+    assert.match(message, reason);
+    return true;
+  });
+}
+
+/** The audit finds nothing wrong; returns the number of calls. */
+async function assertExactAccounting(campaignId: string, campaignConfig: CampaignConfig, contactCount: number): Promise<number> {
+  const audit = await auditCampaign(db, campaignId, campaignConfig.retry);
+  assert.deepEqual(audit.problems, [], 'every contact accounted for once, attempts as the policy says');
+  assert.equal(audit.contacts, contactCount);
+  assert.equal(audit.reattachedDials, 0, 'no dial was retried (no crash here)');
+  return audit.calls;
+}
+
+test('two campaigns on one trunk: every contact accounted for once, attempts as the policy says, the trunk’s channel limit held', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 10 });
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 25, maxConcurrentCalls: 8 });
+  const a = uniqueName('a');
+  const b = uniqueName('b');
+  await seedCampaign(db, tenantId, a, campaignConfig, numberedContacts(30, { prefix: 'a' }));
+  await seedCampaign(db, tenantId, b, campaignConfig, numberedContacts(30, { prefix: 'b', firstNumber: 5000 }));
+  const w = await loadModeWorker();
+  const [ra, rb] = await w.worker.runUntil(async () => {
+    const ha = await startCampaign(w.taskQueue, tenantId, a, campaignConfig);
+    const hb = await startCampaign(w.taskQueue, tenantId, b, campaignConfig);
+    return Promise.all([ha.result(), hb.result()]);
+  });
+  await w.close();
+
+  for (const [id, result] of [[a, ra], [b, rb]] as const) {
+    assert.equal(result.status, 'completed');
+    assert.equal(result.contacts.total, 30);
+    assert.equal(result.contacts.done, 30, 'every contact done');
+    assert.equal(result.contacts.pending + result.contacts.retryWait + result.contacts.dialling, 0);
+    const calls = await assertExactAccounting(id, campaignConfig, 30);
+    assert.equal(result.dials, calls, 'the campaign counted each call it started once');
+    assert.ok(calls > 30, 'some contacts were redialled');
+    const costs = await db.selectFrom('calls').select((eb) => eb.fn.sum<number>('cost_usd').as('total')).where('campaign_id', '=', id).executeTakeFirstOrThrow();
+    assert.ok(Math.abs(Number(costs.total) - result.costUsd) < 1e-9, 'the campaign’s cost is the sum of its priced calls');
+  }
+  const dispositions = Object.keys({ ...ra.contacts.dispositions, ...rb.contacts.dispositions });
+  assert.ok(dispositions.length >= 4, `several final outcomes (${dispositions.join(', ')})`);
+  const allCalls = await db.selectFrom('calls').select('id').where('campaign_id', 'in', [a, b]).execute();
+  const peak = await peakConcurrentCalls(db, allCalls.map((c) => c.id));
+  assert.ok(peak <= 10, `at most the trunk’s 10 channels in use across both campaigns, which would take 16 (peak ${peak})`);
+  const lags = await db.selectFrom('calls').select('scheduling_lag_ms').where('campaign_id', 'in', [a, b]).execute();
+  assert.ok(lags.every((l) => l.scheduling_lag_ms !== null && l.scheduling_lag_ms >= 0), 'each call knows how late it started against its planned slot');
+});
+
+test('pause lets calls in flight finish and dials nothing more; resume continues; invalid transitions are refused; cancel ends queued work and says why', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 4, maxConcurrentCalls: 4 });
+  const id = uniqueName('p');
+  await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(80));
+  const w = await loadModeWorker();
+  await w.worker.runUntil(async () => {
+    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
+    await waitFor('a few dials', async () => ((await handle.query(campaignStatsQuery)).dials >= 5 ? true : undefined));
+    assert.deepEqual(await handle.executeUpdate(pauseCampaignUpdate), { status: 'paused' });
+    await refused(handle.executeUpdate(pauseCampaignUpdate), /a paused campaign cannot be paused; only a running one can/);
+    const paused = await waitFor('calls in flight to finish', async () => {
+      const s = await handle.query(campaignStatsQuery);
+      return s.inFlight === 0 ? s : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await handle.query(campaignStatsQuery);
+    assert.equal(later.dials, paused.dials, 'nothing dialled while paused');
+    assert.equal(later.status, 'paused');
+    const row = await db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(row.status, 'paused', 'the campaign’s record says paused');
+
+    assert.deepEqual(await handle.executeUpdate(resumeCampaignUpdate), { status: 'running' });
+    await waitFor('dialling again', async () => ((await handle.query(campaignStatsQuery)).dials > paused.dials ? true : undefined));
+    await refused(handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: '  ' }] }), /a cancellation needs a reason/);
+    assert.deepEqual(await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'client asked to stop' }] }), { status: 'stopping' });
+    const result = await handle.result();
+    assert.equal(result.status, 'cancelled');
+    assert.equal(result.stopReason, 'cancelled');
+    assert.ok(result.contacts.cancelled > 0, 'queued contacts were cancelled');
+    assert.equal(result.contacts.done + result.contacts.cancelled, 80, 'every contact either done or cancelled');
+    assert.equal(result.contacts.dialling + result.contacts.pending + result.contacts.retryWait, 0);
+    await refused(handle.executeUpdate(resumeCampaignUpdate), /a cancelled campaign cannot be resumed|workflow execution already completed/i);
+  });
+  await w.close();
+  const row = await db.selectFrom('campaigns').select(['status', 'stop_reason', 'finished_at']).where('id', '=', id).executeTakeFirstOrThrow();
+  assert.equal(row.status, 'cancelled');
+  assert.equal(row.stop_reason, 'cancelled');
+  assert.ok(row.finished_at);
+  const audit = await auditCampaign(db, id, campaignConfig.retry, { finalStates: ['done', 'cancelled'] });
+  assert.deepEqual(audit.problems, [], 'calls in flight at the cancel finished and were recorded; nothing dialled twice');
+  const event = await db.selectFrom('domain_events').select('payload').where('id', '=', `${id}:campaign.completed`).executeTakeFirstOrThrow();
+  assert.equal((event.payload as { note?: string }).note, 'client asked to stop', 'the reason is recorded');
+});
+
+test('a budget stops dialling once the projected spend would pass it', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  // Every call answered and priced; one at a time, so each dial sees the spend so far.
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 20, maxConcurrentCalls: 1, budgetUsd: 0.01, estimatedCostPerCallUsd: 0.001 });
+  const id = uniqueName('budget');
+  await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(40));
+  const w = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
+  const result = await w.worker.runUntil(startCampaign(w.taskQueue, tenantId, id, campaignConfig).then((h) => h.result()));
+  await w.close();
+  assert.equal(result.status, 'stopped');
+  assert.equal(result.stopReason, 'budget');
+  assert.ok(result.dials > 0 && result.dials < 40, `stopped part-way (${result.dials} dials)`);
+  assert.equal(result.contacts.cancelled, 40 - result.dials, 'the contacts not dialled were cancelled');
+  const costs = await db.selectFrom('calls').select('cost_usd').where('campaign_id', '=', id).execute();
+  const spent = costs.reduce((sum, c) => sum + (c.cost_usd ?? 0), 0);
+  const dearest = Math.max(...costs.map((c) => c.cost_usd ?? 0));
+  const cheapest = Math.min(...costs.map((c) => c.cost_usd ?? 0));
+  assert.ok(spent <= campaignConfig.budgetUsd! + dearest - cheapest + 1e-9, `spent ${spent} against a budget of ${campaignConfig.budgetUsd}`);
+  assert.ok(spent + cheapest > campaignConfig.budgetUsd! - dearest, 'it did not stop while a call clearly still fitted');
+});
+
+test('an opt-out during a call takes the number out of every campaign of the tenant', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  const campaignConfig = loadCampaignConfig();
+  const first = uniqueName('first');
+  const second = uniqueName('second');
+  const contacts = numberedContacts(5, { firstNumber: 9000 });
+  await seedCampaign(db, tenantId, first, campaignConfig, contacts);
+  await seedCampaign(db, tenantId, second, campaignConfig, contacts);
+  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 1 } });
+  const [result, other, secondResult] = await w.worker.runUntil(async () => {
+    const firstResult = await (await startCampaign(w.taskQueue, tenantId, first, campaignConfig)).result();
+    const untouched = await db.selectFrom('contacts').select(['state', 'last_disposition', 'attempts']).where('campaign_id', '=', second).execute();
+    // Started afterwards, the other campaign has nothing to do.
+    const later = await (await startCampaign(w.taskQueue, tenantId, second, campaignConfig)).result();
+    return [firstResult, untouched, later] as const;
+  });
+  await w.close();
+  assert.deepEqual(result.contacts.dispositions, { opted_out: 5 });
+  const listed = await db.selectFrom('do_not_call').select('phone_e164').where('tenant_id', '=', tenantId).execute();
+  assert.deepEqual(listed.map((r) => r.phone_e164).sort(), contacts.map((c) => c.phone).sort());
+  assert.ok(other.every((c) => c.state === 'done' && c.last_disposition === 'blocked' && c.attempts === 0), 'the other campaign will never dial them');
+  assert.equal(secondResult.dials, 0);
+  assert.deepEqual(secondResult.contacts.dispositions, { blocked: 5 });
+});

@@ -1,0 +1,12 @@
+/**
+ * The campaign workflow's view of its activities (types only). Every one is idempotent,
+ * so they are retried until PostgreSQL answers: a campaign waits out a database restart.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { CampaignActivities } from '../../activities/campaign.js';
+import { nonRetryableFailureTypes } from '../errors.js';
+
+export const campaignActivities = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes },
+});

@@ -1,0 +1,326 @@
+/**
+ * The campaign actor: drives every contact of a campaign to its final outcome. It claims
+ * due contacts from PostgreSQL a few at a time (inside their calling window and every
+ * shared capacity limit), starts one call workflow per attempt with an ID naming the
+ * attempt, hears each call's outcome by signal, and writes outcomes back in batches.
+ * Contacts never enter workflow history; the state it carries across continue-as-new is
+ * a few counters, the pacer's next slot and the calls in flight.
+ *
+ * Exactly-once dialling rests on two facts: a claim is idempotent by its ID (a retried
+ * claim returns the contacts it already took), and a call workflow's ID names the
+ * contact's attempt, started with REJECT_DUPLICATE, so Temporal refuses a second start.
+ */
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { windowProblem } from '../call/calling-window.js';
+import { outboundCallWorkflow } from '../call/outbound.js';
+import { defaultLimits } from '../call/conversation.js';
+import type { OutboundCallInput } from '../call/types.js';
+import { FailureType } from '../errors.js';
+import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
+import type { ClaimedContact, ClaimResult } from '../../activities/campaign.js';
+import { campaignActivities as acts } from './activities.js';
+import { callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
+import { dueSlots, nextSlotAfter } from './pacer.js';
+import { campaignStats } from './stats.js';
+import type { CampaignCarry, CampaignInput, CampaignResult, CampaignStatus, StopReason } from './types.js';
+
+/** Outcomes are written at most this often, in one batch, unless a free line waits on them. */
+const recordEveryMs = 1000;
+/** The loop never wakes more often than this to dial. */
+const minTickMs = 100;
+/** Without anything to do, look again after this long (contacts imported later, say). */
+const idleCheckMs = 15 * 60_000;
+/** History length at which the campaign continues as new, well below Temporal's limits. */
+const maxHistoryEvents = 8000;
+const defaultCostPerCallUsd = 0.05;
+
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const { tenantId, campaignId, config } = input;
+  validate(input);
+  const s: CampaignCarry = input.carry ?? {
+    status: 'running',
+    inFlight: {},
+    unrecorded: [],
+    nextSlotAtMs: Date.now(),
+    claims: 0,
+    runs: 0,
+    dials: 0,
+    attemptOutcomes: {},
+    costUsd: 0,
+    costedCalls: 0,
+    queueClosed: false,
+    startedAtMs: Date.now(),
+  };
+  let wake = false;
+  let statusToStore: CampaignStatus | undefined;
+  const inFlightCount = () => Object.keys(s.inFlight).length;
+
+  setHandler(callOutcomeSignal, (outcome) => {
+    // Deduped by call ID: a call the campaign is not waiting for was already counted.
+    if (!s.inFlight[outcome.callId]) return;
+    delete s.inFlight[outcome.callId];
+    s.unrecorded.push(outcome);
+    s.attemptOutcomes[outcome.disposition] = (s.attemptOutcomes[outcome.disposition] ?? 0) + 1;
+    // A retry may fall due before the contact the campaign was waiting for.
+    if (outcome.retryDelayMs !== undefined) s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, Date.now() + outcome.retryDelayMs);
+    wake = true;
+  });
+  const transition = (allowedFrom: CampaignStatus[], verb: string) => () => {
+    if (!allowedFrom.includes(s.status)) {
+      throw ApplicationFailure.create({
+        type: FailureType.InvalidTransition,
+        message: `a ${s.status} campaign cannot be ${verb}; only a ${allowedFrom.join(' or ')} one can`,
+        nonRetryable: true,
+      });
+    }
+  };
+  setHandler(
+    pauseCampaignUpdate,
+    () => {
+      s.status = statusToStore = 'paused';
+      wake = true;
+      return { status: s.status };
+    },
+    { validator: transition(['running'], 'paused') },
+  );
+  setHandler(
+    resumeCampaignUpdate,
+    () => {
+      s.status = statusToStore = 'running';
+      s.nextSlotAtMs = Date.now();
+      wake = true;
+      return { status: s.status };
+    },
+    { validator: transition(['paused'], 'resumed') },
+  );
+  setHandler(
+    cancelCampaignUpdate,
+    ({ reason }) => {
+      stop('cancelled', reason.trim());
+      wake = true;
+      return { status: s.status };
+    },
+    {
+      validator: (request: { reason?: unknown } | undefined) => {
+        transition(['running', 'paused'], 'cancelled')();
+        const reason = request?.reason;
+        if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: 'a cancellation needs a reason of 1-500 characters', nonRetryable: true });
+        }
+      },
+    },
+  );
+  setHandler(campaignStatsQuery, () => campaignStats(campaignId, config, s, Date.now()));
+
+  function stop(reason: StopReason, note?: string): void {
+    s.status = statusToStore = 'stopping';
+    s.stopReason = reason;
+    if (note) s.cancelNote = note;
+  }
+
+  upsertSearchAttributes([
+    { key: tenantIdKey, value: tenantId },
+    { key: campaignIdKey, value: campaignId },
+  ]);
+  if (!input.carry) s.tally = await acts.openCampaign({ tenantId, campaignId });
+
+  const averageCallCostUsd = () => (s.costedCalls > 0 ? s.costUsd / s.costedCalls : (config.estimatedCostPerCallUsd ?? defaultCostPerCallUsd));
+  const limits = { ...defaultLimits, ...config.limits };
+  // A lease outlives any call: ringing, the longest conversation, wrap-up.
+  const leaseTtlMs = (limits.ringingTimeoutS + limits.maxDurationS + 600) * 1000;
+  let lastRecordAtMs = 0;
+  // The last claim found a shared line or stream pool full: finished calls free units only
+  // once their outcomes are written, so write them at once.
+  let sharedCapacityFull = false;
+
+  for (;;) {
+    let now = Date.now();
+    const free = config.maxConcurrentCalls - inFlightCount();
+
+    // 1. Outcomes to PostgreSQL, in batches.
+    if (s.unrecorded.length > 0 && (now - lastRecordAtMs >= recordEveryMs || free <= 0 || sharedCapacityFull || s.status !== 'running')) {
+      // A copy: outcomes signalled while the batch is being written stay queued for the next.
+      const batch = [...s.unrecorded];
+      const recorded = await acts.recordOutcomes({ campaignId, outcomes: batch, allowRetries: s.status === 'running' || s.status === 'paused', nowMs: now });
+      s.unrecorded = s.unrecorded.slice(batch.length);
+      s.costUsd += recorded.costUsd;
+      s.costedCalls += recorded.costedCalls;
+      s.tally = recorded.tally;
+      lastRecordAtMs = now = Date.now();
+    }
+    if (statusToStore) {
+      const status = statusToStore;
+      statusToStore = undefined;
+      await acts.setCampaignStatus({ tenantId, campaignId, status });
+    }
+
+    // 2. Stopping: close the queue once, let calls in flight finish, then end.
+    if (s.status === 'running' && config.endsAt && now >= Date.parse(config.endsAt)) stop('end_date');
+    if (s.status === 'stopping') {
+      if (!s.queueClosed) {
+        s.tally = await acts.closeQueue({ campaignId });
+        s.queueClosed = true;
+      }
+      if (inFlightCount() === 0 && s.unrecorded.length === 0) return finish(s.stopReason === 'cancelled' ? 'cancelled' : 'stopped');
+    }
+
+    // 3. Dial what the pace, the lines, the budget and the due contacts allow.
+    let waitMs = idleCheckMs;
+    if (s.status === 'running') {
+      const slots = dueSlots(s.nextSlotAtMs, now, config.callsPerSecond);
+      const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
+      const budgetRoom = config.budgetUsd === undefined ? Infinity : Math.floor((config.budgetUsd - projectedUsd) / averageCallCostUsd());
+      const notDueYet = s.nextDueAtMs !== undefined && s.nextDueAtMs > now;
+      const want = Math.min(slots.count, free, budgetRoom);
+      if (budgetRoom <= 0 && inFlightCount() === 0 && s.unrecorded.length === 0) {
+        stop('budget');
+        continue;
+      }
+      if (want > 0 && !notDueYet) {
+        const claim = await acts.claimDials({
+          tenantId,
+          campaignId,
+          claimId: `${workflowInfo().workflowId}:${s.claims++}`,
+          trunkId: config.trunkId,
+          max: want,
+          ...(config.window ? { window: config.window } : {}),
+          nowMs: now,
+          leaseTtlMs,
+        });
+        await startCalls(claim, slots.firstAtMs, slots.intervalMs);
+        sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
+        s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
+        if (claim.limitedBy === 'nothing_due') {
+          s.nextDueAtMs = claim.nextDueAtMs;
+          if (claim.nextDueAtMs === undefined && inFlightCount() === 0 && s.unrecorded.length === 0) return finish('completed');
+        } else {
+          delete s.nextDueAtMs;
+        }
+        waitMs = waitAfterClaim(claim, now);
+      } else if (notDueYet) {
+        waitMs = s.nextDueAtMs! - now;
+      } else if (slots.count === 0) {
+        waitMs = s.nextSlotAtMs - now;
+      }
+      // Lines or budget full: an outcome wakes the loop.
+    } else if (s.status === 'stopping' && inFlightCount() === 0) {
+      waitMs = 0;
+    }
+    if (s.unrecorded.length > 0) waitMs = Math.min(waitMs, lastRecordAtMs + recordEveryMs - now);
+
+    setCurrentDetails(details());
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof campaignWorkflow>({ ...input, carry: { ...s, runs: s.runs + 1 } });
+    }
+    wake = false;
+    await condition(() => wake, Math.max(waitMs, minTickMs));
+  }
+
+  /** Starts one call workflow per claimed contact; the pace planned each one's time. */
+  async function startCalls(claim: ClaimResult, firstAtMs: number, intervalMs: number): Promise<void> {
+    await Promise.all(
+      claim.contacts.map(async (contact, i) => {
+        // Registered before the start: a call that ends at once may report before it resolves.
+        s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
+        s.dials++;
+        s.firstDialAtMs ??= Date.now();
+        s.lastDialAtMs = Date.now();
+        try {
+          await startChild(outboundCallWorkflow, {
+            workflowId: contact.callId,
+            args: [callInput(contact, claim.trunk, firstAtMs + i * intervalMs)],
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            staticSummary: `Contact ${contact.contactId}, attempt ${contact.attempt}`,
+          });
+        } catch (err) {
+          // This attempt was started before: it runs (or ran) once and reports its outcome.
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+      }),
+    );
+  }
+
+  function callInput(contact: ClaimedContact, trunk: ClaimResult['trunk'], plannedAtMs: number): OutboundCallInput {
+    return {
+      tenantId,
+      campaignId,
+      contactId: contact.contactId,
+      attempt: contact.attempt,
+      callTo: contact.phoneE164,
+      trunk: { address: trunk.address, numbers: config.callerId ? [config.callerId] : trunk.numbers },
+      contact: { timeZone: contact.timeZone, consent: contact.consent },
+      agent: config.agent,
+      ...(config.transfer ? { transfer: config.transfer } : {}),
+      ...(config.window ? { window: config.window } : {}),
+      ...(config.limits ? { limits: config.limits } : {}),
+      ...(config.retry ? { retry: config.retry } : {}),
+      ...(config.analysis ? { analysis: config.analysis } : {}),
+      chainRetries: false,
+      plannedAtMs,
+    };
+  }
+
+  function waitAfterClaim(claim: ClaimResult, now: number): number {
+    switch (claim.limitedBy) {
+      case 'none':
+        return s.nextSlotAtMs - now;
+      case 'nothing_due':
+        return claim.nextDueAtMs === undefined ? idleCheckMs : claim.nextDueAtMs - now;
+      default:
+        return claim.retryAfterMs;
+    }
+  }
+
+  async function finish(status: CampaignResult['status']): Promise<CampaignResult> {
+    s.status = status;
+    const contacts = await acts.finishCampaign({
+      tenantId,
+      campaignId,
+      status,
+      ...(s.stopReason ? { stopReason: s.stopReason } : {}),
+      ...(s.cancelNote ? { note: s.cancelNote } : {}),
+      costUsd: s.costUsd,
+      dials: s.dials,
+    });
+    s.tally = contacts;
+    setCurrentDetails(details());
+    return { status, ...(s.stopReason ? { stopReason: s.stopReason } : {}), contacts, dials: s.dials, costUsd: s.costUsd };
+  }
+
+  function details(): string {
+    const t = s.tally;
+    const counts = t ? `${t.done + t.cancelled}/${t.total} contacts done · ${t.pending} pending · ${t.retryWait} waiting to redial` : '';
+    return `**${s.status}**${s.stopReason ? ` (${s.stopReason})` : ''} · ${counts} · ${inFlightCount()} in flight · ${s.dials} dials · $${s.costUsd.toFixed(2)} · run ${s.runs + 1}`;
+  }
+}
+
+/** A definition that can never run fails at once, before anything is dialled. */
+function validate(input: CampaignInput): void {
+  const c = input.config;
+  const problems: string[] = [];
+  if (!(c.callsPerSecond > 0 && c.callsPerSecond <= 1000)) problems.push('callsPerSecond must be above 0 and at most 1000');
+  if (!Number.isInteger(c.maxConcurrentCalls) || c.maxConcurrentCalls < 1) problems.push('maxConcurrentCalls must be a whole number of at least 1');
+  const windowIssue = windowProblem(c.window ?? {}, 'UTC');
+  if (windowIssue) problems.push(windowIssue);
+  if (c.budgetUsd !== undefined && !(c.budgetUsd > 0)) problems.push('budgetUsd must be positive');
+  if (c.endsAt !== undefined && Number.isNaN(Date.parse(c.endsAt))) problems.push('endsAt must be an ISO 8601 instant');
+  if (!c.agent?.instructions || !c.agent?.greeting) problems.push('agent.instructions and agent.greeting are required');
+  if (problems.length > 0) {
+    throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `invalid campaign: ${problems.join('; ')}`, nonRetryable: true });
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Every message a campaign workflow takes or answers, defined once for the API, the call
+ * workflow (which reports its outcome) and tests.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CallOutcome, CampaignStats, CampaignStatus } from './types.js';
+
+/** Sent by each call workflow of the campaign when it ends (at least once; deduped by call ID). */
+export const callOutcomeSignal = defineSignal<[CallOutcome]>('callOutcome');
+
+export interface CampaignControlResult {
+  status: CampaignStatus;
+}
+
+/** Stops starting calls; calls in progress finish. Only a running campaign can be paused. */
+export const pauseCampaignUpdate = defineUpdate<CampaignControlResult, []>('pause');
+
+/** Starts dialling again. Only a paused campaign can be resumed. */
+export const resumeCampaignUpdate = defineUpdate<CampaignControlResult, []>('resume');
+
+/** Ends queued work for good (calls in progress finish) and records why. */
+export const cancelCampaignUpdate = defineUpdate<CampaignControlResult, [{ reason: string }]>('cancel');
+
+export const campaignStatsQuery = defineQuery<CampaignStats>('stats');

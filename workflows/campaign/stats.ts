@@ -1,0 +1,26 @@
+/** The campaign's live figures, answered by query from the state it carries. */
+import type { CampaignCarry, CampaignConfig, CampaignStats } from './types.js';
+
+export function campaignStats(campaignId: string, config: CampaignConfig, s: CampaignCarry, nowMs: number): CampaignStats {
+  const spanMs = s.firstDialAtMs !== undefined && s.lastDialAtMs !== undefined ? s.lastDialAtMs - s.firstDialAtMs : 0;
+  const achieved = spanMs > 0 ? ((s.dials - 1) * 1000) / spanMs : 0;
+  const inFlight = Object.keys(s.inFlight).length;
+  // Every contact still queued needs at least one more attempt; redials are not guessed.
+  const left = s.tally ? s.tally.pending + s.tally.retryWait : undefined;
+  const estimate =
+    s.status === 'running' && left !== undefined && achieved > 0 ? new Date(nowMs + (left / achieved) * 1000).toISOString() : undefined;
+  return {
+    campaignId,
+    status: s.status,
+    ...(s.stopReason ? { stopReason: s.stopReason } : {}),
+    ...(s.tally ? { contacts: s.tally } : {}),
+    attempts: s.attemptOutcomes,
+    dials: s.dials,
+    inFlight,
+    costUsd: s.costUsd,
+    callsPerSecondAchieved: achieved,
+    callsPerSecondConfigured: config.callsPerSecond,
+    startedAt: new Date(s.startedAtMs).toISOString(),
+    ...(estimate ? { estimatedCompletionAt: estimate } : {}),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * A campaign's definition, its workflow's input and the figures it reports. Contacts are
+ * not here: they live in PostgreSQL and the campaign reads them a claim at a time.
+ */
+import type { CallingWindow } from '../call/calling-window.js';
+import type { RetryPolicy } from '../call/retry-policy.js';
+import type { AgentSettings, CallLimits, Disposition, OutboundCallInput } from '../call/types.js';
+
+/** What an operator sets when creating a campaign (validated by the API before it is stored). */
+export interface CampaignConfig {
+  agent: AgentSettings;
+  /** An outbound trunk of the tenant (`outbound_trunks`): its carrier limits apply across campaigns. */
+  trunkId: string;
+  /** Caller ID to present, one of the trunk's numbers; default its first. */
+  callerId?: string;
+  /** Default 08:00-21:00 every day, read in each contact's own time zone. */
+  window?: CallingWindow;
+  /** Calls started per second by this campaign. */
+  callsPerSecond: number;
+  /** Calls of this campaign in progress at once. */
+  maxConcurrentCalls: number;
+  /** Attempts and delays per outcome; unset outcomes use the defaults. */
+  retry?: RetryPolicy;
+  transfer?: OutboundCallInput['transfer'];
+  limits?: CallLimits;
+  analysis?: OutboundCallInput['analysis'];
+  /** Stop dialling when the projected spend would pass this. */
+  budgetUsd?: number;
+  /** What a call is assumed to cost before the campaign has measured any. Default 0.05. */
+  estimatedCostPerCallUsd?: number;
+  /** No dials after this instant (ISO 8601). */
+  endsAt?: string;
+}
+
+export type CampaignStatus = 'running' | 'paused' | 'stopping' | 'completed' | 'cancelled' | 'stopped';
+
+/** Why a campaign stopped dialling before every contact was done. */
+export type StopReason = 'cancelled' | 'budget' | 'end_date';
+
+/** One call attempt's end, reported by the call workflow to its campaign. */
+export interface CallOutcome {
+  callId: string;
+  contactId: string;
+  attempt: number;
+  disposition: Disposition;
+  /** Whether the retry policy grants another attempt, and after how long. */
+  retryDelayMs?: number;
+  durationMs?: number;
+}
+
+/** A call the campaign started and has not yet heard the end of. */
+export interface InFlightCall {
+  contactId: string;
+  attempt: number;
+  startedAtMs: number;
+}
+
+/** Contact counts by state, as PostgreSQL last reported them. */
+export interface ContactTally {
+  total: number;
+  pending: number;
+  dialling: number;
+  retryWait: number;
+  done: number;
+  cancelled: number;
+  /** Final dispositions of `done` contacts. */
+  dispositions: Partial<Record<Disposition, number>>;
+}
+
+/** Everything the campaign carries from one run to the next across continue-as-new. */
+export interface CampaignCarry {
+  status: CampaignStatus;
+  stopReason?: StopReason;
+  cancelNote?: string;
+  inFlight: Record<string, InFlightCall>;
+  /** Outcomes received but not yet written to PostgreSQL. */
+  unrecorded: CallOutcome[];
+  /** When the pacer's next slot opens, ms since the epoch. */
+  nextSlotAtMs: number;
+  /** Claims made so far, across runs: names the next claim. */
+  claims: number;
+  runs: number;
+  dials: number;
+  attemptOutcomes: Partial<Record<Disposition, number>>;
+  costUsd: number;
+  /** Calls whose cost is in `costUsd`. */
+  costedCalls: number;
+  /** First and latest dial, for the achieved pace. */
+  firstDialAtMs?: number;
+  lastDialAtMs?: number;
+  /** No claim before this time unless an outcome may have made a contact due sooner. */
+  nextDueAtMs?: number;
+  /** Set once queued contacts were cancelled after a stop. */
+  queueClosed: boolean;
+  startedAtMs: number;
+  tally?: ContactTally;
+}
+
+export interface CampaignInput {
+  tenantId: string;
+  campaignId: string;
+  config: CampaignConfig;
+  /** Present after continue-as-new. */
+  carry?: CampaignCarry;
+}
+
+export interface CampaignStats {
+  campaignId: string;
+  status: CampaignStatus;
+  stopReason?: StopReason;
+  contacts?: ContactTally;
+  /** Outcomes per attempt (a contact may have several attempts). */
+  attempts: Partial<Record<Disposition, number>>;
+  dials: number;
+  inFlight: number;
+  costUsd: number;
+  /** Dials per second while there was something to dial. */
+  callsPerSecondAchieved: number;
+  callsPerSecondConfigured: number;
+  startedAt: string;
+  /** From the achieved pace and the attempts left; absent when unknown. */
+  estimatedCompletionAt?: string;
+}
+
+export interface CampaignResult {
+  status: 'completed' | 'cancelled' | 'stopped';
+  stopReason?: StopReason;
+  contacts: ContactTally;
+  dials: number;
+  costUsd: number;
+}
