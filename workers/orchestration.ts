@@ -83,6 +83,9 @@ export async function createOrchestrationWorker(
       connection,
       namespace: config.temporal.namespace,
       taskQueue: opts.taskQueue ?? orchestrationTaskQueue,
+      // A worker that dies holds its workflows' cached state; after 3 s (not the default 10)
+      // their next tasks go to any worker, so a crash costs a campaign seconds, not tens.
+      stickyQueueScheduleToStartTimeout: '3 seconds',
       ...(config.temporal.workflowBundlePath
         ? { workflowBundle: { codePath: config.temporal.workflowBundlePath } }
         : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),

@@ -7,6 +7,7 @@ import type { CampaignActivities } from '../../activities/campaign.js';
 import { nonRetryableFailureTypes } from '../errors.js';
 
 export const campaignActivities = proxyActivities<CampaignActivities>({
-  startToCloseTimeout: '30 seconds',
+  // Each is one short transaction; a worker lost mid-call is noticed and the call retried soon.
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes },
 });

@@ -1,0 +1,158 @@
+/**
+ * Campaign chaos, in load mode: a campaign runs on two orchestration workers while one of
+ * them is killed with SIGKILL every few seconds, in turn (and started again: each lives two
+ * periods), and NATS is restarted once. When
+ * the campaign completes, the audit must find every contact accounted for once, no
+ * attempt placed twice, attempts as the retry policy says.
+ *
+ *   npm run chaos -- [--contacts 10000] [--kill-every-s 5] [--no-nats-restart]
+ *
+ * A small version runs inside `npm test` (test/integration/campaign-chaos.test.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeFile } from 'node:fs/promises';
+import { loadConfig, type Config } from '../../deploy/config.js';
+import { createDb } from '../../deploy/db/schema.js';
+import { stackDown, stackUp } from '../../deploy/stack/stack.js';
+import { startProcess, type RunningProcess } from '../../test/helpers/processes.js';
+import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
+import { campaignStatsQuery } from '../../workflows/campaign/messages.js';
+import type { CampaignResult } from '../../workflows/campaign/types.js';
+import { campaignWorkflowId } from '../../workflows/ids.js';
+import { auditCampaign, type CampaignAudit } from './audit.js';
+import { loadCampaignConfig, numberedContacts, seedCampaign, seedTrunk } from './fixtures.js';
+
+export interface ChaosOptions {
+  contacts: number;
+  /** One of the two workers is killed this often, in turn. */
+  killEveryMs: number;
+  /** Restart NATS once, when this share of the contacts has been dialled (0 = never). */
+  natsRestartAt: number;
+  callsPerSecond: number;
+  maxConcurrentCalls: number;
+  /** Load mode's time scale for ringing and talk. */
+  timeScale: number;
+  /** Give up after this long. */
+  timeoutMs: number;
+}
+
+export const defaultChaosOptions: ChaosOptions = {
+  contacts: 10_000,
+  killEveryMs: 5_000,
+  natsRestartAt: 0.4,
+  callsPerSecond: 20,
+  maxConcurrentCalls: 40,
+  timeScale: 0.005,
+  timeoutMs: 3 * 3600_000,
+};
+
+export interface ChaosReport {
+  options: ChaosOptions;
+  result: CampaignResult;
+  audit: CampaignAudit;
+  kills: number;
+  natsRestarted: boolean;
+  durationS: number;
+}
+
+/** Bundles the workflows once, so each restarted worker is polling within a second or two. */
+async function prebuiltBundle(config: Config): Promise<string> {
+  const dir = path.join(config.paths.stackDir, 'bundles');
+  mkdirSync(dir, { recursive: true });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error },
+  });
+  const file = path.join(dir, `workflows-${randomBytes(4).toString('hex')}.js`);
+  await writeFile(file, code);
+  return file;
+}
+
+export async function runCampaignChaos(opts: ChaosOptions, log: (line: string) => void = console.log): Promise<ChaosReport> {
+  const config = loadConfig();
+  const db = createDb(config.postgres.url, { maxConnections: 4 });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const suffix = randomBytes(4).toString('hex');
+  const tenantId = `chaos-${suffix}`;
+  const campaignId = `cmp-${suffix}`;
+  const taskQueue = `chaos-${suffix}`;
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: opts.callsPerSecond, maxConcurrentCalls: opts.maxConcurrentCalls });
+  const workers: (RunningProcess | undefined)[] = [undefined, undefined];
+  try {
+    await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 1000, maxChannels: 10_000 });
+    await seedCampaign(db, tenantId, campaignId, campaignConfig, numberedContacts(opts.contacts));
+    const bundle = await prebuiltBundle(config);
+    const env = {
+      KICKCALL_TELEPHONY: 'simulated',
+      KICKCALL_TELEPHONY_SEED: `chaos-${suffix}`,
+      KICKCALL_TELEPHONY_TIME_SCALE: String(opts.timeScale),
+      KICKCALL_CAPACITY_STT_STREAMS: '100000',
+      KICKCALL_CAPACITY_TTS_STREAMS: '100000',
+      KICKCALL_WORKFLOW_BUNDLE: bundle,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      KICKCALL_LOG_LEVEL: 'info',
+    };
+    const startWorker = () => startProcess('workers/orchestration.ts', env, /orchestration worker polling/, 60_000);
+    [workers[0], workers[1]] = await Promise.all([startWorker(), startWorker()]);
+    const started = Date.now();
+    const handle = await client.workflow.start(campaignWorkflow, {
+      workflowId: campaignWorkflowId(tenantId, campaignId),
+      taskQueue,
+      args: [{ tenantId, campaignId, config: campaignConfig }],
+    });
+    log(`campaign ${campaignId}: ${opts.contacts} contacts on two workers; killing one every ${opts.killEveryMs / 1000} s`);
+
+    let kills = 0;
+    let natsRestarted = false;
+    let done = false;
+    const result = handle.result().finally(() => (done = true));
+    while (!done) {
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, opts.killEveryMs))]);
+      if (done) break;
+      if (Date.now() - started > opts.timeoutMs) throw new Error(`the campaign did not complete within ${opts.timeoutMs / 1000} s`);
+      const victim = kills % 2;
+      await workers[victim]!.kill();
+      kills++;
+      const stats = await handle.query(campaignStatsQuery).catch(() => undefined);
+      if (!natsRestarted && opts.natsRestartAt > 0 && stats && stats.dials >= opts.contacts * opts.natsRestartAt) {
+        log('restarting NATS');
+        await stackDown(() => undefined, config, ['nats-server']);
+        await stackUp(() => undefined, ['nats-server']);
+        log('NATS is back');
+        natsRestarted = true;
+      }
+      workers[victim] = await startWorker();
+      if (stats) log(`killed ${kills}× · ${stats.dials} dials · ${stats.contacts ? stats.contacts.done : '?'}/${opts.contacts} done · ${stats.inFlight} in flight`);
+    }
+    const final = await result;
+    const audit = await auditCampaign(db, campaignId, campaignConfig.retry);
+    const report = { options: opts, result: final, audit, kills, natsRestarted, durationS: (Date.now() - started) / 1000 };
+    log(`completed in ${report.durationS.toFixed(0)} s after ${kills} kills: ${audit.contacts} contacts, ${audit.calls} calls, ${audit.reattachedDials} dials re-attached after a crash, ${audit.problems.length} problems`);
+    return report;
+  } finally {
+    await Promise.all(workers.map((w) => w?.stop(5_000) ?? Promise.resolve()));
+    await db.destroy();
+    await connection.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({
+    options: { contacts: { type: 'string' }, 'kill-every-s': { type: 'string' }, 'no-nats-restart': { type: 'boolean' } },
+    strict: true,
+  });
+  const contacts = Number(values.contacts ?? defaultChaosOptions.contacts);
+  const killEveryS = Number(values['kill-every-s'] ?? defaultChaosOptions.killEveryMs / 1000);
+  if (!Number.isInteger(contacts) || contacts < 1 || contacts > 200_000) throw new Error('--contacts must be a whole number from 1 to 200000');
+  if (!(killEveryS >= 1 && killEveryS <= 600)) throw new Error('--kill-every-s must be between 1 and 600');
+  const report = await runCampaignChaos({ ...defaultChaosOptions, contacts, killEveryMs: killEveryS * 1000, natsRestartAt: values['no-nats-restart'] ? 0 : defaultChaosOptions.natsRestartAt });
+  for (const p of report.audit.problems.slice(0, 20)) console.error(`  ✗ ${p}`);
+  process.exitCode = report.audit.problems.length === 0 && report.result.status === 'completed' ? 0 : 1;
+}
