@@ -3,16 +3,20 @@
  *
  *   media [--calls 1,10,25] [--turns 3] [--stagger-ms 200] [--label media]
  *         [--stt-finalize-ms 100] [--llm-ttft-ms 300] [--tts-ttfb-ms 150] [--llm-tokens-per-s 60]
+ *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
+ *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
  *
  * Needs the local stack (`npm run stack:up`) with the provider simulators.
  */
 import { parseArgs } from 'node:util';
+import type { CampaignBenchOptions } from './campaign/run.js';
 import type { MediaBenchOptions } from './media/run.js';
 import { quietRtcLogs } from './media/workers.js';
 
 // Before rtc-node loads: the simulated callers would flood the console with its debug logs.
 quietRtcLogs();
 const { defaultMediaBenchOptions, runMediaBench, writeResults } = await import('./media/run.js');
+const { defaultCampaignBenchOptions, runCampaignBench, writeCampaignResults } = await import('./campaign/run.js');
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -73,7 +77,52 @@ async function media(args: string[]): Promise<void> {
   log(`wrote ${written.json} and ${written.markdown}`);
 }
 
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media };
+function parseCampaignArgs(args: string[]): CampaignBenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      contacts: { type: 'string' },
+      cps: { type: 'string' },
+      'max-concurrent': { type: 'string' },
+      label: { type: 'string' },
+      'hold-contacts': { type: 'string' },
+      'hold-window-s': { type: 'string' },
+      'max-run-s': { type: 'string' },
+    },
+    strict: true,
+  });
+  const d = defaultCampaignBenchOptions;
+  const contacts = positiveInt('contacts', values.contacts, d.contacts);
+  if (contacts > 200_000) throw new UsageError('--contacts is at most 200000');
+  const callsPerSecond = values.cps === undefined ? d.callsPerSecond : Number(values.cps);
+  if (!(callsPerSecond > 0 && callsPerSecond <= 1000)) throw new UsageError(`--cps must be above 0 and at most 1000, got ${values.cps}`);
+  const holdContacts = positiveInt('hold-contacts', values['hold-contacts'], d.holdContacts, 0);
+  if (holdContacts > 1_000_000) throw new UsageError('--hold-contacts is at most 1000000');
+  const label = values.label ?? d.label;
+  if (!/^[a-z0-9-]+$/.test(label)) throw new UsageError('--label is lower-case letters, digits and "-"');
+  return {
+    ...d,
+    contacts,
+    callsPerSecond,
+    maxConcurrentCalls: positiveInt('max-concurrent', values['max-concurrent'], d.maxConcurrentCalls),
+    label,
+    holdContacts,
+    holdWindowS: Math.min(positiveInt('hold-window-s', values['hold-window-s'], d.holdWindowS), 1800),
+    maxRunS: Math.min(positiveInt('max-run-s', values['max-run-s'], d.maxRunS, 30), 4 * 3600),
+  };
+}
+
+async function campaign(args: string[]): Promise<void> {
+  const opts = parseCampaignArgs(args);
+  const log = (line: string) => console.log(`[bench campaign] ${line}`);
+  const results = await runCampaignBench(opts, log);
+  const rerun = `npm run bench -- campaign ${args.join(' ')}`.trim();
+  const written = writeCampaignResults(results, opts.label, rerun);
+  log(`wrote ${written.json} and ${written.markdown}`);
+  for (const t of results.targets) log(`target ${t.name}: ${t.measured} (wanted ${t.target}) → ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}`);
+}
+
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, campaign };
 
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : benchmarks[name];

@@ -20,7 +20,13 @@ export interface CampaignAudit {
 }
 
 /** `finalStates`: the states a contact may end in (`done`, and `cancelled` after a stop). */
-export async function auditCampaign(db: Db, campaignId: string, retry: RetryPolicy | undefined, opts: { finalStates?: string[]; delayToleranceMs?: number } = {}): Promise<CampaignAudit> {
+export async function auditCampaign(
+  db: Db,
+  campaignId: string,
+  retry: RetryPolicy | undefined,
+  /** `carrierLedger`: check load mode's dial ledger (default true; false for calls over real SIP). */
+  opts: { finalStates?: string[]; delayToleranceMs?: number; carrierLedger?: boolean } = {},
+): Promise<CampaignAudit> {
   const finalStates = opts.finalStates ?? ['done'];
   const tolerance = opts.delayToleranceMs ?? 50;
   const problems: string[] = [];
@@ -67,7 +73,7 @@ export async function auditCampaign(db: Db, campaignId: string, retry: RetryPoli
   }
 
   let reattachedDials = 0;
-  for (let i = 0; i < calls.length; i += 5000) {
+  for (let i = 0; opts.carrierLedger !== false && i < calls.length; i += 5000) {
     const rooms = await db
       .selectFrom('simulated_dials')
       .select(['room_name', 'requests'])

@@ -6,7 +6,11 @@
  * still owed.
  */
 
-const backlogMs = 250;
+/**
+ * One second: a loop pass (a claim, the starts, a write) can take hundreds of ms on a busy
+ * Temporal; owing less than a pass's length would cap the pace at what one pass dials.
+ */
+const backlogMs = 1000;
 export interface SlotPlan {
   /** Slots whose time has come. */
   count: number;
