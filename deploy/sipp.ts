@@ -19,6 +19,7 @@ export type SippScenario =
   | 'uas-no-answer'
   | 'uas-refer'
   | 'uas-talk'
+  | 'uas-personas'
   | 'uas-talk-refer'
   | 'uac-call'
   | 'uac-call-remote-bye'
