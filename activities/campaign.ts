@@ -236,10 +236,12 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       await db.transaction().execute(async (trx) => {
         for (const o of input.outcomes) {
           const retry = input.allowRetries && o.retryDelayMs !== undefined;
+          // A redial the policy grants but a stopped campaign will not make: cancelled, not done.
+          const redialCancelled = !input.allowRetries && o.retryDelayMs !== undefined;
           await trx
             .updateTable('contacts')
             .set({
-              state: retry ? 'retry_wait' : 'done',
+              state: retry ? 'retry_wait' : redialCancelled ? 'cancelled' : 'done',
               next_attempt_at: retry ? new Date(input.nowMs + o.retryDelayMs!) : null,
               last_disposition: o.disposition,
               claim_id: null,

@@ -150,8 +150,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     let now = Date.now();
     const free = config.maxConcurrentCalls - inFlightCount();
 
-    // 1. Outcomes to PostgreSQL, in batches.
-    if (s.unrecorded.length > 0 && (now - lastRecordAtMs >= recordEveryMs || free <= 0 || sharedCapacityFull || s.status !== 'running')) {
+    // 1. Outcomes to PostgreSQL, in batches. With a budget, before every dial decision:
+    // the spend so far must be the priced calls, not an average.
+    const budgeted = config.budgetUsd !== undefined;
+    if (s.unrecorded.length > 0 && (now - lastRecordAtMs >= recordEveryMs || free <= 0 || sharedCapacityFull || budgeted || s.status !== 'running')) {
       // A copy: outcomes signalled while the batch is being written stay queued for the next.
       const batch = [...s.unrecorded];
       const recorded = await acts.recordOutcomes({ campaignId, outcomes: batch, allowRetries: s.status === 'running' || s.status === 'paused', nowMs: now });
