@@ -81,6 +81,27 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     return t;
   }
 
+  /**
+   * A call's usage event comes after its end, through the event bridge: wait a moment for
+   * it, so a call is priced with its speech and tokens and not with telephony alone. A call
+   * whose usage never comes (its agent died) is priced with what there is.
+   */
+  async function usageArrived(callIds: string[], maxWaitMs = 5000): Promise<void> {
+    const deadline = Date.now() + maxWaitMs;
+    while (callIds.length > 0) {
+      const waiting = await db
+        .selectFrom('calls')
+        .select('calls.id')
+        .where('calls.id', 'in', callIds)
+        .where('calls.answered_at', 'is not', null)
+        .where('calls.cost_usd', 'is', null)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('call_usage').select('call_usage.call_id').whereRef('call_usage.call_id', '=', 'calls.id'))))
+        .execute();
+      if (waiting.length === 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
   return {
     /** Marks the campaign running (first run only keeps its start time) and counts its contacts. */
     async openCampaign(input: { tenantId: string; campaignId: string }): Promise<ContactTally> {
@@ -233,6 +254,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally }> {
       let costUsd = 0;
       let costedCalls = 0;
+      await usageArrived(input.outcomes.map((o) => o.callId));
       await db.transaction().execute(async (trx) => {
         for (const o of input.outcomes) {
           const retry = input.allowRetries && o.retryDelayMs !== undefined;

@@ -73,11 +73,18 @@ after(async () => {
 let sipPort = 5090;
 let rtpPort = 16_090;
 
-/** SIPp as the callee on its own ports, saying `phrases` once the call is answered. */
+/**
+ * SIPp as the callee on its own ports, saying `phrases` once the call is answered. The
+ * callee lets the greeting finish first: this fixture's media server forks each job cold
+ * (no warm processes, so teardown is quick), which took up to 4.5 s before the greeting
+ * could start here; a first line at 6 s then talked over it. How soon the greeting comes
+ * is media-agent.test.ts's business, not this test's.
+ */
 async function callee(scenario: SippScenario, phrases: PhraseId[] = [], gapMs?: number) {
   sipPort += 2;
   rtpPort += 4;
-  const files = scenario.startsWith('uas-talk') ? { 'callee.pcmu': await renderCalleeScript(phrases, gapMs ? { gapMs } : {}) } : undefined;
+  const script = { leadSilenceMs: 10_000, ...(gapMs ? { gapMs } : {}) };
+  const files = scenario.startsWith('uas-talk') ? { 'callee.pcmu': await renderCalleeScript(phrases, script) } : undefined;
   const sipp = await startSipp({ scenario, host: config.host, port: sipPort, mediaPort: rtpPort, timeoutS: 90, ...(files ? { files } : {}) });
   after(() => sipp.stop());
   return sipp;

@@ -164,7 +164,8 @@ test('a budget stops dialling once the projected spend would pass it', async () 
   const tenantId = tenant();
   await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
   // Every call answered and priced; one at a time, so each dial sees the spend so far.
-  const campaignConfig = loadCampaignConfig({ callsPerSecond: 20, maxConcurrentCalls: 1, budgetUsd: 0.01, estimatedCostPerCallUsd: 0.001 });
+  // A simulated answered call costs about a cent (speech, tokens, telephony): room for a few.
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 20, maxConcurrentCalls: 1, budgetUsd: 0.05, estimatedCostPerCallUsd: 0.01 });
   const id = uniqueName('budget');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(40));
   const w = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
