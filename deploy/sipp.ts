@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './config.js';
@@ -112,22 +113,27 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
 }
 
 /** SIPp binds its UDP port before anything else; probing with OPTIONS would count as a call. */
+/**
+ * Waits until SIPp holds its UDP port. Reads the kernel's socket table rather than probing
+ * with a bind of our own: a probe that binds first makes SIPp's own bind fail (errno 98).
+ */
 async function waitForListening(host: string, port: number, exited: Promise<unknown>): Promise<void> {
-  const { createSocket } = await import('node:dgram');
   const deadline = Date.now() + 5000;
   let done = false;
   void exited.finally(() => (done = true));
   while (!done && Date.now() < deadline) {
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, host, () => s.close(() => resolve(true)));
-    });
-    if (!free) return; // SIPp holds the port
+    if (await udpPortBound(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   if (done) throw new Error(`sipp exited before listening on ${host}:${port}`);
   throw new Error(`sipp did not bind ${host}:${port} within 5 s`);
+}
+
+/** Whether some local UDP socket is bound to `port` (Linux: /proc/net/udp, ports in hex). */
+async function udpPortBound(port: number): Promise<boolean> {
+  const table = await readFile('/proc/net/udp', 'utf8');
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(suffix) ?? false);
 }
 
 function readTraces(dir: string, ...suffixes: string[]): string {
