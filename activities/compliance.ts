@@ -26,6 +26,27 @@ function e164(callTo: string): string {
   }
 }
 
+/**
+ * Puts an E.164 number on a tenant's do-not-call list and takes it out of every campaign
+ * of the tenant that has not dialled it yet or would redial it; again, it changes nothing.
+ * Run it in a transaction (the activity's, or the API's tenant-scoped one).
+ */
+export async function blockNumber(trx: Db, tenantId: string, phone: string, source: string): Promise<{ contactsRemoved: number }> {
+  await trx
+    .insertInto('do_not_call')
+    .values({ tenant_id: tenantId, phone_e164: phone, source })
+    .onConflict((oc) => oc.columns(['tenant_id', 'phone_e164']).doNothing())
+    .execute();
+  const removed = await trx
+    .updateTable('contacts')
+    .set({ state: 'done', last_disposition: 'blocked', next_attempt_at: null, claim_id: null, updated_at: sql`now()` })
+    .where('tenant_id', '=', tenantId)
+    .where('phone_e164', '=', phone)
+    .where('state', 'in', ['pending', 'retry_wait'])
+    .executeTakeFirst();
+  return { contactsRemoved: Number(removed.numUpdatedRows) };
+}
+
 export function createComplianceActivities(deps: { db: Db }) {
   return {
     async checkCompliance(input: { tenantId: string; callTo: string; consent: boolean }): Promise<ComplianceVerdict> {
@@ -49,21 +70,7 @@ export function createComplianceActivities(deps: { db: Db }) {
      */
     async addToDoNotCall(input: { tenantId: string; callTo: string; source: string }): Promise<{ contactsRemoved: number }> {
       const phone = e164(input.callTo);
-      return deps.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('do_not_call')
-          .values({ tenant_id: input.tenantId, phone_e164: phone, source: input.source })
-          .onConflict((oc) => oc.columns(['tenant_id', 'phone_e164']).doNothing())
-          .execute();
-        const removed = await trx
-          .updateTable('contacts')
-          .set({ state: 'done', last_disposition: 'blocked', next_attempt_at: null, claim_id: null, updated_at: sql`now()` })
-          .where('tenant_id', '=', input.tenantId)
-          .where('phone_e164', '=', phone)
-          .where('state', 'in', ['pending', 'retry_wait'])
-          .executeTakeFirst();
-        return { contactsRemoved: Number(removed.numUpdatedRows) };
-      });
+      return deps.db.transaction().execute((trx) => blockNumber(trx, input.tenantId, phone, input.source));
     },
   };
 }

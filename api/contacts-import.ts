@@ -84,6 +84,7 @@ interface ValidRow {
   row: number;
 }
 
+/** `db` may be a transaction: the import then commits or rolls back with it. */
 export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readable): Promise<ImportReport> {
   const importId = `imp_${randomBytes(6).toString('hex')}`;
   const batchSize = opts.batchSize ?? 500;
@@ -95,7 +96,9 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
   const seenPhones = new Set<string>();
   const seenIds = new Set<string>();
 
-  await db.transaction().execute(async (trx) => {
+  // Inside a caller's transaction (the API's tenant-scoped one) the import is part of it.
+  const inTransaction = (body: (trx: Db) => Promise<void>) => (db.isTransaction ? body(db) : db.transaction().execute(body));
+  await inTransaction(async (trx) => {
     const campaign = await trx.selectFrom('campaigns').select('id').where('id', '=', opts.campaignId).where('tenant_id', '=', opts.tenantId).executeTakeFirst();
     if (!campaign) throw new InvalidInputError(`campaign ${opts.campaignId} does not exist`);
 

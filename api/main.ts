@@ -4,20 +4,24 @@
  * in flight, then the Temporal connection closes.
  */
 import { Client, Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../deploy/config.js';
+import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
 import { createApiServer } from './server.js';
 
 const config = loadConfig();
 const log = createLogger('api', config.logLevel);
 const connection = await Connection.connect({ address: config.temporal.address });
-const app = createApiServer({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), log });
+const db = createDb(config.postgres.url);
+const redis = new Redis({ host: config.host, port: config.redis.port, maxRetriesPerRequest: 2 });
+const app = createApiServer({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), db, redis, log });
 
 async function shutdown(): Promise<void> {
   try {
     await app.close();
   } finally {
-    await connection.close();
+    await Promise.allSettled([connection.close(), db.destroy(), redis.quit()]);
   }
 }
 

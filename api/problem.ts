@@ -9,6 +9,14 @@ export const problemBase = 'https://kickcall.dev/problems/';
 /** Each kind of problem the API answers with; the slug is the last segment of its `type`. */
 export const problemSlugs = [
   'bad-request',
+  'invalid-request',
+  'unauthorized',
+  'forbidden',
+  'rate-limited',
+  'idempotency-key-reused',
+  'idempotency-key-in-use',
+  'conflict',
+  'invalid-transition',
   'invalid-webhook-body',
   'invalid-webhook-signature',
   'not-found',
@@ -30,6 +38,16 @@ export interface Problem {
 export function problem(slug: ProblemSlug, status: number, title: string, detail?: string, extensions: Record<string, unknown> = {}): Problem {
   return { ...extensions, type: `${problemBase}${slug}`, title, status, ...(detail ? { detail } : {}) };
 }
+
+/** Thrown by a route handler: answered as the problem it carries. */
+export class ApiProblem extends Error {
+  override readonly name = 'ApiProblem';
+  constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
+    super(problem.detail ?? problem.title);
+  }
+}
+
+export const notFound = (what: string) => new ApiProblem(problem('not-found', 404, 'Not found', `${what} does not exist.`));
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p);

@@ -1,14 +1,25 @@
 /**
  * The HTTP API: one Fastify app built from injected clients, so tests run it in-process
- * against the real stack. Today it serves health and the LiveKit webhook receiver; the
- * integrator API (`/v1/...`) grows here, each area as its own encapsulated plugin.
+ * against the real stack. It serves health, the LiveKit webhook receiver, the integrator
+ * API (`/v1/...`, every route through the pipeline in pipeline.ts) and its OpenAPI
+ * document at `/v1/openapi.json`.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from '../deploy/config.js';
+import type { Db } from '../deploy/db/schema.js';
 import type { Logger } from '../deploy/logger.js';
 import { liveKitWebhookRoutes } from './livekit-webhook.js';
+import { buildOpenApiDocument, openApiPath } from './openapi.js';
+import { auditHook, mountRoute } from './pipeline.js';
 import { problem, sendProblem, type Problem } from './problem.js';
+import { createRateLimiter } from './rate-limit.js';
+import type { RouteSpec } from './route.js';
+import { v1Routes } from './v1/index.js';
+
+export const apiVersion = '1.0.0';
 
 /** Largest request body the API reads, in bytes. */
 export const bodyLimitBytes = 1024 * 1024;
@@ -16,6 +27,9 @@ export const bodyLimitBytes = 1024 * 1024;
 export interface ApiDeps {
   config: Config;
   temporal: Client;
+  db: Db;
+  /** Rate-limit counters, shared by every API process. */
+  redis: Redis;
   log: Logger;
   /**
    * Where workflows the API starts run. Default `config.temporal.taskQueue`, the queue the
@@ -34,13 +48,25 @@ function clientProblem(err: FastifyError, status: number): Problem {
 }
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes });
+  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, genReqId: () => randomUUID() });
   app.get('/health', (_req, reply) => reply.type('text/plain').send('ok'));
+  const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
+  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue });
+  const openApi = buildOpenApiDocument(routes, { serverUrl: deps.config.api.publicUrl, version: apiVersion });
+  app.get(openApiPath, (_req, reply) => reply.send(openApi));
+  void app.register((v1, _opts, done) => {
+    // CSV uploads reach their route as a stream, counted and capped there.
+    v1.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+    const pipelineDeps = { db: deps.db, rateLimit: createRateLimiter(deps.redis, deps.config.api.rateLimits), log: deps.log };
+    auditHook(v1, pipelineDeps);
+    for (const route of routes) mountRoute(v1, route, pipelineDeps);
+    done();
+  });
   void app.register(liveKitWebhookRoutes, {
     temporal: deps.temporal,
     apiKey: deps.config.livekit.apiKey,
     apiSecret: deps.config.livekit.apiSecret,
-    taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
+    taskQueue,
     log: deps.log,
     ...(deps.temporalTimeoutMs === undefined ? {} : { temporalTimeoutMs: deps.temporalTimeoutMs }),
   });

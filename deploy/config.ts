@@ -90,6 +90,9 @@ const envSchema = z
     MEDIA_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
 
     API_PORT: port.default(8080),
+    /** Requests per second one API key may make, and all of a tenant's keys together. */
+    KICKCALL_API_RATE_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(50),
+    KICKCALL_API_RATE_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(200),
     API_PUBLIC_URL: z.url().optional(),
   })
   .refine((e) => e.LIVEKIT_RTC_UDP_PORT_START <= e.LIVEKIT_RTC_UDP_PORT_END, {
@@ -218,6 +221,7 @@ export interface Config {
     publicUrl: string;
     /** Where LiveKit posts its webhooks (the API's receiver). */
     livekitWebhookUrl: string;
+    rateLimits: { perKeyPerSecond: number; perTenantPerSecond: number };
   };
 }
 
@@ -352,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       port: e.API_PORT,
       publicUrl: apiPublicUrl,
       livekitWebhookUrl: `${apiPublicUrl}/v1/livekit/webhook`,
+      rateLimits: { perKeyPerSecond: e.KICKCALL_API_RATE_PER_KEY, perTenantPerSecond: e.KICKCALL_API_RATE_PER_TENANT },
     },
   };
 }

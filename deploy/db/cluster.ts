@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { migrateToLatest } from './migrate.js';
+import { tenantRole } from './migrations/0005_api.js';
 
 /** Newest installed PostgreSQL's bin folder (Debian: /usr/lib/postgresql/<major>/bin). */
 export function findPostgresBinDir(): string | undefined {
@@ -82,6 +83,10 @@ export async function bootstrapDatabase(config: Config, opts: { checkOnly: boole
     const { user, database } = config.postgres;
     const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
     if (role.rowCount === 0) await client.query(`CREATE ROLE ${pg.escapeIdentifier(user)} LOGIN`);
+    // The API's request role: row-level security confines it to one tenant (migration 0005).
+    const apiRole = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenantRole]);
+    if (apiRole.rowCount === 0) await client.query(`CREATE ROLE ${pg.escapeIdentifier(tenantRole)} NOLOGIN`);
+    await client.query(`GRANT ${pg.escapeIdentifier(tenantRole)} TO ${pg.escapeIdentifier(user)}`);
     const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (db.rowCount === 0) {
       await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)} OWNER ${pg.escapeIdentifier(user)}`);

@@ -9,12 +9,14 @@ import * as m0001 from './migrations/0001_core.js';
 import * as m0002 from './migrations/0002_call_records.js';
 import * as m0003 from './migrations/0003_campaigns.js';
 import * as m0004 from './migrations/0004_campaign_runs.js';
+import * as m0005 from './migrations/0005_api.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
   '0002_call_records': m0002,
   '0003_campaigns': m0003,
   '0004_campaign_runs': m0004,
+  '0005_api': m0005,
 };
 
 export class MigrationError extends Error {

@@ -114,6 +114,8 @@ export interface DomainEventsTable {
   payload: Json;
   occurred_at: Timestamp;
   created_at: Generated<Date>;
+  /** Set once the webhook relay has started a delivery per subscribed endpoint. */
+  dispatched_at: Timestamp | null;
 }
 
 export interface CampaignsTable {
@@ -185,6 +187,95 @@ export interface SimulatedDialsTable {
   first_at: Generated<Date>;
 }
 
+export type ApiRole = 'admin' | 'operator' | 'viewer';
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  role: ApiRole;
+  prefix: string;
+  secret_sha256: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  api_key_id: string;
+  method: string;
+  path: string;
+  request_sha256: string;
+  state: 'pending' | 'complete';
+  response_status: number | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
+  response_body: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  tenant_id: string;
+  api_key_id: string | null;
+  role: string | null;
+  method: string;
+  route: string;
+  resource_id: string | null;
+  status: number;
+  ip: string | null;
+  request_id: string;
+  occurred_at: Generated<Date>;
+}
+
+export interface AgentsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  settings: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<string[], string, string>;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  enabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  outcome: 'delivered' | 'failed';
+  response_status: number | null;
+  error: string | null;
+  duration_ms: number;
+  attempted_at: Generated<Date>;
+}
+
+export interface ErasuresTable {
+  id: string;
+  tenant_id: string;
+  phone_sha256: string;
+  api_key_id: string | null;
+  counts: Json;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   calls: CallsTable;
@@ -202,6 +293,13 @@ export interface Database {
   outbound_trunks: OutboundTrunksTable;
   capacity_leases: CapacityLeasesTable;
   simulated_dials: SimulatedDialsTable;
+  api_keys: ApiKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  audit_log: AuditLogTable;
+  agents: AgentsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  erasures: ErasuresTable;
 }
 
 export type Db = Kysely<Database>;

@@ -15,7 +15,9 @@ import { Room, dispose } from '@livekit/rtc-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { AccessToken, RoomServiceClient, WebhookEvent, type WebhookEventNames } from 'livekit-server-sdk';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { createDb } from '../../deploy/db/schema.js';
 import { inboundCallWorkflowType, liveKitWebhookPath } from '../../api/livekit-webhook.js';
 import { createApiServer } from '../../api/server.js';
 import { roomNameFor } from '../../workflows/ids.js';
@@ -27,9 +29,12 @@ import { finishSignal, receivedQuery, roomEventsWorkflow, type RecordedInboundSt
 
 let client: Client;
 let close: () => Promise<void>;
+const db = createDb(config.postgres.url);
+const redis = new Redis({ host: config.host, port: config.redis.port, lazyConnect: true });
 before(async () => ({ client, close } = await temporalClient()));
 after(async () => {
   await close();
+  await Promise.allSettled([db.destroy(), redis.quit()]);
   // rtc-node's native runtime keeps the process alive until it is disposed.
   await dispose();
 });
@@ -52,7 +57,7 @@ async function withRecorder<T>(body: (taskQueue: string) => Promise<T>): Promise
 
 /** Runs `body` against an API server listening in-process on a free port. */
 async function withApi<T>(opts: { taskQueue?: string; temporal?: Client; temporalTimeoutMs?: number }, body: (url: string) => Promise<T>): Promise<T> {
-  const app = createApiServer({ config, temporal: opts.temporal ?? client, log: pino({ level: 'silent' }), ...opts });
+  const app = createApiServer({ config, temporal: opts.temporal ?? client, db, redis, log: pino({ level: 'silent' }), ...opts });
   await app.listen({ host: config.host, port: 0 });
   try {
     return await body(`http://${config.host}:${(app.server.address() as AddressInfo).port}${liveKitWebhookPath}`);

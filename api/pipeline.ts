@@ -1,0 +1,209 @@
+/**
+ * What every `/v1` request goes through, in order: the API key (401), the rate limits
+ * (429 with Retry-After), the role (403), params (404: a malformed ID names nothing),
+ * query and body (400), the Idempotency-Key (replay, 409, 422), the handler in the
+ * caller's tenant, and the audit log: every mutating request, and every read refused
+ * 403 or 404, is recorded with who, what, when, from where and the result.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Db } from '../deploy/db/schema.js';
+import type { Logger } from '../deploy/logger.js';
+import { FailureType, InvalidInputError } from '../workflows/errors.js';
+import { authenticate, roleAllows, type AuthFailure, type Principal } from './api-keys.js';
+import { bodyDigest, claimIdempotencyKey, idempotencyKeyPattern, releaseIdempotencyKey, saveIdempotentResponse, type Claim } from './idempotency.js';
+import { ApiProblem, problem, sendProblem, type Problem } from './problem.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { RouteContext, RouteResult, RouteSpec } from './route.js';
+import { withTenant } from './tenant-db.js';
+
+export interface PipelineDeps {
+  db: Db;
+  rateLimit: RateLimiter;
+  log: Logger;
+}
+
+interface AuditState {
+  principal: Principal;
+  resourceId?: string;
+}
+const audits = new WeakMap<FastifyRequest, AuditState>();
+
+const authProblems: Record<AuthFailure, string> = {
+  missing: 'Send an API key as `Authorization: Bearer kk_...`.',
+  malformed: 'The Authorization header does not hold a Kickcall API key (`Bearer kk_<prefix>_<secret>`).',
+  unknown: 'The API key is not known.',
+  revoked: 'The API key was revoked.',
+};
+
+function validationProblem(where: string, error: z.ZodError): Problem {
+  const errors = error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  return problem('invalid-request', 400, 'Invalid request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+/** The problem a handler's error means, or undefined for a server fault. */
+function problemOf(err: unknown): { problem: Problem; headers?: Record<string, string> } | undefined {
+  if (err instanceof ApiProblem) return { problem: err.problem, headers: err.headers };
+  if (err instanceof InvalidInputError) return { problem: problem('invalid-request', 400, 'Invalid request', err.message) };
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as { type?: string; message?: string } | undefined;
+    if (cause?.type === FailureType.InvalidTransition) return { problem: problem('invalid-transition', 409, 'Invalid transition', cause.message) };
+    if (cause?.type === FailureType.InvalidInput) return { problem: problem('invalid-request', 400, 'Invalid request', cause.message) };
+  }
+  return undefined;
+}
+
+/** Raw bodies are counted and hashed as they stream; past the limit they fail with 413. */
+function meteredStream(source: Readable, maxBytes: number): { stream: Readable; digest: () => string } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return done(new ApiProblem(problem('payload-too-large', 413, 'Payload too large', `Uploads are limited to ${maxBytes} bytes.`)));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  streamPipeline(source, meter).catch((err: unknown) => meter.destroy(err as Error));
+  return { stream: meter, digest: () => hash.copy().digest('hex') };
+}
+
+class ClaimRefused extends Error {
+  constructor(readonly claim: Exclude<Claim, { kind: 'claimed' }>) {
+    super(claim.kind);
+  }
+}
+
+function claimProblem(claim: Exclude<Claim, { kind: 'claimed' | 'replay' }>): Problem {
+  return claim.kind === 'in-use'
+    ? problem('idempotency-key-in-use', 409, 'Idempotency key in use', 'A request with this Idempotency-Key is still being processed; retry shortly.')
+    : problem('idempotency-key-reused', 422, 'Idempotency key reused', 'This Idempotency-Key was used with a different request (method, path or body).');
+}
+
+export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: PipelineDeps): void {
+  const { db } = deps;
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const principal = await authenticate(db, request.headers.authorization);
+    if (typeof principal === 'string') {
+      return sendProblem(reply.header('www-authenticate', 'Bearer'), problem('unauthorized', 401, 'Unauthorized', authProblems[principal]));
+    }
+    const audit: AuditState = { principal };
+    audits.set(request, audit);
+    const verdict = await deps.rateLimit(principal.tenantId, principal.keyId);
+    if (!verdict.allowed) {
+      reply.header('retry-after', String(Math.ceil(verdict.retryAfterMs / 1000)));
+      return sendProblem(reply, problem('rate-limited', 429, 'Too many requests', `The ${verdict.limitedBy}'s request rate limit was reached.`));
+    }
+    if (!roleAllows(principal.role, route.role)) {
+      return sendProblem(reply, problem('forbidden', 403, 'Forbidden', `This needs the ${route.role} role; the key has ${principal.role}.`));
+    }
+    const params = route.params ? route.params.safeParse(request.params) : { success: true as const, data: undefined };
+    if (!params.success) return sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url.split('?')[0]} names nothing.`));
+    if (params.data && typeof params.data === 'object') audit.resourceId = Object.values(params.data as Record<string, string>).at(-1);
+    const query = route.query ? route.query.safeParse(request.query ?? {}) : { success: true as const, data: undefined };
+    if (!query.success) return sendProblem(reply, validationProblem('query', query.error));
+    let body: unknown;
+    let rawDigest: (() => string) | undefined;
+    if (route.rawBody) {
+      if (!request.headers['content-type']?.startsWith(route.rawBody.mediaType)) {
+        return sendProblem(reply, problem('unsupported-media-type', 415, 'Unsupported media type', `Send the body as ${route.rawBody.mediaType}.`));
+      }
+      const metered = meteredStream(request.body as Readable, route.rawBody.maxBytes);
+      body = metered.stream;
+      rawDigest = metered.digest;
+    } else if (route.body) {
+      const parsed = route.body.safeParse(request.body ?? {});
+      if (!parsed.success) return sendProblem(reply, validationProblem('body', parsed.error));
+      body = parsed.data;
+    }
+
+    const idemHeader = request.headers['idempotency-key'];
+    const idemKey = route.method === 'POST' && typeof idemHeader === 'string' ? idemHeader : undefined;
+    if (idemKey !== undefined && !idempotencyKeyPattern.test(idemKey)) {
+      return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', 'Idempotency-Key must be 1-255 visible ASCII characters.'));
+    }
+    const idem = idemKey === undefined ? undefined : { tenantId: principal.tenantId, apiKeyId: principal.keyId, key: idemKey, method: route.method, path: request.url.split('?')[0] ?? '' };
+    const replay = (claim: Exclude<Claim, { kind: 'claimed' }>) => {
+      if (claim.kind !== 'replay') return sendProblem(reply, claimProblem(claim));
+      return reply.code(claim.response.status).headers({ ...claim.response.headers, 'idempotent-replayed': 'true' }).send(claim.response.body);
+    };
+    // A JSON request claims its key first; a streamed one once its body has been read,
+    // inside the tenant transaction, so a refused claim rolls back what the stream wrote.
+    let claimed = false;
+    if (idem && !rawDigest) {
+      const claim = await claimIdempotencyKey(db, { ...idem, requestSha256: bodyDigest({ query: request.query, body }) });
+      if (claim.kind !== 'claimed') return replay(claim);
+      claimed = true;
+    }
+    const ctx: RouteContext<unknown, unknown, unknown> = {
+      principal,
+      params: params.data,
+      query: query.data,
+      body,
+      request,
+      setResourceId: (id) => (audit.resourceId = id),
+      tenantDb: (work) =>
+        withTenant(db, principal.tenantId, async (tx) => {
+          const result = await work(tx);
+          if (idem && rawDigest && !claimed) {
+            const claim = await claimIdempotencyKey(db, { ...idem, requestSha256: rawDigest() });
+            if (claim.kind !== 'claimed') throw new ClaimRefused(claim);
+            claimed = true;
+          }
+          return result;
+        }),
+    };
+
+    let result: RouteResult;
+    try {
+      result = await route.handler(ctx);
+    } catch (err) {
+      if (err instanceof ClaimRefused) return replay(err.claim);
+      const known = problemOf(err);
+      if (known) {
+        if (idem && claimed) await saveIdempotentResponse(db, idem, { status: known.problem.status, headers: { 'content-type': 'application/problem+json', ...known.headers }, body: JSON.stringify(known.problem) });
+        return sendProblem(reply.headers(known.headers ?? {}), known.problem);
+      }
+      if (idem && claimed) await releaseIdempotencyKey(db, idem);
+      throw err;
+    }
+    const payload = result.body === undefined ? '' : JSON.stringify(result.body);
+    const headers = { ...(result.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }), ...result.headers };
+    if (idem && claimed) await saveIdempotentResponse(db, idem, { status: result.status, headers, body: payload });
+    return reply.code(result.status).headers(headers).send(result.body === undefined ? undefined : payload);
+  };
+  app.route({ method: route.method, url: route.path, handler });
+}
+
+/** Records mutating requests and refused reads once they are answered. */
+export function auditHook(app: FastifyInstance, deps: PipelineDeps): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const audit = audits.get(request);
+    if (!audit) return;
+    const status = reply.statusCode;
+    if (request.method === 'GET' && status !== 403 && status !== 404) return;
+    try {
+      await deps.db
+        .insertInto('audit_log')
+        .values({
+          tenant_id: audit.principal.tenantId,
+          api_key_id: audit.principal.keyId,
+          role: audit.principal.role,
+          method: request.method,
+          route: request.routeOptions.url ?? 'unknown',
+          resource_id: audit.resourceId ?? null,
+          status,
+          ip: request.ip,
+          request_id: request.id,
+        })
+        .execute();
+    } catch (err) {
+      deps.log.error({ err, route: request.routeOptions.url }, 'audit record failed');
+    }
+  });
+}

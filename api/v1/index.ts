@@ -1,0 +1,25 @@
+/** Every `/v1` route, in the order the OpenAPI document lists them. */
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../deploy/db/schema.js';
+import type { RouteSpec } from '../route.js';
+import { agentRoutes } from './agents.js';
+import { auditLogRoutes } from './audit-log.js';
+import { callRoutes } from './calls.js';
+import { campaignRoutes } from './campaigns.js';
+import { doNotCallRoutes } from './do-not-call.js';
+import { erasureRoutes } from './erasures.js';
+import { keyRoutes } from './keys.js';
+import { trunkRoutes } from './trunks.js';
+
+export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string }): RouteSpec[] {
+  return [
+    ...callRoutes(deps),
+    ...campaignRoutes(deps),
+    ...agentRoutes(),
+    ...trunkRoutes(),
+    ...doNotCallRoutes(),
+    ...keyRoutes(deps),
+    ...auditLogRoutes(),
+    ...erasureRoutes(),
+  ];
+}
