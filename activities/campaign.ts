@@ -102,6 +102,33 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     }
   }
 
+  /**
+   * `campaign.progress` at each tenth of the contacts in a final state (done or
+   * cancelled), once per tenth by its ID; a jump past several tenths emits each of them.
+   */
+  async function emitProgress(campaignId: string, t: ContactTally): Promise<void> {
+    const tenths = t.total === 0 ? 0 : Math.floor(((t.done + t.cancelled) * 10) / t.total);
+    if (tenths === 0) return;
+    const campaign = await db.selectFrom('campaigns').select('tenant_id').where('id', '=', campaignId).executeTakeFirst();
+    if (!campaign) return;
+    const occurredAt = new Date();
+    await db
+      .insertInto('domain_events')
+      .values(
+        Array.from({ length: tenths }, (_, i) => (i + 1) * 10).map((percent) => ({
+          id: `${campaignId}:campaign.progress:${percent}`,
+          tenant_id: campaign.tenant_id,
+          type: 'campaign.progress',
+          call_id: null,
+          campaign_id: campaignId,
+          payload: JSON.stringify({ campaignId, percent, contacts: t }),
+          occurred_at: occurredAt,
+        })),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
   return {
     /** Marks the campaign running (first run only keeps its start time) and counts its contacts. */
     async openCampaign(input: { tenantId: string; campaignId: string }): Promise<ContactTally> {
@@ -249,7 +276,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     /**
      * Writes how attempts ended: the contact waits for its next attempt or is done (no
      * more retries once the queue is closed), its capacity is released, and each call is
-     * priced. Returns the cost added and a fresh tally.
+     * priced. Returns the cost added and a fresh tally, and emits `campaign.progress`.
      */
     async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally }> {
       let costUsd = 0;
@@ -300,7 +327,9 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
           costedCalls++;
         }
       });
-      return { costUsd, costedCalls, tally: await tally(input.campaignId) };
+      const t = await tally(input.campaignId);
+      await emitProgress(input.campaignId, t);
+      return { costUsd, costedCalls, tally: t };
     },
 
     /** Ends queued work: contacts not yet dialled (or waiting to be redialled) are cancelled. */

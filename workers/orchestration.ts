@@ -1,10 +1,12 @@
 /**
  * The orchestration worker: runs Kickcall's workflows and activities. Clients are made
- * once here and handed to the activity factories. SIGINT/SIGTERM make the Temporal
- * runtime stop polling and let running activities finish; then connections close.
+ * once here and handed to the activity factories. The process also runs the webhook
+ * outbox relay. SIGINT/SIGTERM make the Temporal runtime stop polling and let running
+ * activities finish; then the relay stops and connections close.
  */
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import OpenAI from 'openai';
@@ -19,6 +21,8 @@ import { createComplianceActivities } from '../activities/compliance.js';
 import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
 import { createTelephonySimulator } from '../activities/telephony-simulator.js';
+import { createWebhookActivities } from '../activities/webhooks.js';
+import { startWebhookRelay, type WebhookRelay } from './webhook-relay.js';
 
 /** The task queue orchestration workers poll. Names a role, never a tenant or a number. */
 export const orchestrationTaskQueue = 'kickcall-orchestration';
@@ -52,19 +56,31 @@ export function createActivities(deps: {
     ...createCallRecordActivities({ db }),
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
     ...createCampaignActivities({ db, capacity: config.capacity }),
+    ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel) }),
   };
 }
 
 /** Builds the worker and its clients; the caller runs it and then calls `close`. */
 export async function createOrchestrationWorker(
   config: Config,
-  opts: { taskQueue?: string; agentName?: string } = {},
+  opts: {
+    taskQueue?: string;
+    agentName?: string;
+    /**
+     * Also run the webhook outbox relay, starting deliveries on this worker's queue. The
+     * process entrypoint turns it on; default off, so a test's worker never takes
+     * another test's events.
+     */
+    webhookRelay?: boolean;
+  } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const lk = [config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret] as const;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const nc = await connect({ servers: config.nats.url, name: 'kickcall-orchestration' });
   const db = createDb(config.postgres.url);
+  let relay: WebhookRelay | undefined;
   const close = async () => {
+    await relay?.stop();
     await nc.drain();
     await db.destroy();
     await connection.close();
@@ -91,6 +107,14 @@ export async function createOrchestrationWorker(
         : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
       activities,
     });
+    if (opts.webhookRelay) {
+      relay = startWebhookRelay({
+        db,
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        taskQueue: worker.options.taskQueue,
+        log: createLogger('webhook-relay', config.logLevel),
+      });
+    }
     return { worker, close };
   } catch (err) {
     await close();
@@ -101,7 +125,7 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue });
+  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, webhookRelay: true });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();

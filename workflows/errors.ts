@@ -24,6 +24,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** A control request that the target's current state does not allow (pause a paused campaign). */
   InvalidTransition: 'InvalidTransition',
+  /** A webhook receiver answered non-2xx or not at all. Retryable, with backoff. */
+  WebhookDeliveryFailed: 'WebhookDeliveryFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -3,3 +3,4 @@ export { smokeCallWorkflow } from './smoke-call.js';
 export { outboundCallWorkflow } from './call/outbound.js';
 export { inboundCallWorkflow } from './call/inbound.js';
 export { campaignWorkflow } from './campaign/campaign.js';
+export { webhookDeliveryWorkflow } from './webhook/delivery.js';
