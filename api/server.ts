@@ -51,7 +51,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, genReqId: () => randomUUID() });
   app.get('/health', (_req, reply) => reply.type('text/plain').send('ok'));
   const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
-  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue });
+  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls });
   const openApi = buildOpenApiDocument(routes, { serverUrl: deps.config.api.publicUrl, version: apiVersion });
   app.get(openApiPath, (_req, reply) => reply.send(openApi));
   void app.register((v1, _opts, done) => {

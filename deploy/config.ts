@@ -93,6 +93,8 @@ const envSchema = z
     /** Requests per second one API key may make, and all of a tenant's keys together. */
     KICKCALL_API_RATE_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(50),
     KICKCALL_API_RATE_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(200),
+    /** Let webhook endpoints point at loopback and private addresses (local development only). */
+    KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
     API_PUBLIC_URL: z.url().optional(),
   })
   .refine((e) => e.LIVEKIT_RTC_UDP_PORT_START <= e.LIVEKIT_RTC_UDP_PORT_END, {
@@ -222,6 +224,8 @@ export interface Config {
     /** Where LiveKit posts its webhooks (the API's receiver). */
     livekitWebhookUrl: string;
     rateLimits: { perKeyPerSecond: number; perTenantPerSecond: number };
+    /** Whether webhook URLs may name loopback or private hosts (refused by default: SSRF). */
+    webhookAllowPrivateUrls: boolean;
   };
 }
 
@@ -357,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       publicUrl: apiPublicUrl,
       livekitWebhookUrl: `${apiPublicUrl}/v1/livekit/webhook`,
       rateLimits: { perKeyPerSecond: e.KICKCALL_API_RATE_PER_KEY, perTenantPerSecond: e.KICKCALL_API_RATE_PER_TENANT },
+      webhookAllowPrivateUrls: e.KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
     },
   };
 }

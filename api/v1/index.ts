@@ -10,14 +10,16 @@ import { doNotCallRoutes } from './do-not-call.js';
 import { erasureRoutes } from './erasures.js';
 import { keyRoutes } from './keys.js';
 import { trunkRoutes } from './trunks.js';
+import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
-export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string }): RouteSpec[] {
+export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean }): RouteSpec[] {
   return [
     ...callRoutes(deps),
     ...campaignRoutes(deps),
     ...agentRoutes(),
     ...trunkRoutes(),
     ...doNotCallRoutes(),
+    ...webhookEndpointRoutes({ allowPrivateUrls: deps.webhookAllowPrivateUrls }),
     ...keyRoutes(deps),
     ...auditLogRoutes(),
     ...erasureRoutes(),

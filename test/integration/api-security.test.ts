@@ -142,7 +142,10 @@ describe('tenant isolation', () => {
     await api.db.insertInto('calls').values({ id: callId, tenant_id: a.tenantId, direction: 'outbound', status: 'completed', contact_id: 'c1', callee_e164: '+14155550111' }).execute();
     await api.db.insertInto('call_turns').values({ call_id: callId, seq: 1, role: 'user', text: 'my secret', occurred_at: new Date() }).execute();
     await api.request('POST', '/v1/do-not-call', { key: a.keys.operator, body: { phone: '+14155550199' } });
-    return { callId, campaignId, keyId: (key.body as { id: string }).id, agentId: 'sales', trunkId: 'main' };
+    const hook = await api.request('POST', '/v1/webhook-endpoints', { key: a.keys.admin, body: { url: 'https://hooks.example.com/kickcall', eventTypes: ['call.ended'] } });
+    assert.equal(hook.status, 201, hook.text);
+    const endpointId = (hook.body as { id: string }).id;
+    return { callId, campaignId, keyId: (key.body as { id: string }).id, agentId: 'sales', trunkId: 'main', endpointId };
   }
 
   test('every route with an ID answers another tenant 404, leaks nothing, changes nothing, and audits the probe', async () => {
@@ -157,10 +160,10 @@ describe('tenant isolation', () => {
       assert.ok(!res.text.includes('my secret') && !res.text.includes('+1415555'), 'nothing of A in the answer');
     }
     // B's lists hold none of A's records.
-    for (const path of ['/v1/calls', '/v1/campaigns', '/v1/agents', '/v1/trunks', '/v1/api-keys', '/v1/do-not-call']) {
+    for (const path of ['/v1/calls', '/v1/campaigns', '/v1/agents', '/v1/trunks', '/v1/api-keys', '/v1/do-not-call', '/v1/webhook-endpoints']) {
       const res = await api.request('GET', path, { key: b.keys.admin });
       assert.equal(res.status, 200, path);
-      for (const id of [ids.callId, ids.campaignId, ids.keyId, '"sales"', '"main"', '+14155550199', a.tenantId]) assert.ok(!res.text.includes(id), `${path} shows ${id}`);
+      for (const id of [ids.callId, ids.campaignId, ids.keyId, ids.endpointId, '"sales"', '"main"', '+14155550199', a.tenantId]) assert.ok(!res.text.includes(id), `${path} shows ${id}`);
     }
     // A's records are untouched.
     const campaign = await api.request('GET', `/v1/campaigns/${ids.campaignId}`, { key: a.keys.viewer });
@@ -168,6 +171,8 @@ describe('tenant isolation', () => {
     const keys = await api.request('GET', '/v1/api-keys', { key: a.keys.admin });
     assert.ok((keys.body as { items: { id: string; revokedAt: string | null }[] }).items.every((k) => k.revokedAt === null));
     assert.equal((await api.request('GET', `/v1/calls/${ids.callId}/transcript`, { key: a.keys.viewer })).status, 200);
+    const hook = await api.request('GET', `/v1/webhook-endpoints/${ids.endpointId}`, { key: a.keys.admin });
+    assert.deepEqual([(hook.body as { enabled: boolean }).enabled, (hook.body as { previousSecretExpiresAt: unknown }).previousSecretExpiresAt], [true, null], 'not disabled or rotated by B');
     // Every probe is in B's audit log, which holds B's requests only (A's writes were 201s).
     const audit = await api.request('GET', '/v1/audit-log?limit=500', { key: b.keys.admin });
     const records = (audit.body as { items: { status: number; route: string }[] }).items;

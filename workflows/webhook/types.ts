@@ -46,3 +46,7 @@ export type WebhookDeliveryResult =
   | WebhookAttemptResult
   /** Every attempt failed; `error` is the last attempt's. */
   | { outcome: 'failed'; error: string };
+
+/** Every event type an endpoint can subscribe to, defined once. */
+export const webhookEventTypes = ['call.started', 'call.answered', 'call.ended', 'call.analyzed', 'campaign.progress', 'campaign.completed'] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
