@@ -22,6 +22,8 @@ import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
 import { createTelephonySimulator } from '../activities/telephony-simulator.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
+import { createRetentionActivities } from '../activities/retention.js';
+import { ensureRetentionSchedule } from './retention-schedule.js';
 import { startWebhookRelay, type WebhookRelay } from './webhook-relay.js';
 
 /** The task queue orchestration workers poll. Names a role, never a tenant or a number. */
@@ -57,6 +59,7 @@ export function createActivities(deps: {
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
     ...createCampaignActivities({ db, capacity: config.capacity }),
     ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel) }),
+    ...createRetentionActivities({ db }),
   };
 }
 
@@ -67,11 +70,12 @@ export async function createOrchestrationWorker(
     taskQueue?: string;
     agentName?: string;
     /**
-     * Also run the webhook outbox relay, starting deliveries on this worker's queue. The
-     * process entrypoint turns it on; default off, so a test's worker never takes
-     * another test's events.
+     * Also run the deployment's background duties: the webhook outbox relay (starting
+     * deliveries on this worker's queue) and the daily retention schedule. The process
+     * entrypoint turns it on; default off, so a test's worker never takes another test's
+     * events.
      */
-    webhookRelay?: boolean;
+    deploymentDuties?: boolean;
   } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const lk = [config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret] as const;
@@ -107,10 +111,12 @@ export async function createOrchestrationWorker(
         : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
       activities,
     });
-    if (opts.webhookRelay) {
+    if (opts.deploymentDuties) {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      await ensureRetentionSchedule(client, worker.options.taskQueue);
       relay = startWebhookRelay({
         db,
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client,
         taskQueue: worker.options.taskQueue,
         log: createLogger('webhook-relay', config.logLevel),
       });
@@ -125,7 +131,7 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, webhookRelay: true });
+  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, deploymentDuties: true });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();

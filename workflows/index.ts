@@ -4,3 +4,4 @@ export { outboundCallWorkflow } from './call/outbound.js';
 export { inboundCallWorkflow } from './call/inbound.js';
 export { campaignWorkflow } from './campaign/campaign.js';
 export { webhookDeliveryWorkflow } from './webhook/delivery.js';
+export { retentionWorkflow } from './retention.js';

@@ -9,6 +9,7 @@ import { campaignRoutes } from './campaigns.js';
 import { doNotCallRoutes } from './do-not-call.js';
 import { erasureRoutes } from './erasures.js';
 import { keyRoutes } from './keys.js';
+import { tenantRoutes } from './tenant.js';
 import { trunkRoutes } from './trunks.js';
 import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
@@ -21,6 +22,7 @@ export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; we
     ...doNotCallRoutes(),
     ...webhookEndpointRoutes({ allowPrivateUrls: deps.webhookAllowPrivateUrls }),
     ...keyRoutes(deps),
+    ...tenantRoutes(),
     ...auditLogRoutes(),
     ...erasureRoutes(),
   ];

@@ -12,6 +12,8 @@ type Json = ColumnType<unknown, string, string>;
 export interface TenantsTable {
   id: string;
   name: string;
+  /** Null: kept until erased. */
+  retention_days: number | null;
   created_at: Generated<Date>;
 }
 
@@ -32,6 +34,8 @@ export interface CallsTable {
   next_attempt_id: string | null;
   cost_usd: number | null;
   scheduling_lag_ms: number | null;
+  /** When retention removed the call's personal data. */
+  purged_at: Timestamp | null;
   started_at: Timestamp | null;
   answered_at: Timestamp | null;
   ended_at: Timestamp | null;
