@@ -124,6 +124,9 @@ test('a callee answering after ringing hears the greeting within a second (it wa
 
 test('a conversation: greeting heard at once, the caller’s turn transcribed, a reply spoken, every turn on NATS in order', async (t) => {
   const { callId, roomName } = await startCall();
+  // The agent is in the room before the caller, as it is while a real phone rings: this
+  // fixture forks each job cold (seconds on a busy machine), which is not what is measured.
+  await waitForEvent(callId, (e) => e.type === 'agent.joined', 20_000, 'agent.joined');
   const caller = await joinCaller(roomName);
   after(() => caller.leave().catch(() => undefined));
 
@@ -157,11 +160,11 @@ test('a conversation: greeting heard at once, the caller’s turn transcribed, a
   const usage = events.find((e) => e.type === 'usage');
   assert.ok(usage && usage.ttsCharacters >= persona.greeting.length && usage.llmOutputTokens > 0 && usage.sttAudioS > 0, 'usage was reported');
   assert.deepEqual(types.slice(-2), ['call.ended', 'agent.left']);
-  // The target is a live voice within 1 s of the answer (telephony rules say 2 s). It is
-  // not met yet: about 2.2 s here, see the diagnostic. This bound only catches a greeting
-  // that never comes promptly; pre-rendering the greeting during ringing is the fix.
+  // With the agent already in the room the greeting starts well within a second here (see
+  // the diagnostic); the bound leaves room for a loaded machine and catches a greeting
+  // that does not come promptly. The answer-after-ringing test holds the 2 s rule.
   t.diagnostic(`greeting heard ${greetingAtMs} ms after the callee joined`);
-  assert.ok(greetingAtMs < 5_000, `greeting heard ${greetingAtMs} ms after joining`);
+  assert.ok(greetingAtMs < 3_000, `greeting heard ${greetingAtMs} ms after joining`);
 });
 
 test('an opt-out is reported as a tool request, answered politely, and ends the call', async () => {
