@@ -65,7 +65,12 @@ export function buildOpenApiDocument(routes: RouteSpec[], opts: { serverUrl: str
   for (const route of routes) {
     const responses: Record<string, JsonSchema> = {};
     for (const [status, r] of Object.entries(route.responses)) {
-      responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } } : {}) };
+      const content = r.schema
+        ? { 'application/json': { schema: jsonSchema(r.schema, 'output') } }
+        : Number(status) >= 400
+          ? { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } }
+          : undefined;
+      responses[status] = { description: r.description, ...(content ? { content } : {}) };
     }
     for (const [status, description] of Object.entries(commonProblems)) {
       responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

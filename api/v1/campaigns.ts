@@ -60,7 +60,17 @@ const stats = z.object({
   campaignId: z.string(),
   status: z.string(),
   stopReason: z.string().optional(),
-  contacts: z.unknown().optional(),
+  contacts: z
+    .object({
+      total: z.number().int(),
+      pending: z.number().int(),
+      dialling: z.number().int(),
+      retryWait: z.number().int(),
+      done: z.number().int(),
+      cancelled: z.number().int(),
+      dispositions: z.record(z.string(), z.number().int()).meta({ description: 'Final dispositions of done contacts.' }),
+    })
+    .optional(),
   attempts: z.record(z.string(), z.number()),
   dials: z.number().int(),
   inFlight: z.number().int(),
