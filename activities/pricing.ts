@@ -68,3 +68,16 @@ export function callCost(usage: CallUsage, prices: PriceTable = defaultPrices): 
   const telephonyUsd = (Math.ceil(usage.connectedS) / 60) * prices.telephonyPerMinuteUsd;
   return { sttUsd, ttsUsd, llmUsd, telephonyUsd, totalUsd: sttUsd + ttsUsd + llmUsd + telephonyUsd };
 }
+
+/** Text-to-speech list prices per 1M characters, for comparing providers on real character counts. */
+export interface TtsProviderPrice {
+  provider: string;
+  per1MCharactersUsd: number;
+  source: string;
+}
+
+export const ttsProviderPrices: TtsProviderPrice[] = [
+  { provider: 'Deepgram Aura-2', per1MCharactersUsd: 30, source: 'the architecture document; deepgram.com/pricing, read 2025-06' },
+  { provider: 'ElevenLabs', per1MCharactersUsd: 200, source: 'elevenlabs.io/pricing API tier, read 2025-06' },
+  { provider: 'Amazon Polly (neural)', per1MCharactersUsd: 16, source: 'aws.amazon.com/polly/pricing, read 2025-06' },
+];

@@ -512,6 +512,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/latency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Turn latency per stage: p50/p95/p99 in ms
+         * @description Requires the viewer role or above.
+         */
+        get: operations["getLatencyAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage and cost of the selected calls, by component, with a TTS provider comparison
+         * @description Requires the viewer role or above.
+         */
+        get: operations["getCostAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenant": {
         parameters: {
             query?: never;
@@ -3545,6 +3585,194 @@ export interface operations {
             };
             /** @description No such key in this tenant. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLatencyAnalytics: {
+        parameters: {
+            query?: {
+                campaignId?: string;
+                /** @description Calls created at or after this instant. */
+                from?: string;
+                /** @description Calls created before this instant. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Percentiles per stage over the selected calls’ turns. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        eouDelayMs: {
+                            count: number;
+                            p50: number | null;
+                            p95: number | null;
+                            p99: number | null;
+                        };
+                        sttMs: {
+                            count: number;
+                            p50: number | null;
+                            p95: number | null;
+                            p99: number | null;
+                        };
+                        llmTtftMs: {
+                            count: number;
+                            p50: number | null;
+                            p95: number | null;
+                            p99: number | null;
+                        };
+                        ttsTtfbMs: {
+                            count: number;
+                            p50: number | null;
+                            p95: number | null;
+                            p99: number | null;
+                        };
+                        voiceToVoiceMs: {
+                            count: number;
+                            p50: number | null;
+                            p95: number | null;
+                            p99: number | null;
+                        };
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key’s role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCostAnalytics: {
+        parameters: {
+            query?: {
+                campaignId?: string;
+                /** @description Calls created at or after this instant. */
+                from?: string;
+                /** @description Calls created before this instant. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Totals over the selected calls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        calls: number;
+                        answeredCalls: number;
+                        usage: {
+                            sttAudioS: number;
+                            ttsCharacters: number;
+                            llm: {
+                                model: string;
+                                inputTokens: number;
+                                outputTokens: number;
+                            }[];
+                            connectedS: number;
+                        };
+                        costUsd: {
+                            sttUsd: number;
+                            ttsUsd: number;
+                            llmUsd: number;
+                            telephonyUsd: number;
+                            totalUsd: number;
+                        };
+                        costPerCallUsd: number | null;
+                        prices: {
+                            sttPerMinuteUsd: number;
+                            ttsPer1kCharactersUsd: number;
+                            telephonyPerMinuteUsd: number;
+                            source: string;
+                        };
+                        ttsComparison: {
+                            provider: string;
+                            per1MCharactersUsd: number;
+                            source: string;
+                            costUsd: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key’s role may not do this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

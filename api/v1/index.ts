@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../deploy/db/schema.js';
 import type { RouteSpec } from '../route.js';
 import { agentRoutes } from './agents.js';
+import { analyticsRoutes } from './analytics.js';
 import { auditLogRoutes } from './audit-log.js';
 import { callRoutes } from './calls.js';
 import { campaignRoutes } from './campaigns.js';
@@ -22,6 +23,7 @@ export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; we
     ...doNotCallRoutes(),
     ...webhookEndpointRoutes({ allowPrivateUrls: deps.webhookAllowPrivateUrls }),
     ...keyRoutes(deps),
+    ...analyticsRoutes(),
     ...tenantRoutes(),
     ...auditLogRoutes(),
     ...erasureRoutes(),
