@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../deploy/db/schema.js';
+import { isCursorPart } from './schemas.js';
 
 export interface CallSummary {
   id: string;
@@ -110,7 +111,7 @@ function encodeCursor(at: Date, id: string): string {
 function decodeCursor(cursor: string): { at: string; id: string } {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    if (typeof parsed.at === 'string' && typeof parsed.id === 'string' && !Number.isNaN(Date.parse(parsed.at))) return { at: parsed.at, id: parsed.id };
+    if (typeof parsed.at === 'string' && typeof parsed.id === 'string' && isCursorPart(parsed.at, parsed.id)) return { at: parsed.at, id: parsed.id };
   } catch {
     // fall through
   }

@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { pipeline } from 'node:stream/promises';
+import { CsvError, parse } from 'csv-parse';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { DateTime } from 'luxon';
 import type { Db } from '../deploy/db/schema.js';
@@ -131,9 +132,10 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
       for (const r of rows) if (!took.has(r.row)) report.duplicates.push({ row: r.row, field: 'phone', reason: 'already in this campaign' });
     };
 
-    const parser = csv.pipe(
-      parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, max_record_size: 64 * 1024 }),
-    );
+    const parser = parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, max_record_size: 64 * 1024 });
+    // pipeline, not pipe: an error of the source (an upload cut off or over its limit)
+    // must reach the parser, or the loop below would wait for rows forever.
+    pipeline(csv, parser).catch(() => undefined);
     let checkedHeader = false;
     try {
       for await (const record of parser as AsyncIterable<Record<string, string>>) {
@@ -146,6 +148,11 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
         const row = report.rows;
         const invalid = (field: string, reason: string) => report.invalid.push({ row, field, reason });
 
+        const withNul = Object.entries(record).find(([, v]) => typeof v === 'string' && v.includes('\u0000'));
+        if (withNul) {
+          invalid(withNul[0], 'contains a NUL character');
+          continue;
+        }
         const rawPhone = pick(record, phoneColumns);
         const phone = rawPhone ? parsePhoneNumberFromString(rawPhone, opts.defaultRegion) : undefined;
         if (!rawPhone) {
@@ -191,9 +198,10 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
         if (batch.length >= batchSize) await flush();
       }
     } catch (err) {
-      if (err instanceof InvalidInputError) throw err;
-      // csv-parse names the line and the problem; nothing of this file is kept.
-      throw new InvalidInputError(`the file is not valid CSV: ${(err as Error).message}`, { cause: err });
+      // csv-parse names the line and the problem; nothing of this file is kept. Other
+      // errors (the upload's own, a database's) pass through as they are.
+      if (err instanceof CsvError) throw new InvalidInputError(`the file is not valid CSV: ${err.message}`, { cause: err });
+      throw err;
     }
     if (!checkedHeader) throw new InvalidInputError('the file has no rows');
     await flush();

@@ -33,6 +33,13 @@ const commonProblems: Record<number, string> = {
   401: 'No API key, or one that is unknown or revoked.',
   403: 'The key’s role may not do this.',
   429: 'Rate limited: retry after `Retry-After` seconds.',
+  431: 'The URL and headers together exceed 16 KiB.',
+};
+
+/** Problems of any route that takes a body. */
+const bodyProblems: Record<number, string> = {
+  413: 'The body is larger than the route accepts.',
+  415: 'The body is not of the media type the route takes.',
 };
 
 /** Fastify's `:name` to OpenAPI's `{name}`. */
@@ -72,7 +79,8 @@ export function buildOpenApiDocument(routes: RouteSpec[], opts: { serverUrl: str
           : undefined;
       responses[status] = { description: r.description, ...(content ? { content } : {}) };
     }
-    for (const [status, description] of Object.entries(commonProblems)) {
+    const withBody = route.rawBody || route.body ? bodyProblems : {};
+    for (const [status, description] of Object.entries({ ...commonProblems, ...withBody })) {
       responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
     const body = route.rawBody

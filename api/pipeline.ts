@@ -6,8 +6,7 @@
  * 403 or 404, is recorded with who, what, when, from where and the result.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline as streamPipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -57,20 +56,50 @@ function problemOf(err: unknown): { problem: Problem; headers?: Record<string, s
   return undefined;
 }
 
-/** Raw bodies are counted and hashed as they stream; past the limit they fail with 413. */
+/**
+ * Raw bodies are counted and hashed as they stream. Past the limit the stream fails with
+ * 413 while the rest of the upload is read and dropped, so the client gets the answer
+ * instead of a reset connection.
+ */
 function meteredStream(source: Readable, maxBytes: number): { stream: Readable; digest: () => string } {
   const hash = createHash('sha256');
   let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return done(new ApiProblem(problem('payload-too-large', 413, 'Payload too large', `Uploads are limited to ${maxBytes} bytes.`)));
-      hash.update(chunk);
-      done(null, chunk);
-    },
+  const meter = new PassThrough();
+  const onData = (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > maxBytes) {
+      source.off('data', onData);
+      source.resume();
+      meter.destroy(new ApiProblem(problem('payload-too-large', 413, 'Payload too large', `Uploads are limited to ${maxBytes} bytes.`), { connection: 'close' }));
+      return;
+    }
+    hash.update(chunk);
+    if (!meter.write(chunk)) {
+      source.pause();
+      meter.once('drain', () => source.resume());
+    }
+  };
+  source.on('data', onData);
+  source.once('end', () => {
+    if (!meter.destroyed) meter.end();
   });
-  streamPipeline(source, meter).catch((err: unknown) => meter.destroy(err as Error));
+  source.once('error', (err) => meter.destroy(err));
   return { stream: meter, digest: () => hash.copy().digest('hex') };
+}
+
+/** Where a NUL character hides in a parsed query or JSON body (PostgreSQL refuses it in text). */
+function nulPath(where: string, value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? where : undefined;
+  // Parsed JSON only: plain objects and arrays (never a stream or other live object).
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\u0000')) return `${where}.${k.replaceAll('\u0000', '\\u0000')}`;
+    const found = nulPath(`${where}.${k}`, v, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 class ClaimRefused extends Error {
@@ -105,6 +134,12 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
     const params = route.params ? route.params.safeParse(request.params) : { success: true as const, data: undefined };
     if (!params.success) return sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url.split('?')[0]} names nothing.`));
     if (params.data && typeof params.data === 'object') audit.resourceId = Object.values(params.data as Record<string, string>).at(-1);
+    // The query parser's object has a prototype of its own: its values are strings or arrays.
+    const nul = nulPath('query', { ...(request.query as object) }) ?? (route.rawBody ? undefined : nulPath('body', request.body));
+    if (nul) return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', `${nul}: contains a NUL character.`, { errors: [{ path: nul, message: 'contains a NUL character' }] }));
+    if (!route.query && Object.keys(request.query ?? {}).length > 0) {
+      return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', `query: this route takes no query parameters (got ${Object.keys(request.query as object).slice(0, 5).join(', ')}).`));
+    }
     const query = route.query ? route.query.safeParse(request.query ?? {}) : { success: true as const, data: undefined };
     if (!query.success) return sendProblem(reply, validationProblem('query', query.error));
     let body: unknown;
@@ -117,6 +152,11 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
       body = metered.stream;
       rawDigest = metered.digest;
     } else if (route.body) {
+      const type = request.headers['content-type'];
+      const hasBody = type !== undefined || Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+      if (hasBody && !/^application\/json\s*(;|$)/i.test(type ?? '')) {
+        return sendProblem(reply, problem('unsupported-media-type', 415, 'Unsupported media type', 'Send the body as application/json.'));
+      }
       const parsed = route.body.safeParse(request.body ?? {});
       if (!parsed.success) return sendProblem(reply, validationProblem('body', parsed.error));
       body = parsed.data;

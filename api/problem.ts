@@ -21,6 +21,7 @@ export const problemSlugs = [
   'invalid-webhook-signature',
   'not-found',
   'payload-too-large',
+  'headers-too-large',
   'unsupported-media-type',
   'orchestration-unavailable',
   'internal',

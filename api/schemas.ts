@@ -86,11 +86,17 @@ export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
 }
 
+/** A cursor's instant and ID as this API writes them: a real date, no NUL (PostgreSQL refuses it). */
+export function isCursorPart(at: string, id: string): boolean {
+  const year = new Date(at).getUTCFullYear();
+  return year >= 1 && year <= 9999 && id.length <= 300 && !id.includes('\u0000');
+}
+
 /** Reads a cursor this API issued; anything else is the caller's error. */
 export function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    if (typeof parsed.at === 'string' && typeof parsed.id === 'string' && !Number.isNaN(Date.parse(parsed.at))) return { at: new Date(parsed.at), id: parsed.id };
+    if (typeof parsed.at === 'string' && typeof parsed.id === 'string' && isCursorPart(parsed.at, parsed.id)) return { at: new Date(parsed.at), id: parsed.id };
   } catch {
     // answered below
   }

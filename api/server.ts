@@ -48,7 +48,27 @@ function clientProblem(err: FastifyError, status: number): Problem {
 }
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, genReqId: () => randomUUID() });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    // Call IDs name tenant, campaign, contact and attempt: up to about 130 characters.
+    routerOptions: { maxParamLength: 300 },
+    // The router's own refusals (a broken percent-escape, an over-long segment) name nothing.
+    frameworkErrors: (_err, request, reply) => {
+      void sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url.split('?')[0]?.slice(0, 200)} names nothing.`));
+    },
+    // Requests too broken to route (headers or URL past Node's limits) still get a problem.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, title] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timeout'] : [400, 'Bad request'];
+      const body = JSON.stringify(problem(status === 431 ? 'headers-too-large' : 'bad-request', status, title, status === 431 ? 'The URL and headers together exceed 16 KiB.' : undefined));
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy(err);
+    },
+  });
+  // JSON only; anything else a route does not take explicitly is refused with 415.
+  app.removeContentTypeParser('text/plain');
   app.get('/health', (_req, reply) => reply.type('text/plain').send('ok'));
   const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
   const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls });

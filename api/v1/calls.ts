@@ -92,7 +92,10 @@ export function callRoutes(deps: CallRouteDeps) {
       tag: 'Calls',
       role: 'operator',
       body: startCallBody,
-      responses: { 201: { description: 'The call is scheduled; it dials once its calling window is open and compliance allows.', schema: z.object({ id: z.string(), status: z.literal('scheduled') }) } },
+      responses: {
+        201: { description: 'The call is scheduled; it dials once its calling window is open and compliance allows.', schema: z.object({ id: z.string(), status: z.literal('scheduled') }) },
+        409: { description: 'A call for this contact reference was already started.' },
+      },
       handler: async ({ principal, body, tenantDb, setResourceId }) => {
         const { tenantId } = principal;
         const { trunk, agent } = await tenantDb(async (tx) => {

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
@@ -32,7 +33,7 @@ export const campaignConfigSchema = z.strictObject({
   trunkId: idParam,
   callerId: e164.optional(),
   window: callingWindowSchema.optional(),
-  callsPerSecond: z.number().positive().max(100),
+  callsPerSecond: z.number().min(0.01).max(100),
   maxConcurrentCalls: z.number().int().min(1).max(10_000),
   retry: retryPolicySchema.optional(),
   transfer: transferSchema.optional(),
@@ -266,6 +267,9 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict();
           throw err;
         }
+        // Running from now on, for every reader: the workflow's first activity says so too,
+        // but a pause or stats request may come before it has run.
+        await tenantDb((tx) => tx.updateTable('campaigns').set({ status: 'running', updated_at: sql<Date>`now()` }).where('id', '=', row.id).where('status', '=', 'draft').execute());
         return { status: 202, body: { id: row.id, status: 'running' } };
       },
     }),

@@ -25,7 +25,7 @@ export function trunkRoutes() {
         id: idParam,
         address: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/, 'expected host or host:port').meta({ description: 'The carrier’s SIP address.' }),
         numbers: z.array(e164).min(1).max(1000).meta({ description: 'Caller IDs the trunk may present.' }),
-        maxCallsPerSecond: z.number().positive().max(1000),
+        maxCallsPerSecond: z.number().min(0.01).max(1000),
         maxChannels: z.number().int().min(1).max(100_000),
       }),
       responses: { 201: { description: 'The trunk.', schema: trunk }, 409: { description: 'A trunk with this ID exists.' } },

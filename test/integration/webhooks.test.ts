@@ -143,26 +143,32 @@ test('an event reaches a flaky endpoint on the third attempt, signed, with one w
     } finally {
       await relay.stop();
     }
-    assert.deepEqual(relay.stats, { started: 1, alreadyStarted: 0, dispatched: 1 }, 'one delivery: the subscribed, enabled endpoint');
+    // The stack's orchestration worker runs the deployment's relay too, and may take the
+    // event first: then its delivery runs there, with the default spacing. Either way
+    // there is exactly one delivery, to the subscribed and enabled endpoint.
+    assert.ok(relay.stats.started <= 1 && relay.stats.alreadyStarted === 0);
     const handle = client.workflow.getHandle<typeof webhookDeliveryWorkflow>(webhookDeliveryWorkflowId(flaky.id, eventId));
-    const firstRun = (await handle.describe()).runId;
+    const described = await handle.describe();
+    const ranHere = described.taskQueue === taskQueue;
+    assert.equal(ranHere, relay.stats.started === 1, 'the delivery runs where the relay that started it said');
     const outcome = await handle.result();
 
-    // The relay runs over the event again (as after a crash before its commit): Temporal refuses the duplicate.
+    // A relay pass over the event again (as after a crash before its commit) starts nothing:
+    // Temporal refuses the duplicate ID (or the deployment's relay got there first).
     await db.updateTable('domain_events').set({ dispatched_at: null }).where('id', '=', eventId).execute();
     const stats = { started: 0, alreadyStarted: 0, dispatched: 0 };
-    assert.deepEqual(await relayWebhookEvents(relayDeps, stats), { events: 1, dispatched: 1 });
-    assert.deepEqual(stats, { started: 0, alreadyStarted: 1, dispatched: 1 });
-    assert.equal((await handle.describe()).runId, firstRun, 'the same run, never a second');
-    assert.notEqual(await dispatchedAt(eventId), null);
+    await relayWebhookEvents(relayDeps, stats);
+    assert.equal(stats.started, 0, 'never a second delivery');
+    await waitFor(async () => (await dispatchedAt(eventId)) !== null, 10_000, 'the event was not marked dispatched again');
+    assert.equal((await handle.describe()).runId, described.runId, 'the same run, never a second');
 
     for (const id of [unsubscribed.id, disabled.id]) {
       await assert.rejects(client.workflow.getHandle(webhookDeliveryWorkflowId(id, eventId)).describe(), WorkflowNotFoundError);
     }
-    return outcome;
+    return { outcome, ranHere };
   });
 
-  assert.deepEqual(result, { outcome: 'delivered', attempt: 3, responseStatus: 200 });
+  assert.deepEqual(result.outcome, { outcome: 'delivered', attempt: 3, responseStatus: 200 });
   const requests = received.filter((r) => r.path === path);
   assert.equal(requests.length, 3, 'two 500s, then the 200; nothing after');
   assert.ok(requests.every((r) => r.headers['webhook-id'] === eventId), 'the same webhook-id on every attempt');
@@ -191,7 +197,8 @@ test('an event reaches a flaky endpoint on the third attempt, signed, with one w
   ]);
 
   const logged = logLines.join('');
-  assert.match(logged, /webhook delivered/);
+  // These logs are this test's worker's: they hold the delivery when it ran here.
+  if (result.ranHere) assert.match(logged, /webhook delivered/);
   assert.doesNotMatch(logged, /never-logged|payload-marker-not-for-logs/, 'no URL query and no payload in logs');
 });
 
