@@ -45,6 +45,12 @@ const envSchema = z
      */
     KICKCALL_CAPACITY_STT_STREAMS: z.coerce.number().int().min(1).max(100_000).default(50),
     KICKCALL_CAPACITY_TTS_STREAMS: z.coerce.number().int().min(1).max(100_000).default(15),
+    /**
+     * Whether an orchestration worker process also runs the deployment's background duties
+     * (webhook outbox relay, retention schedule). Extra workers of a test or benchmark on
+     * their own task queue turn it off.
+     */
+    KICKCALL_DEPLOYMENT_DUTIES: z.enum(['true', 'false']).default('true'),
     TEMPORAL_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default('kickcall-orchestration'),
     TEMPORAL_UI_URL: z.url().optional(),
     /** A prebuilt workflow bundle (bundleWorkflowCode's output): workers start in a second instead of bundling. */
@@ -208,6 +214,8 @@ export interface Config {
   };
   /** Provider streams the whole deployment may hold at once (each call holds one of each). */
   capacity: { sttStreams: number; ttsStreams: number };
+  /** Run the webhook relay and the retention schedule in this orchestration process. */
+  deploymentDuties: boolean;
   media: {
     /** The name jobs are dispatched to; explicit dispatch only. */
     agentName: string;
@@ -350,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
     },
     telephony: { mode: e.KICKCALL_TELEPHONY, seed: e.KICKCALL_TELEPHONY_SEED, timeScale: e.KICKCALL_TELEPHONY_TIME_SCALE },
     capacity: { sttStreams: e.KICKCALL_CAPACITY_STT_STREAMS, ttsStreams: e.KICKCALL_CAPACITY_TTS_STREAMS },
+    deploymentDuties: e.KICKCALL_DEPLOYMENT_DUTIES === 'true',
     media: {
       agentName: e.MEDIA_AGENT_NAME,
       httpPort: e.MEDIA_WORKER_HTTP_PORT,

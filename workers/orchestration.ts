@@ -131,7 +131,7 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, deploymentDuties: true });
+  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, deploymentDuties: config.deploymentDuties });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();

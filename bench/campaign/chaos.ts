@@ -90,6 +90,7 @@ export async function runCampaignChaos(opts: ChaosOptions, log: (line: string) =
     const bundle = await prebuiltBundle(config);
     const env = {
       KICKCALL_TELEPHONY: 'simulated',
+      KICKCALL_DEPLOYMENT_DUTIES: 'false',
       KICKCALL_TELEPHONY_SEED: `chaos-${suffix}`,
       KICKCALL_TELEPHONY_TIME_SCALE: String(opts.timeScale),
       KICKCALL_CAPACITY_STT_STREAMS: '100000',

@@ -629,6 +629,7 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
     const main = await seedBenchCampaign(ctx, 'cmp', opts.contacts);
     const env = {
       KICKCALL_TELEPHONY: 'simulated',
+      KICKCALL_DEPLOYMENT_DUTIES: 'false',
       KICKCALL_TELEPHONY_SEED: `bench-${suffix}`,
       KICKCALL_TELEPHONY_TIME_SCALE: String(opts.timeScale),
       KICKCALL_CAPACITY_STT_STREAMS: '100000',

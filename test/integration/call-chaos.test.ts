@@ -140,7 +140,7 @@ test('orchestration worker killed mid-call: a new worker continues the workflow,
     await serving;
   });
   await registered;
-  const workerEnv = { TEMPORAL_TASK_QUEUE: taskQueue, MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
+  const workerEnv = { TEMPORAL_TASK_QUEUE: taskQueue, KICKCALL_DEPLOYMENT_DUTIES: 'false', MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
   const firstWorker = await startProcess('workers/orchestration.ts', workerEnv, /orchestration worker polling/);
   after(() => firstWorker.kill());
 
