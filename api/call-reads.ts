@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../deploy/db/schema.js';
-import { isCursorPart } from './schemas.js';
+import { encodeCursor, isCursorPart } from './schemas.js';
 
 export interface CallSummary {
   id: string;
@@ -102,10 +102,6 @@ export async function listCalls(db: Db, tenantId: string, filter: ListCallsFilte
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
   readonly retryable = false;
-}
-
-function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
 }
 
 function decodeCursor(cursor: string): { at: string; id: string } {
