@@ -3,7 +3,7 @@
  * another tenant reads as absent. Lists are paged by an opaque cursor over
  * (created_at, id), newest first.
  */
-import { sql } from 'kysely';
+import { callCost, defaultPrices, type CostBreakdown } from '../activities/pricing.js';
 import type { Db } from '../deploy/db/schema.js';
 import { encodeCursor, isCursorPart } from './schemas.js';
 
@@ -31,8 +31,27 @@ export interface CallDetail extends CallSummary {
     | null;
   /** Summed over every agent that served the call. */
   usage: { sttAudioS: number; ttsCharacters: number; llmInputTokens: number; llmOutputTokens: number };
+  /**
+   * The usage so far priced by the default price table, by component; connected time runs
+   * to the hang-up (to now while the call is live). `costUsd` is the price recorded once
+   * the call ended, with the prices of the worker that priced it.
+   */
+  costBreakdownUsd: CostBreakdown;
+  /** Latency per agent turn, in ms from the caller's last audio (the media worker's `turn.metrics`). */
+  turnMetrics: TurnMetrics[];
   answers: Record<string, string>;
   callbacks: string[];
+}
+
+export interface TurnMetrics {
+  /** The metrics event's place in the call's event sequence (just before the agent turn it measures). */
+  seq: number;
+  at: string;
+  eouDelayMs: number;
+  sttMs: number | null;
+  llmTtftMs: number;
+  ttsTtfbMs: number;
+  voiceToVoiceMs: number;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -40,22 +59,25 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export async function getCall(db: Db, tenantId: string, callId: string): Promise<CallDetail | undefined> {
   const call = await db.selectFrom('calls').selectAll().where('tenant_id', '=', tenantId).where('id', '=', callId).executeTakeFirst();
   if (!call) return undefined;
-  const [turns, analysis, usage, answers, callbacks] = await Promise.all([
+  const [turns, analysis, usageByModel, answers, callbacks, metrics] = await Promise.all([
     db.selectFrom('call_turns').select(['seq', 'role', 'text', 'interrupted', 'occurred_at']).where('call_id', '=', callId).orderBy('seq').execute(),
     db.selectFrom('call_analyses').selectAll().where('call_id', '=', callId).executeTakeFirst(),
     db
       .selectFrom('call_usage')
-      .select([
-        sql<number>`coalesce(sum(stt_audio_s), 0)::float8`.as('stt'),
-        sql<number>`coalesce(sum(tts_characters), 0)::int`.as('tts'),
-        sql<number>`coalesce(sum(llm_input_tokens), 0)::int`.as('llmIn'),
-        sql<number>`coalesce(sum(llm_output_tokens), 0)::int`.as('llmOut'),
-      ])
+      .select(['llm_model', (eb) => eb.fn.sum<number>('stt_audio_s').as('stt'), (eb) => eb.fn.sum<string>('tts_characters').as('tts'), (eb) => eb.fn.sum<string>('llm_input_tokens').as('llmIn'), (eb) => eb.fn.sum<string>('llm_output_tokens').as('llmOut')])
       .where('call_id', '=', callId)
-      .executeTakeFirstOrThrow(),
+      .groupBy('llm_model')
+      .orderBy('llm_model')
+      .execute(),
     db.selectFrom('call_answers').select(['field', 'value']).where('call_id', '=', callId).execute(),
     db.selectFrom('call_callbacks').select('requested_when').where('call_id', '=', callId).orderBy('seq').execute(),
+    db.selectFrom('call_turn_metrics').selectAll().where('call_id', '=', callId).orderBy('seq').execute(),
   ]);
+  // Sums of integer columns arrive as strings (bigint); of real columns as numbers.
+  const llm = usageByModel.map((u) => ({ model: u.llm_model, sttAudioS: Number(u.stt), ttsCharacters: Number(u.tts), inputTokens: Number(u.llmIn), outputTokens: Number(u.llmOut) }));
+  const sum = (pick: (u: (typeof llm)[number]) => number) => llm.reduce((total, u) => total + pick(u), 0);
+  const usage = { sttAudioS: sum((u) => u.sttAudioS), ttsCharacters: sum((u) => u.ttsCharacters), llmInputTokens: sum((u) => u.inputTokens), llmOutputTokens: sum((u) => u.outputTokens) };
+  const connectedS = call.answered_at ? Math.max(0, ((call.ended_at ?? new Date()).getTime() - call.answered_at.getTime()) / 1000) : 0;
   return {
     ...summaryOf(call),
     agentCount: call.agent_count,
@@ -67,7 +89,9 @@ export async function getCall(db: Db, tenantId: string, callId: string): Promise
       : analysis.status === 'ok'
         ? { status: 'ok', summary: analysis.summary, disposition: analysis.disposition, sentiment: analysis.sentiment, goalMet: analysis.goal_met, fields: analysis.fields }
         : { status: 'failed', error: analysis.error },
-    usage: { sttAudioS: usage.stt, ttsCharacters: usage.tts, llmInputTokens: usage.llmIn, llmOutputTokens: usage.llmOut },
+    usage,
+    costBreakdownUsd: callCost({ sttAudioS: usage.sttAudioS, ttsCharacters: usage.ttsCharacters, llm, connectedS }, defaultPrices),
+    turnMetrics: metrics.map((m) => ({ seq: m.seq, at: m.occurred_at.toISOString(), eouDelayMs: m.eou_delay_ms, sttMs: m.stt_ms, llmTtftMs: m.llm_ttft_ms, ttsTtfbMs: m.tts_ttfb_ms, voiceToVoiceMs: m.voice_to_voice_ms })),
     answers: Object.fromEntries(answers.map((a) => [a.field, a.value])),
     callbacks: callbacks.map((c) => c.requested_when),
   };

@@ -492,6 +492,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/api-keys/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key making this request: its name and role
+         * @description Requires the viewer role or above.
+         */
+        get: operations["getCurrentApiKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys/{keyId}": {
         parameters: {
             query?: never;
@@ -958,6 +978,29 @@ export interface operations {
                             llmInputTokens: number;
                             llmOutputTokens: number;
                         };
+                        /** @description The usage so far priced by the default price table, by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended. */
+                        costBreakdownUsd: {
+                            sttUsd: number;
+                            ttsUsd: number;
+                            llmUsd: number;
+                            telephonyUsd: number;
+                            totalUsd: number;
+                        };
+                        /** @description Latency of each agent turn, in ms, from the media worker’s turn metrics. */
+                        turnMetrics: {
+                            seq: number;
+                            at: string;
+                            /** @description From the caller’s last audio to the end-of-turn decision. */
+                            eouDelayMs: number;
+                            /** @description From the caller’s last audio to the final transcript. */
+                            sttMs: number | null;
+                            /** @description LLM time to first token. */
+                            llmTtftMs: number;
+                            /** @description TTS time to first byte. */
+                            ttsTtfbMs: number;
+                            /** @description From the caller’s last audio to the agent’s first audio. */
+                            voiceToVoiceMs: number;
+                        }[];
                         answers: {
                             [key: string]: string;
                         };
@@ -4112,6 +4155,80 @@ export interface operations {
             };
             /** @description The body is not of the media type the route takes. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited: retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The URL and headers together exceed 16 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @enum {string} */
+                        role: "viewer" | "operator" | "admin";
+                        prefix: string;
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        revokedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key’s role may not do this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

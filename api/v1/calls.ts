@@ -71,6 +71,22 @@ const callDetail = callSummary.extend({
     ])
     .nullable(),
   usage: z.object({ sttAudioS: z.number(), ttsCharacters: z.number().int(), llmInputTokens: z.number().int(), llmOutputTokens: z.number().int() }),
+  costBreakdownUsd: z
+    .object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), totalUsd: z.number() })
+    .meta({ description: 'The usage so far priced by the default price table, by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended.' }),
+  turnMetrics: z
+    .array(
+      z.object({
+        seq: z.number().int(),
+        at: z.string(),
+        eouDelayMs: z.number().meta({ description: 'From the caller’s last audio to the end-of-turn decision.' }),
+        sttMs: z.number().nullable().meta({ description: 'From the caller’s last audio to the final transcript.' }),
+        llmTtftMs: z.number().meta({ description: 'LLM time to first token.' }),
+        ttsTtfbMs: z.number().meta({ description: 'TTS time to first byte.' }),
+        voiceToVoiceMs: z.number().meta({ description: 'From the caller’s last audio to the agent’s first audio.' }),
+      }),
+    )
+    .meta({ description: 'Latency of each agent turn, in ms, from the media worker’s turn metrics.' }),
   answers: z.record(z.string(), z.string()),
   callbacks: z.array(z.string()),
 });

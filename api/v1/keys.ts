@@ -1,6 +1,8 @@
 /**
  * API keys of the caller's tenant: make one (its secret is in this response only), list
- * them by prefix, revoke one. Admins only. A revoked key is refused from its next request.
+ * them by prefix, revoke one: admins only. A revoked key is refused from its next request.
+ * Any key may read itself (its role), so a client such as the console can offer only
+ * what the key may do.
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -56,6 +58,19 @@ export function keyRoutes(deps: { db: Db }) {
       handler: async ({ tenantDb }) => {
         const rows = await tenantDb((tx) => tx.selectFrom('api_keys').select(columns).orderBy('created_at', 'desc').execute());
         return { status: 200, body: { items: rows.map(toKey) } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/api-keys/current',
+      operationId: 'getCurrentApiKey',
+      summary: 'The key making this request: its name and role',
+      tag: 'API keys',
+      role: 'viewer',
+      responses: { 200: { description: 'The calling key.', schema: apiKey } },
+      handler: async ({ principal, tenantDb }) => {
+        const row = await tenantDb((tx) => tx.selectFrom('api_keys').select(columns).where('id', '=', principal.keyId).executeTakeFirstOrThrow());
+        return { status: 200, body: toKey(row) };
       },
     }),
     defineRoute({

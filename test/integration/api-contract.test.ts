@@ -310,6 +310,7 @@ describe('contract', () => {
       // API keys.
       const key = (await call('POST', '/v1/api-keys', 201, { json: { name: 'ci', role: 'viewer' } })).body as { id: string };
       await call('GET', '/v1/api-keys', 200);
+      assert.equal(((await call('GET', '/v1/api-keys/current', 200)).body as { role: string }).role, 'viewer', 'a key reads itself with the least role');
       assert.ok(((await call('DELETE', `/v1/api-keys/${key.id}`, 200)).body as { revokedAt: string | null }).revokedAt);
 
       // The webhook endpoint's delivery log, a rotated secret, and its removal.
