@@ -67,4 +67,17 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The operations console's browser modules: plain JavaScript served as is, outside
+    // the TypeScript project, so linted without type information.
+    files: ['api/console/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'fetch', 'sessionStorage', 'getComputedStyle', 'setTimeout', 'clearTimeout', 'queueMicrotask', 'URLSearchParams', 'Intl', 'Node', 'HTMLElement', 'HTMLButtonElement', 'HTMLTableCellElement', 'HTMLTableRowElement', 'HTMLTableSectionElement', 'EventListener', 'AbortSignal', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -1,8 +1,8 @@
 /**
  * The HTTP API: one Fastify app built from injected clients, so tests run it in-process
  * against the real stack. It serves health, the LiveKit webhook receiver, the integrator
- * API (`/v1/...`, every route through the pipeline in pipeline.ts) and its OpenAPI
- * document at `/v1/openapi.json`.
+ * API (`/v1/...`, every route through the pipeline in pipeline.ts), its OpenAPI
+ * document at `/v1/openapi.json`, and the operations console at `/console/`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../deploy/config.js';
 import type { Db } from '../deploy/db/schema.js';
 import type { Logger } from '../deploy/logger.js';
+import { consoleRoutes } from './console/routes.js';
 import { liveKitWebhookRoutes } from './livekit-webhook.js';
 import { buildOpenApiDocument, openApiPath } from './openapi.js';
 import { auditHook, mountRoute } from './pipeline.js';
@@ -90,6 +91,8 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     log: deps.log,
     ...(deps.temporalTimeoutMs === undefined ? {} : { temporalTimeoutMs: deps.temporalTimeoutMs }),
   });
+  // The operations console: static pages that use the /v1 API above with the operator's key.
+  void app.register(consoleRoutes, { temporalUiUrl: deps.config.temporal.uiUrl, namespace: deps.config.temporal.namespace });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url} is not a Kickcall route.`)));
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode ?? 500;
