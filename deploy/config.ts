@@ -18,6 +18,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 const port = z.coerce.number().int().min(1).max(65535);
 const host = z.string().min(1);
+const metricsPort = z.coerce.number().int().min(0).max(65535);
 
 const envSchema = z
   .object({
@@ -102,6 +103,16 @@ const envSchema = z
     /** Let webhook endpoints point at loopback and private addresses (local development only). */
     KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
     API_PUBLIC_URL: z.url().optional(),
+
+    /** Each process's Prometheus `/metrics` port (0: no metrics server). */
+    API_METRICS_PORT: metricsPort.default(9467),
+    ORCHESTRATION_METRICS_PORT: metricsPort.default(9464),
+    EVENT_BRIDGE_METRICS_PORT: metricsPort.default(9465),
+    MEDIA_WORKER_METRICS_PORT: metricsPort.default(9466),
+    SIP_GATEWAY_METRICS_PORT: metricsPort.default(9468),
+    PROVIDER_SIM_METRICS_PORT: metricsPort.default(9469),
+    /** OTLP/HTTP collector base URL (the standard variable); unset: no tracing at all. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   })
   .refine((e) => e.LIVEKIT_RTC_UDP_PORT_START <= e.LIVEKIT_RTC_UDP_PORT_END, {
     message: 'LIVEKIT_RTC_UDP_PORT_START must not exceed LIVEKIT_RTC_UDP_PORT_END',
@@ -235,7 +246,16 @@ export interface Config {
     /** Whether webhook URLs may name loopback or private hosts (refused by default: SSRF). */
     webhookAllowPrivateUrls: boolean;
   };
+  telemetry: {
+    /** Where each process serves Prometheus `/metrics`; 0 turns a process's server off. */
+    metricsPorts: Record<ProcessRole, number>;
+    /** Spans go to `${otlpEndpoint}/v1/traces`; without it no tracer is installed. */
+    otlpEndpoint?: string;
+  };
 }
+
+/** Kickcall's long-running processes, as named in metrics, traces and logs. */
+export type ProcessRole = 'api' | 'orchestration' | 'event-bridge' | 'media-worker' | 'sip-gateway' | 'provider-sim';
 
 function readLocalSecrets(file: string): LocalSecrets | undefined {
   if (!existsSync(file)) return undefined;
@@ -371,6 +391,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       livekitWebhookUrl: `${apiPublicUrl}/v1/livekit/webhook`,
       rateLimits: { perKeyPerSecond: e.KICKCALL_API_RATE_PER_KEY, perTenantPerSecond: e.KICKCALL_API_RATE_PER_TENANT },
       webhookAllowPrivateUrls: e.KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+    },
+    telemetry: {
+      metricsPorts: {
+        api: e.API_METRICS_PORT,
+        orchestration: e.ORCHESTRATION_METRICS_PORT,
+        'event-bridge': e.EVENT_BRIDGE_METRICS_PORT,
+        'media-worker': e.MEDIA_WORKER_METRICS_PORT,
+        'sip-gateway': e.SIP_GATEWAY_METRICS_PORT,
+        'provider-sim': e.PROVIDER_SIM_METRICS_PORT,
+      },
+      ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '') } : {}),
     },
   };
 }

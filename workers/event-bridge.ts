@@ -21,6 +21,11 @@ import { ensureCallEventsStream } from '../media/events/publisher.js';
 import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
 import { callEventBridgeDurable, callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
 import { callEventSignal, type CallEventSignal } from '../workflows/messages.js';
+import { SpanKind } from '@opentelemetry/api';
+import { callCost } from '../activities/pricing.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
+import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
+import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
 
 
 /** The workflow's view of an event: transcript text stays in PostgreSQL. */
@@ -103,6 +108,36 @@ export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
   }
 }
 
+/** Counts a delivered event into the metrics: lag, turn latencies, provider faults, usage and its cost. */
+export function observeEvent(e: CallEvent, deliveredAtMs: number): void {
+  metrics.callEvents.inc({ type: e.type });
+  metrics.bridgeLag.observe(Math.max(0, deliveredAtMs - Date.parse(e.ts)) / 1000);
+  switch (e.type) {
+    case 'turn.metrics': {
+      const stages = { eou: e.eouDelayMs, stt: e.sttMs, llm_ttft: e.llmTtftMs, tts_ttfb: e.ttsTtfbMs, voice_to_voice: e.voiceToVoiceMs };
+      for (const [stage, ms] of Object.entries(stages)) if (ms !== undefined) metrics.turnLatency.observe({ stage }, ms / 1000);
+      return;
+    }
+    case 'agent.error':
+      metrics.providerErrors.inc({ code: e.code, retryable: String(e.retryable) });
+      return;
+    case 'usage': {
+      metrics.usageSttAudio.inc(e.sttAudioS);
+      metrics.usageTtsCharacters.inc(e.ttsCharacters);
+      metrics.usageLlmTokens.inc({ direction: 'input' }, e.llmInputTokens);
+      metrics.usageLlmTokens.inc({ direction: 'output' }, e.llmOutputTokens);
+      // Connected time is billed by the carrier per call, not from usage events.
+      const cost = callCost({ sttAudioS: e.sttAudioS, ttsCharacters: e.ttsCharacters, llm: [{ model: e.llmModel, inputTokens: e.llmInputTokens, outputTokens: e.llmOutputTokens }], connectedS: 0 });
+      metrics.providerCost.inc({ component: 'stt' }, cost.sttUsd);
+      metrics.providerCost.inc({ component: 'tts' }, cost.ttsUsd);
+      metrics.providerCost.inc({ component: 'llm' }, cost.llmUsd);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
 export interface EventBridgeDeps {
   nc: NatsConnection;
   temporal: Client;
@@ -155,9 +190,14 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
       return;
     }
     try {
-      await persistEvent(deps.db, event);
-      await deps.temporal.workflow.getHandle(event.callId).signal(callEventSignal, toSignal(event));
+      // The media worker's trace continues here and, through the signal's headers, into the workflow.
+      const parent = contextFromTraceparent(m.headers?.get('traceparent') || undefined);
+      await inSpan(`bridge ${event.type}`, { kind: SpanKind.CONSUMER, parent, attributes: { 'kickcall.call_id': event.callId, 'kickcall.event.seq': event.seq } }, async () => {
+        await persistEvent(deps.db, event);
+        await deps.temporal.workflow.getHandle(event.callId).signal(callEventSignal, toSignal(event));
+      });
       m.ack();
+      observeEvent(event, Date.now());
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // No such call workflow, or it has finished: nothing to tell it.
@@ -191,10 +231,13 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('event-bridge', config.logLevel);
+  const tracing = startTracing(config, 'event-bridge');
+  const metricsServer = await startMetricsServer(config, 'event-bridge', log);
   const nc = await connect({ servers: config.nats.url, name: 'kickcall-event-bridge' });
   const connection = await Connection.connect({ address: config.temporal.address });
   const db = createDb(config.postgres.url, { maxConnections: 4 });
-  const bridge = await startEventBridge({ nc, temporal: new Client({ connection, namespace: config.temporal.namespace }), db, log });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) });
+  const bridge = await startEventBridge({ nc, temporal, db, log });
   const stop = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');
     void bridge.stop();
@@ -207,6 +250,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     await nc.drain();
     await connection.close();
     await db.destroy();
+    await metricsServer.close();
+    await tracing.shutdown();
     log.info('stopped');
   }
 }

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { loadConfig, type Config } from '../deploy/config.js';
 import { createLogger } from '../deploy/logger.js';
+import { measureActiveCalls, metrics } from '../deploy/telemetry/metrics.js';
+import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 
 const entryPath = fileURLToPath(new URL('../media/agent/entry.ts', import.meta.url));
 
@@ -48,6 +50,20 @@ export function createMediaServer(
   );
 }
 
+/** Feeds the worker's metrics: the active-call gauge, and each new job counted once. */
+function instrument(server: AgentServer): () => void {
+  measureActiveCalls('media', () => server.activeJobs.length);
+  const seen = new Set<string>();
+  const timer = setInterval(() => {
+    const running = new Set(server.activeJobs.map((j) => j.job.id));
+    for (const id of running) if (!seen.has(id)) metrics.mediaJobs.inc();
+    seen.clear();
+    for (const id of running) seen.add(id);
+  }, 1_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /**
  * Drains, then closes: running jobs get a shutdown request and hand their calls back.
  * Known framework behaviour (agents 1.9): a warm process still starting up when `close`
@@ -63,11 +79,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('media-worker', config.logLevel);
   const server = createMediaServer(config);
+  const metricsServer = await startMetricsServer(config, 'media-worker', log);
+  const stopInstrumenting = instrument(server);
   server.event.on('worker_registered', (workerId: string) => log.info({ workerId, agentName: config.media.agentName }, 'media worker registered'));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       log.info({ signal, activeCalls: server.activeJobs.length, drainTimeoutMs: config.media.drainTimeoutMs }, 'media worker draining');
-      void stopMediaServer(server, config.media.drainTimeoutMs).then(() => {
+      void stopMediaServer(server, config.media.drainTimeoutMs).then(async () => {
+        stopInstrumenting();
+        await metricsServer.close();
         log.info('media worker stopped');
         process.exit(0);
       });

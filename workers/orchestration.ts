@@ -13,6 +13,8 @@ import OpenAI from 'openai';
 import { loadConfig, type Config } from '../deploy/config.js';
 import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
+import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
+import { startTracing, type Tracing } from '../deploy/telemetry/tracing.js';
 import { createAgentActivities } from '../activities/agent.js';
 import { createAnalysisActivities } from '../activities/analysis.js';
 import { createCallRecordActivities } from '../activities/call-records.js';
@@ -76,6 +78,8 @@ export async function createOrchestrationWorker(
      * events.
      */
     deploymentDuties?: boolean;
+    /** The process's tracing: when on, workflows and activities are traced. */
+    tracing?: Tracing;
   } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const lk = [config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret] as const;
@@ -110,6 +114,7 @@ export async function createOrchestrationWorker(
         ? { workflowBundle: { codePath: config.temporal.workflowBundlePath } }
         : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
       activities,
+      ...opts.tracing?.workerOptions({ prebuiltBundle: config.temporal.workflowBundlePath !== undefined }),
     });
     if (opts.deploymentDuties) {
       const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -131,12 +136,16 @@ export async function createOrchestrationWorker(
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('orchestration', config.logLevel);
-  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, deploymentDuties: config.deploymentDuties });
+  const tracing = startTracing(config, 'orchestration');
+  const metricsServer = await startMetricsServer(config, 'orchestration', log);
+  const { worker, close } = await createOrchestrationWorker(config, { taskQueue: config.temporal.taskQueue, deploymentDuties: config.deploymentDuties, tracing });
   try {
     log.info({ taskQueue: worker.options.taskQueue }, 'orchestration worker polling');
     await worker.run();
     log.info('orchestration worker stopped');
   } finally {
     await close();
+    await metricsServer.close();
+    await tracing.shutdown();
   }
 }

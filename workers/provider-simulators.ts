@@ -11,6 +11,7 @@
 import { loadConfig } from '../deploy/config.js';
 import { createLogger } from '../deploy/logger.js';
 import { startProviderSimulators } from '../media/simulators/index.js';
+import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 
 // The simulators need no LiveKit secrets; do not fail before the stack has made them.
 const config = loadConfig(process.env, { requireSecrets: false });
@@ -22,6 +23,7 @@ const simulators = await startProviderSimulators({
   openaiPort: config.providers.simulator.openaiPort,
   logger,
 });
+const metricsServer = await startMetricsServer(config, 'provider-sim', logger);
 logger.info({ deepgramUrl: simulators.deepgram.url, openaiUrl: simulators.openai.url }, 'provider simulators ready');
 
 let stopping = false;
@@ -37,6 +39,7 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   try {
     await simulators.close();
+    await metricsServer.close();
     logger.info('provider simulators stopped');
   } finally {
     clearTimeout(force);

@@ -18,6 +18,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../deploy/config.js';
 import { startControlServer, type ControlServer } from '../media/sip-gateway/control-server.js';
 import { SipGateway } from '../media/sip-gateway/gateway.js';
+import { measureActiveCalls } from '../deploy/telemetry/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../deploy/telemetry/metrics-server.js';
 
 const config = loadConfig();
 const logger = pino({
@@ -43,8 +45,11 @@ async function main(): Promise<void> {
     ...(config.sip.inboundRoutesFile ? { routesFile: config.sip.inboundRoutesFile } : {}),
   });
   let control: ControlServer;
+  let metricsServer: MetricsServer;
   try {
     control = await startControlServer({ gateway, host: config.host, port: config.sip.controlPort, logger });
+    metricsServer = await startMetricsServer(config, 'sip-gateway', logger);
+    measureActiveCalls('sip', () => gateway.activeCallCount);
   } catch (err) {
     await gateway.shutdown();
     throw err;
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
         await gateway.shutdown();
       } finally {
         await control.close();
+        await metricsServer.close();
       }
       logger.info('stopped');
       process.exit(0);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { repoRoot, type Config } from '../config.js';
+import { repoRoot, type Config, type ProcessRole } from '../config.js';
 import { allSearchAttributeKeys } from '../../workflows/search-attributes.js';
 import { ensureBinary } from './binaries.js';
 import { callEventBridgeDurable } from '../../media/events/subjects.js';
@@ -255,15 +255,16 @@ function livekit(config: Config): Component {
  */
 function nodeComponent(
   config: Config,
-  name: string,
+  name: ProcessRole,
   def: { script: string; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number },
 ): Component {
   const p = pathsFor(config, name);
+  const metricsPort = config.telemetry.metricsPorts[name];
   return {
     name,
     version: 'kickcall',
-    endpoints: def.endpoints,
-    tcpPorts: def.tcpPorts,
+    endpoints: metricsPort ? [...def.endpoints, `http://${config.host}:${metricsPort}/metrics`] : def.endpoints,
+    tcpPorts: metricsPort ? [...def.tcpPorts, metricsPort] : def.tcpPorts,
     logFile: p.logFile,
     pidFile: p.pidFile,
     startTimeoutMs: 30_000,

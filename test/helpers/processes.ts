@@ -17,11 +17,19 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Extra processes next to the stack's own serve no metrics unless `env` gives them a port:
+ * the stack's processes hold the default ones.
+ */
+const noMetricsServers = Object.fromEntries(
+  ['API_METRICS_PORT', 'ORCHESTRATION_METRICS_PORT', 'EVENT_BRIDGE_METRICS_PORT', 'MEDIA_WORKER_METRICS_PORT', 'SIP_GATEWAY_METRICS_PORT', 'PROVIDER_SIM_METRICS_PORT'].map((k) => [k, '0']),
+);
+
 /** Starts `script` with tsx and resolves once its output matches `ready`. */
 export async function startProcess(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<RunningProcess> {
   const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, script)], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...noMetricsServers, ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
