@@ -13,6 +13,7 @@ import { readCallEvents } from '../media/events/history.js';
 import { controlReplySchema, type ControlCommand } from '../media/events/schema.js';
 import { callControlSubject } from '../media/events/subjects.js';
 import { FailureType } from '../workflows/errors.js';
+import { currentTraceparent } from '../deploy/telemetry/tracing.js';
 
 export interface AgentDeps {
   dispatch: Pick<AgentDispatchClient, 'createDispatch' | 'listDispatch'>;
@@ -59,7 +60,9 @@ export function createAgentActivities(deps: AgentDeps) {
         const lastSeq = events.reduce((max, e) => Math.max(max, e.seq), 0);
         resume = { turns: turns.slice(-500), nextSeq: Math.max(lastSeq + 1, input.minNextSeq) };
       }
-      const config = callConfigSchema.parse({ ...input.config, dispatchKey: key, ...(resume ? { resume } : {}) });
+      // The job continues this activity's trace (nothing is added when tracing is off).
+      const traceparent = currentTraceparent();
+      const config = callConfigSchema.parse({ ...input.config, dispatchKey: key, ...(resume ? { resume } : {}), ...(traceparent ? { traceparent } : {}) });
       const dispatch = await deps.dispatch.createDispatch(input.roomName, deps.agentName, { metadata: JSON.stringify(config) });
       return { dispatchId: dispatch.id, resumedTurns: resume?.turns.length ?? 0, ...(resume ? { nextSeq: resume.nextSeq } : {}) };
     },

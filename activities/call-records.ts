@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../deploy/db/schema.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
 
 export interface CallRow {
   callId: string;
@@ -97,6 +98,7 @@ export function createCallRecordActivities(deps: { db: Db }) {
         .set({ ...set, updated_at: sql<Date>`now()` })
         .where('id', '=', update.callId)
         .execute();
+      if (update.disposition !== undefined) metrics.callsEnded.inc({ disposition: update.disposition });
     },
 
     /** What the agent captured for the campaign; the latest answer to a field wins. */

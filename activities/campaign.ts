@@ -17,6 +17,7 @@ import type { CallOutcome, ContactTally } from '../workflows/campaign/types.js';
 import { FailureType } from '../workflows/errors.js';
 import { callWorkflowId } from '../workflows/ids.js';
 import { callCost, defaultPrices, type PriceTable } from './pricing.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
 
 export interface ClaimRequest {
   tenantId: string;
@@ -129,6 +130,135 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       .execute();
   }
 
+  /** Claims the contacts a campaign pass may dial now, within every pacing and capacity limit. */
+  const claimDialsIn = (req: ClaimRequest): Promise<ClaimResult> =>
+    db.transaction().execute(async (trx) => {
+      const trunkRow = await trx
+        .selectFrom('outbound_trunks')
+        .select(['address', 'numbers', 'max_calls_per_second', 'max_channels'])
+        .where('tenant_id', '=', req.tenantId)
+        .where('id', '=', req.trunkId)
+        .executeTakeFirst();
+      if (!trunkRow) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `outbound trunk ${req.trunkId} does not exist for this tenant`, nonRetryable: true });
+      }
+      const trunk = { address: trunkRow.address, numbers: trunkRow.numbers };
+      const columns = ['id', 'attempts', 'call_id', 'phone_e164', 'time_zone', 'consent'] as const;
+      const toClaimed = (r: { id: string; attempts: number; call_id: string | null; phone_e164: string; time_zone: string; consent: boolean }): ClaimedContact => ({
+        contactId: r.id,
+        attempt: r.attempts,
+        callId: r.call_id!,
+        phoneE164: r.phone_e164,
+        timeZone: r.time_zone,
+        consent: r.consent,
+      });
+
+      // A retry of a claim that committed: the same contacts, nothing new.
+      const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
+      if (already.length > 0) return { contacts: already.map(toClaimed), trunk, limitedBy: 'none' };
+
+      // Shared limits, locked in a fixed order so two campaigns never deadlock.
+      const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
+      const pools = [
+        { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
+        { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
+        { pool: 'provider:tts', limit: deps.capacity.ttsStreams, limitedBy: 'provider_streams' as const },
+      ].sort((a, b) => a.pool.localeCompare(b.pool));
+      for (const p of pools) await sql`select pg_advisory_xact_lock(hashtext(${p.pool}))`.execute(trx);
+      await trx
+        .deleteFrom('capacity_leases')
+        .where('pool', 'in', pools.map((p) => p.pool))
+        .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`clock_timestamp()`), eb('released_at', '<', sql<Date>`clock_timestamp() - interval '5 seconds'`)]))
+        .execute();
+      const usage = await trx
+        .selectFrom('capacity_leases')
+        .select([
+          'pool',
+          sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
+          sql<number>`count(*) filter (where created_at > clock_timestamp() - interval '1 second')::int`.as('lastSecond'),
+          sql<number | null>`extract(epoch from (min(created_at) filter (where created_at > clock_timestamp() - interval '1 second') + interval '1 second' - clock_timestamp())) * 1000`.as('rateFreesInMs'),
+        ])
+        .where('pool', 'in', pools.map((p) => p.pool))
+        .groupBy('pool')
+        .execute();
+      const used = new Map(usage.map((u) => [u.pool, u]));
+      let room = req.max;
+      let limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams' | undefined;
+      let retryAfterMs = 1000;
+      for (const p of pools) {
+        const free = p.limit - (used.get(p.pool)?.held ?? 0);
+        if (free < room) {
+          room = Math.max(0, free);
+          limitedBy = p.limitedBy;
+        }
+      }
+      const rateFree = Math.floor(trunkRow.max_calls_per_second) - (used.get(trunkPool)?.lastSecond ?? 0);
+      if (rateFree < room) {
+        room = Math.max(0, rateFree);
+        limitedBy = 'trunk_rate';
+        retryAfterMs = Math.max(20, Math.ceil(Number(used.get(trunkPool)?.rateFreesInMs ?? 1000)));
+      }
+
+      const w = { ...defaultCallingWindow, ...req.window };
+      const now = sql`to_timestamp(${req.nowMs / 1000})`;
+      const local = sql`(${now} at time zone contacts.time_zone)`;
+      const due = room === 0 ? [] : await trx
+        .selectFrom('contacts')
+        .select(['id', 'attempts'])
+        .where('campaign_id', '=', req.campaignId)
+        .where('state', 'in', openStates)
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
+        // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
+        .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
+        .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
+        .orderBy(sql`next_attempt_at nulls first`)
+        .orderBy('source_row')
+        .limit(room)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+
+      const contacts: ClaimedContact[] = [];
+      for (const c of due) {
+        const attempt = c.attempts + 1;
+        const callId = callWorkflowId({ tenantId: req.tenantId, campaignId: req.campaignId, contactId: c.id, attempt });
+        const row = await trx
+          .updateTable('contacts')
+          .set({ state: 'dialling', attempts: attempt, claim_id: req.claimId, call_id: callId, updated_at: sql`now()` })
+          .where('campaign_id', '=', req.campaignId)
+          .where('id', '=', c.id)
+          .returning(columns)
+          .executeTakeFirstOrThrow();
+        contacts.push(toClaimed(row));
+      }
+      if (contacts.length > 0) {
+        await trx
+          .insertInto('capacity_leases')
+          .values(contacts.flatMap((c) => pools.map((p) => ({ pool: p.pool, holder: c.callId, expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval` }))))
+          .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
+          .execute();
+      }
+      if (contacts.length >= req.max) return { contacts, trunk, limitedBy: 'none' };
+      if (limitedBy && contacts.length >= room) return { contacts, trunk, limitedBy, retryAfterMs };
+
+      // Nothing more is due: when is the next contact? Per zone, the earliest due time
+      // moved to when its window next opens.
+      const zones = await trx
+        .selectFrom('contacts')
+        .select(['time_zone', sql<Date | null>`min(next_attempt_at)`.as('earliest'), sql<number>`count(*) filter (where next_attempt_at is null)::int`.as('undated')])
+        .where('campaign_id', '=', req.campaignId)
+        .where('state', 'in', openStates)
+        .groupBy('time_zone')
+        .execute();
+      let nextDueAtMs: number | undefined;
+      for (const z of zones) {
+        const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
+        const at = nextWindowOpenMs(w, z.time_zone, from);
+        nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
+      }
+      return { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) };
+    });
+
   return {
     /** Marks the campaign running (first run only keeps its start time) and counts its contacts. */
     async openCampaign(input: { tenantId: string; campaignId: string }): Promise<ContactTally> {
@@ -145,132 +275,12 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     },
 
     async claimDials(req: ClaimRequest): Promise<ClaimResult> {
-      return db.transaction().execute(async (trx) => {
-        const trunkRow = await trx
-          .selectFrom('outbound_trunks')
-          .select(['address', 'numbers', 'max_calls_per_second', 'max_channels'])
-          .where('tenant_id', '=', req.tenantId)
-          .where('id', '=', req.trunkId)
-          .executeTakeFirst();
-        if (!trunkRow) {
-          throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `outbound trunk ${req.trunkId} does not exist for this tenant`, nonRetryable: true });
-        }
-        const trunk = { address: trunkRow.address, numbers: trunkRow.numbers };
-        const columns = ['id', 'attempts', 'call_id', 'phone_e164', 'time_zone', 'consent'] as const;
-        const toClaimed = (r: { id: string; attempts: number; call_id: string | null; phone_e164: string; time_zone: string; consent: boolean }): ClaimedContact => ({
-          contactId: r.id,
-          attempt: r.attempts,
-          callId: r.call_id!,
-          phoneE164: r.phone_e164,
-          timeZone: r.time_zone,
-          consent: r.consent,
-        });
-
-        // A retry of a claim that committed: the same contacts, nothing new.
-        const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
-        if (already.length > 0) return { contacts: already.map(toClaimed), trunk, limitedBy: 'none' };
-
-        // Shared limits, locked in a fixed order so two campaigns never deadlock.
-        const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
-        const pools = [
-          { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
-          { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
-          { pool: 'provider:tts', limit: deps.capacity.ttsStreams, limitedBy: 'provider_streams' as const },
-        ].sort((a, b) => a.pool.localeCompare(b.pool));
-        for (const p of pools) await sql`select pg_advisory_xact_lock(hashtext(${p.pool}))`.execute(trx);
-        await trx
-          .deleteFrom('capacity_leases')
-          .where('pool', 'in', pools.map((p) => p.pool))
-          .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`clock_timestamp()`), eb('released_at', '<', sql<Date>`clock_timestamp() - interval '5 seconds'`)]))
-          .execute();
-        const usage = await trx
-          .selectFrom('capacity_leases')
-          .select([
-            'pool',
-            sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
-            sql<number>`count(*) filter (where created_at > clock_timestamp() - interval '1 second')::int`.as('lastSecond'),
-            sql<number | null>`extract(epoch from (min(created_at) filter (where created_at > clock_timestamp() - interval '1 second') + interval '1 second' - clock_timestamp())) * 1000`.as('rateFreesInMs'),
-          ])
-          .where('pool', 'in', pools.map((p) => p.pool))
-          .groupBy('pool')
-          .execute();
-        const used = new Map(usage.map((u) => [u.pool, u]));
-        let room = req.max;
-        let limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams' | undefined;
-        let retryAfterMs = 1000;
-        for (const p of pools) {
-          const free = p.limit - (used.get(p.pool)?.held ?? 0);
-          if (free < room) {
-            room = Math.max(0, free);
-            limitedBy = p.limitedBy;
-          }
-        }
-        const rateFree = Math.floor(trunkRow.max_calls_per_second) - (used.get(trunkPool)?.lastSecond ?? 0);
-        if (rateFree < room) {
-          room = Math.max(0, rateFree);
-          limitedBy = 'trunk_rate';
-          retryAfterMs = Math.max(20, Math.ceil(Number(used.get(trunkPool)?.rateFreesInMs ?? 1000)));
-        }
-
-        const w = { ...defaultCallingWindow, ...req.window };
-        const now = sql`to_timestamp(${req.nowMs / 1000})`;
-        const local = sql`(${now} at time zone contacts.time_zone)`;
-        const due = room === 0 ? [] : await trx
-          .selectFrom('contacts')
-          .select(['id', 'attempts'])
-          .where('campaign_id', '=', req.campaignId)
-          .where('state', 'in', openStates)
-          .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
-          // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
-          .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
-          .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
-          .orderBy(sql`next_attempt_at nulls first`)
-          .orderBy('source_row')
-          .limit(room)
-          .forUpdate()
-          .skipLocked()
-          .execute();
-
-        const contacts: ClaimedContact[] = [];
-        for (const c of due) {
-          const attempt = c.attempts + 1;
-          const callId = callWorkflowId({ tenantId: req.tenantId, campaignId: req.campaignId, contactId: c.id, attempt });
-          const row = await trx
-            .updateTable('contacts')
-            .set({ state: 'dialling', attempts: attempt, claim_id: req.claimId, call_id: callId, updated_at: sql`now()` })
-            .where('campaign_id', '=', req.campaignId)
-            .where('id', '=', c.id)
-            .returning(columns)
-            .executeTakeFirstOrThrow();
-          contacts.push(toClaimed(row));
-        }
-        if (contacts.length > 0) {
-          await trx
-            .insertInto('capacity_leases')
-            .values(contacts.flatMap((c) => pools.map((p) => ({ pool: p.pool, holder: c.callId, expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval` }))))
-            .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
-            .execute();
-        }
-        if (contacts.length >= req.max) return { contacts, trunk, limitedBy: 'none' };
-        if (limitedBy && contacts.length >= room) return { contacts, trunk, limitedBy, retryAfterMs };
-
-        // Nothing more is due: when is the next contact? Per zone, the earliest due time
-        // moved to when its window next opens.
-        const zones = await trx
-          .selectFrom('contacts')
-          .select(['time_zone', sql<Date | null>`min(next_attempt_at)`.as('earliest'), sql<number>`count(*) filter (where next_attempt_at is null)::int`.as('undated')])
-          .where('campaign_id', '=', req.campaignId)
-          .where('state', 'in', openStates)
-          .groupBy('time_zone')
-          .execute();
-        let nextDueAtMs: number | undefined;
-        for (const z of zones) {
-          const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
-          const at = nextWindowOpenMs(w, z.time_zone, from);
-          nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
-        }
-        return { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) };
-      });
+      const claimed = await claimDialsIn(req);
+      metrics.campaignDials.inc(claimed.contacts.length);
+      if (claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams') {
+        metrics.campaignDialsWithheld.inc({ limit: claimed.limitedBy });
+      }
+      return claimed;
     },
 
     /**

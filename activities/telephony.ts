@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { RoomServiceClient } from 'livekit-server-sdk';
 import { heartbeating } from './heartbeat.js';
 import { FailureType, KickcallError, nonRetryableFailureTypes } from '../workflows/errors.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
 
 /** An outbound trunk, given inline with each dial. */
 export interface OutboundTrunk {
@@ -69,6 +70,20 @@ export function toApplicationFailure(err: unknown): unknown {
   });
 }
 
+/** A failed dial as the `outcome` label of `kickcall_dial_outcomes_total`. */
+function dialOutcomeOf(err: KickcallError): string {
+  switch (err.failureType) {
+    case FailureType.SipBusy:
+      return 'busy';
+    case FailureType.SipNoAnswer:
+      return 'no_answer';
+    case FailureType.SipRejected:
+      return 'rejected';
+    default:
+      return 'failed';
+  }
+}
+
 export function createTelephonyActivities(deps: TelephonyDeps) {
   return {
     /** Creates the call's room (or finds it: LiveKit's CreateRoom is idempotent). */
@@ -80,8 +95,11 @@ export function createTelephonyActivities(deps: TelephonyDeps) {
     async dialCallee(request: DialRequest): Promise<DialResult> {
       // Ringing can last the whole ringing timeout: heartbeat so a lost worker shows quickly.
       try {
-        return await heartbeating(() => deps.dialer.dial(request));
+        const result = await heartbeating(() => deps.dialer.dial(request));
+        metrics.dialOutcomes.inc({ outcome: 'answered' });
+        return result;
       } catch (err) {
+        if (err instanceof KickcallError) metrics.dialOutcomes.inc({ outcome: dialOutcomeOf(err) });
         throw toApplicationFailure(err);
       }
     },

@@ -15,6 +15,7 @@ import type { Logger } from '../deploy/logger.js';
 import { FailureType } from '../workflows/errors.js';
 import type { WebhookAttemptResult } from '../workflows/webhook/types.js';
 import { signWebhook } from './webhook-signing.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
 
 export interface WebhookActivityDeps {
   db: Db;
@@ -160,6 +161,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       }
       const durationMs = Math.round(performance.now() - started);
       await record({ ...(failure && { error: failure.message }), ...(responseStatus !== undefined && { responseStatus }), durationMs });
+      metrics.webhookDeliveries.inc({ result: !failure ? 'delivered' : responseStatus !== undefined ? 'rejected' : 'failed' });
 
       const logFields = { ...fields, eventType: event.type, host: url.host, responseStatus, durationMs };
       if (!failure) {
