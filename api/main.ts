@@ -8,20 +8,25 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../deploy/config.js';
 import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
+import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
+import { startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
 import { createApiServer } from './server.js';
 
 const config = loadConfig();
 const log = createLogger('api', config.logLevel);
+const tracing = startTracing(config, 'api');
+const metricsServer = await startMetricsServer(config, 'api', log);
 const connection = await Connection.connect({ address: config.temporal.address });
 const db = createDb(config.postgres.url);
 const redis = new Redis({ host: config.host, port: config.redis.port, maxRetriesPerRequest: 2 });
-const app = createApiServer({ config, temporal: new Client({ connection, namespace: config.temporal.namespace }), db, redis, log });
+const app = createApiServer({ config, temporal: new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) }), db, redis, log });
 
 async function shutdown(): Promise<void> {
   try {
     await app.close();
   } finally {
-    await Promise.allSettled([connection.close(), db.destroy(), redis.quit()]);
+    await Promise.allSettled([connection.close(), db.destroy(), redis.quit(), metricsServer.close()]);
+    await tracing.shutdown();
   }
 }
 

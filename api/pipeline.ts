@@ -19,6 +19,8 @@ import { ApiProblem, problem, sendProblem, type Problem } from './problem.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { RouteContext, RouteResult, RouteSpec } from './route.js';
 import { withTenant } from './tenant-db.js';
+import { SpanKind } from '@opentelemetry/api';
+import { contextFromTraceparent, inSpan } from '../deploy/telemetry/tracing.js';
 
 export interface PipelineDeps {
   db: Db;
@@ -217,7 +219,26 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
     if (idem && claimed) await saveIdempotentResponse(db, idem, { status: result.status, headers, body: payload });
     return reply.code(result.status).headers(headers).send(result.body === undefined ? undefined : payload);
   };
-  app.route({ method: route.method, url: route.path, handler });
+  // One server span per request; an integrator's own `traceparent` becomes its parent.
+  app.route({
+    method: route.method,
+    url: route.path,
+    handler: (request, reply) =>
+      inSpan(
+        `${route.method} ${route.path}`,
+        { kind: SpanKind.SERVER, parent: contextFromTraceparent(firstHeader(request.headers.traceparent)), attributes: { 'http.request.method': route.method, 'http.route': route.path } },
+        async (span) => {
+          const sent = await handler(request, reply);
+          span.setAttribute('http.response.status_code', reply.statusCode);
+          return sent;
+        },
+      ),
+  });
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(v) ? v : undefined;
 }
 
 /** Records mutating requests and refused reads once they are answered. */

@@ -9,8 +9,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { defineAgent, llm, tts, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import { RoomEvent, type AudioFrame, type RemoteParticipant } from '@livekit/rtc-node';
+import { SpanKind, context, trace, type Span } from '@opentelemetry/api';
 import { loadConfig } from '../../deploy/config.js';
 import { createLogger, type Logger } from '../../deploy/logger.js';
+import { contextFromTraceparent, startTracing, tracer, type Tracing } from '../../deploy/telemetry/tracing.js';
 import { createCallEventPublisher, ensureCallEventsStream } from '../events/publisher.js';
 import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
 import { serveControl } from './control.js';
@@ -35,12 +37,14 @@ export default defineAgent({
     const config = loadConfig();
     const log = createLogger('media-agent', config.logLevel).child({ jobId: ctx.job.id });
     const nc = await connect({ servers: config.nats.url, name: `kickcall-agent-${ctx.job.id}` });
+    const tracing = jobTracing(config);
     const lastWords = new LastWords();
     // The call's final events go out before the connection drains (bounded, so a NATS
-    // outage cannot hold the job past the worker's shutdown timeout).
+    // outage cannot hold the job past the worker's shutdown timeout); then its spans.
     ctx.addShutdownCallback(async () => {
       await lastWords.settled(5_000);
       await nc.drain();
+      await tracing.flush();
     });
 
     let call: CallConfig;
@@ -54,6 +58,13 @@ export default defineAgent({
     await runCall(ctx, nc, call, config, lastWords, log.child({ callId: call.callId }));
   },
 });
+
+let tracingOfProcess: Tracing | undefined;
+/** A job process traces as `kickcall-media-job` (once per process: it may serve several jobs). */
+function jobTracing(config: ReturnType<typeof loadConfig>): Tracing {
+  tracingOfProcess ??= startTracing(config, 'media-job');
+  return tracingOfProcess;
+}
 
 /** The publishing a job does as it ends, which its shutdown must wait for. */
 class LastWords {
@@ -76,7 +87,9 @@ async function runCall(
 ): Promise<void> {
   await ensureCallEventsStream(nc);
   const publisher = createCallEventPublisher(jetstream(nc), call.callId, call.resume?.nextSeq ?? 1);
-  const reporter = createReporter(publisher, log, call.traceparent ? { traceparent: call.traceparent } : {});
+  // The job's span continues the trace of the workflow activity that dispatched it.
+  const jobSpan: Span = tracer.startSpan('call.media', { kind: SpanKind.CONSUMER, attributes: { 'kickcall.call_id': call.callId, 'kickcall.resumed': call.resume !== undefined } }, contextFromTraceparent(call.traceparent));
+  const reporter = createReporter(publisher, log, jobTracing(config).enabled ? { trace: trace.setSpan(context.active(), jobSpan) } : {});
   const session = createAgentSession(call, config.providers, ctx.proc.userData.vad as VAD);
 
   /** Set when the call ends by decision (tool, workflow command): the call is over, not handed back. */
@@ -107,6 +120,7 @@ async function runCall(
       reason: callEnded ? (endedBy ? 'call_ended' : 'participant_left') : why === 'error' ? 'error' : 'drained',
     });
     await reporter.flush();
+    jobSpan.end();
     ctx.shutdown(why);
   };
   session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => lastWords.track(finish(String(reason))));

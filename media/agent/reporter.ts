@@ -5,7 +5,9 @@
  * the audio loop.
  */
 import { voice, type metrics } from '@livekit/agents';
+import { trace, type Context } from '@opentelemetry/api';
 import type { Logger } from '../../deploy/logger.js';
+import { currentTraceparent, tracer } from '../../deploy/telemetry/tracing.js';
 import type { CallEventBody } from '../events/schema.js';
 import type { CallEventPublisher } from '../events/publisher.js';
 
@@ -25,15 +27,36 @@ export interface Reporter {
   flush(): Promise<void>;
 }
 
-export function createReporter(publisher: CallEventPublisher, log: Logger, opts: { traceparent?: string } = {}): Reporter {
+/**
+ * @param opts.trace the job's trace context: every event carries it as `traceparent`, and
+ *   each measured turn becomes a span of its own (from end of speech to first audio back).
+ */
+export function createReporter(publisher: CallEventPublisher, log: Logger, opts: { trace?: Context } = {}): Reporter {
   let tail: Promise<void> = Promise.resolve();
   const usage: UsageTotals = { sttAudioS: 0, ttsCharacters: 0, llmInputTokens: 0, llmOutputTokens: 0 };
+  const traceparentFor = (body: CallEventBody): string | undefined => {
+    if (!opts.trace) return undefined;
+    if (body.type !== 'turn.metrics') return currentTraceparent(opts.trace);
+    const now = Date.now();
+    const span = tracer.startSpan('agent.turn', {
+      startTime: now - body.voiceToVoiceMs,
+      attributes: {
+        'kickcall.turn.eou_delay_ms': body.eouDelayMs,
+        'kickcall.turn.llm_ttft_ms': body.llmTtftMs,
+        'kickcall.turn.tts_ttfb_ms': body.ttsTtfbMs,
+        'kickcall.turn.voice_to_voice_ms': body.voiceToVoiceMs,
+      },
+    }, opts.trace);
+    span.end(now);
+    return currentTraceparent(trace.setSpan(opts.trace, span));
+  };
   return {
     usage,
     publish(body) {
       tail = tail.then(async () => {
         try {
-          await publisher.publish(body, opts.traceparent ? { traceparent: opts.traceparent } : {});
+          const traceparent = traceparentFor(body);
+          await publisher.publish(body, traceparent ? { traceparent } : {});
         } catch (err) {
           log.error({ err, eventType: body.type }, 'call event not published');
         }

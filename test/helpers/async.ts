@@ -14,6 +14,17 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   throw new Error(message);
 }
 
+/** Polls until `check` returns a value, and returns it; the message may be built at timeout. */
+export async function pollFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, message: string | (() => string)): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(typeof message === 'string' ? message : message());
+}
+
 /** Rejects with `message` if `p` has not settled within `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
