@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../deploy/config.js';
 import type { Db } from '../deploy/db/schema.js';
 import type { Logger } from '../deploy/logger.js';
+import { metrics } from '../deploy/telemetry/metrics.js';
 import { consoleRoutes } from './console/routes.js';
 import { liveKitWebhookRoutes } from './livekit-webhook.js';
 import { buildOpenApiDocument, openApiPath } from './openapi.js';
@@ -71,6 +72,13 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   // JSON only; anything else a route does not take explicitly is refused with 415.
   app.removeContentTypeParser('text/plain');
   app.get('/health', (_req, reply) => reply.type('text/plain').send('ok'));
+  // Route templates, never raw URLs, label the request metrics: IDs stay out of labels.
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.apiRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.apiDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
   const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
   const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls });
   const openApi = buildOpenApiDocument(routes, { serverUrl: deps.config.api.publicUrl, version: apiVersion });
