@@ -46,7 +46,7 @@ export function render(ctx) {
       stat('Pace', s ? `${s.callsPerSecondAchieved.toFixed(2)} /s` : '–', s ? `configured ${s.callsPerSecondConfigured} /s` : null),
       stat(finishedStatuses.has(status) ? 'Finished' : 'Estimated end', finishedStatuses.has(status) ? when(campaign.finishedAt) : when(s?.estimatedCompletionAt ?? null)),
     );
-    replace(progressPanel, progressOf(s), s?.stopReason ? h('p', { class: 'muted' }, 'Stopped: ', s.stopReason) : null);
+    replace(progressPanel, progressOf(s, status), s?.stopReason ? h('p', { class: 'muted' }, 'Stopped: ', s.stopReason) : null);
     const entries = Object.entries(s?.contacts?.dispositions ?? {}).sort((a, b) => b[1] - a[1]);
     if (entries.length === 0) replace(dispositions, empty('No finished contacts yet', 'Each contact’s final disposition appears here as it is decided.'));
     else {

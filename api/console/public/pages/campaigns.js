@@ -14,19 +14,28 @@ export async function withStats(campaigns) {
   return Promise.all(
     campaigns.map(async (c) => {
       if (c.status === 'draft') return { campaign: c, stats: null };
-      const cached = finishedStats.get(c.id);
-      if (cached) return { campaign: c, stats: cached };
-      const stats = await api(`/v1/campaigns/${encodeURIComponent(c.id)}/stats`);
-      if (finishedStatuses.has(stats.status)) finishedStats.set(c.id, stats);
-      return { campaign: c, stats };
+      if (finishedStats.has(c.id)) return { campaign: c, stats: finishedStats.get(c.id) };
+      try {
+        const stats = await api(`/v1/campaigns/${encodeURIComponent(c.id)}/stats`);
+        if (finishedStatuses.has(stats.status)) finishedStats.set(c.id, stats);
+        return { campaign: c, stats };
+      } catch (err) {
+        // A finished campaign's figures come from its workflow, which needs a worker on its
+        // task queue and a history within retention: without them, show the row without figures.
+        if (finishedStatuses.has(c.status)) {
+          finishedStats.set(c.id, null);
+          return { campaign: c, stats: null };
+        }
+        throw err;
+      }
     }),
   );
 }
 
 /** Done (or cancelled) contacts of all, as a bar. */
-export function progressOf(stats) {
+export function progressOf(stats, status) {
   const contacts = stats?.contacts;
-  if (!contacts || contacts.total === 0) return h('span', { class: 'muted' }, stats ? 'no contacts' : 'not started');
+  if (!contacts || contacts.total === 0) return h('span', { class: 'muted' }, stats ? 'no contacts' : status === 'draft' ? 'not started' : 'figures unavailable');
   const finished = contacts.done + contacts.cancelled;
   return progress(finished / contacts.total, `${count(finished)} / ${count(contacts.total)} · ${percent(finished / contacts.total)}`);
 }
@@ -53,7 +62,7 @@ export function render(ctx) {
       (r) => [
         h('td', { class: 'cell-main' }, h('a', { href: `#/campaigns/${encodeURIComponent(r.id)}`, class: 'link-strong' }, r.name), h('div', { class: 'cell-sub mono' }, r.id)),
         pill(r.status),
-        h('td', { class: 'cell-progress' }, progressOf(r.stats)),
+        h('td', { class: 'cell-progress' }, progressOf(r.stats, r.status)),
         h('td', { class: 'num' }, count(r.stats?.dials)),
         h('td', { class: 'num' }, count(r.stats?.inFlight)),
         h('td', { class: 'num' }, usd(r.stats?.costUsd)),
