@@ -176,6 +176,8 @@ try {
   say('\nWhere to look');
   say(`  campaign in Temporal UI   ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${campaignWorkflowId(tenantId, campaignId)}`);
   say(`  its calls                 ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`KickcallCampaignId="${campaignId}"`)}`);
+  say(`  operations console        ${config.api.publicUrl}/console/#/campaigns/${campaignId}`);
+  say(`                            (sign in with a key from: npm run api-key -- --tenant ${tenantId} --role admin)`);
   say(`  stack status              npm run stack:status`);
   if (result.status !== 'completed' || audit.problems.length > 0) exitCode = 1;
 } finally {

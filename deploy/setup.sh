@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks: the system packages the local stack runs
-# (Redis, PostgreSQL, SIPp, espeak-ng for the speech simulator), the C libraries cgo
-# builds need, and the npm packages. Go-built servers are built by `npm run stack:up`.
+# (Redis, PostgreSQL, SIPp, espeak-ng for the speech simulator, Chromium for the console's
+# browser tests), the C libraries cgo builds need, and the npm packages. Go-built servers
+# are built by `npm run stack:up`.
 # Idempotent and quiet when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ declare -A packages=(
   [espeak-ng]=/usr/bin/espeak-ng
   [sox]=/usr/bin/sox
   [pkg-config]=/usr/bin/pkg-config
+  # Headless browser for the operations console's end-to-end tests (driven by playwright-core).
+  [chromium]=/usr/bin/chromium
 )
 missing=()
 for pkg in "${!packages[@]}"; do
