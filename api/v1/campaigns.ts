@@ -100,6 +100,28 @@ async function readCampaign(tx: TenantTx, id: string) {
   return row;
 }
 
+/** Statistics of a finished campaign from its `campaign.completed` event and its calls; undefined if not recorded. */
+async function finishedCampaignStats(tx: TenantTx, row: CampaignRow): Promise<z.infer<typeof stats> | undefined> {
+  const event = await tx.selectFrom('domain_events').select('payload').where('id', '=', `${row.id}:campaign.completed`).executeTakeFirst();
+  if (!event || !row.started_at || !row.finished_at) return undefined;
+  const p = (typeof event.payload === 'string' ? JSON.parse(event.payload) : event.payload) as { contacts: z.infer<typeof stats>['contacts']; dials: number; costUsd: number };
+  const attempts = await tx.selectFrom('calls').select(['disposition', sql<number>`count(*)::int`.as('n')]).where('campaign_id', '=', row.id).where('disposition', 'is not', null).groupBy('disposition').execute();
+  const elapsedS = Math.max(0.001, (row.finished_at.getTime() - row.started_at.getTime()) / 1000);
+  return {
+    campaignId: row.id,
+    status: row.status,
+    ...(row.stop_reason ? { stopReason: row.stop_reason } : {}),
+    ...(p.contacts ? { contacts: p.contacts } : {}),
+    attempts: Object.fromEntries(attempts.map((a) => [a.disposition!, a.n])),
+    dials: p.dials,
+    inFlight: 0,
+    costUsd: p.costUsd,
+    callsPerSecondAchieved: p.dials / elapsedS,
+    callsPerSecondConfigured: (row.config as { callsPerSecond: number }).callsPerSecond,
+    startedAt: row.started_at.toISOString(),
+  };
+}
+
 const countries = new Set<string>(getCountries());
 
 export function campaignRoutes(deps: CampaignRouteDeps) {
@@ -288,7 +310,10 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
       handler: async ({ principal, params, tenantDb }) => {
         const row = await tenantDb((tx) => readCampaign(tx, params.campaignId));
         if (row.status === 'draft') throw new ApiProblem(problem('invalid-transition', 409, 'Not started', `Campaign ${row.id} has not been started.`));
-        return { status: 200, body: await handleOf(principal.tenantId, row.id).query(campaignStatsQuery) };
+        // A finished campaign's workflow may have no worker any more (or be past Temporal's
+        // retention): its figures come from what it recorded as it finished.
+        const finished = row.finished_at ? await tenantDb((tx) => finishedCampaignStats(tx, row)) : undefined;
+        return { status: 200, body: finished ?? (await handleOf(principal.tenantId, row.id).query(campaignStatsQuery)) };
       },
     }),
   ];

@@ -108,6 +108,15 @@ test('a campaign run through the API reaches the integrator as signed webhooks, 
     assert.equal(retried.length, 1);
     assert.equal(retried[0]?.responseStatus, 503);
     assert.ok(attempts.some((a) => a.eventId === retried[0]?.eventId && a.outcome === 'delivered' && a.attempt === 2));
+
+    // The campaign's worker has stopped: its stats come from what it recorded, at once.
+    const askedAt = Date.now();
+    const stats = await api.request('GET', `/v1/campaigns/${campaignId}/stats`, { key: t.keys.viewer });
+    assert.equal(stats.status, 200, stats.text);
+    assert.ok(Date.now() - askedAt < 5_000, 'no wait on a workflow nobody runs');
+    const figures = stats.body as { status: string; dials: number; inFlight: number; contacts: { total: number; done: number }; attempts: Record<string, number> };
+    assert.deepEqual([figures.status, figures.contacts.total, figures.contacts.done, figures.dials, figures.inFlight], ['completed', 5, 5, 5, 0]);
+    assert.equal(Object.values(figures.attempts).reduce((a, b) => a + b, 0), 5);
   } finally {
     await hooks.close();
     await api.close();
