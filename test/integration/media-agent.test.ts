@@ -380,7 +380,8 @@ test('a provider that stays down degrades gracefully: a holding line, then the p
 test('SIGTERM drains the worker and hands the live call back: agent.left drained, the callee still on the line', async () => {
   const drainAgent = uniqueName('kc-drain-agent');
   const worker = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'workers', 'media.ts')], {
-    env: { ...process.env, MEDIA_AGENT_NAME: drainAgent, MEDIA_WORKER_HTTP_PORT: '18182', MEDIA_DRAIN_TIMEOUT_MS: '2000' },
+    // No metrics server: the stack's media worker holds the default port.
+    env: { ...process.env, MEDIA_AGENT_NAME: drainAgent, MEDIA_WORKER_HTTP_PORT: '18182', MEDIA_WORKER_METRICS_PORT: '0', MEDIA_DRAIN_TIMEOUT_MS: '2000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));

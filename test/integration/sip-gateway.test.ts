@@ -59,6 +59,8 @@ before(async () => {
       SIP_RTP_PORT_START: String(GATEWAY_RTP_START),
       SIP_RTP_PORT_END: String(GATEWAY_RTP_END),
       SIP_GATEWAY_CONTROL_PORT: String(GATEWAY_CONTROL_PORT),
+      // The stack's gateway holds the default metrics port.
+      SIP_GATEWAY_METRICS_PORT: '0',
       KICKCALL_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', log, log],
