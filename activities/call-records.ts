@@ -13,6 +13,8 @@ export interface CallRow {
   tenantId: string;
   campaignId?: string;
   contactId?: string;
+  /** The saved agent the call speaks as. */
+  agentId?: string;
   attempt: number;
   direction: 'outbound' | 'inbound';
   roomName: string;
@@ -70,6 +72,7 @@ export function createCallRecordActivities(deps: { db: Db }) {
           tenant_id: row.tenantId,
           campaign_id: row.campaignId ?? null,
           contact_id: row.contactId ?? null,
+          agent_id: row.agentId ?? null,
           attempt: row.attempt,
           direction: row.direction,
           status: 'scheduled',

@@ -19,6 +19,11 @@ export interface PriceTable {
   llmDefault: LlmPrice;
   /** Carrier charge per minute of connected time, billed per second. */
   telephonyPerMinuteUsd: number;
+  /**
+   * The deployment's own servers (media workers, Temporal, PostgreSQL, NATS, LiveKit),
+   * amortised per minute of connected call time.
+   */
+  selfHostedPerConnectedMinuteUsd: number;
   /** Where the figures come from and when they were read. */
   source: string;
 }
@@ -38,7 +43,11 @@ export const defaultPrices: PriceTable = {
   llmDefault: { inputPer1MTokensUsd: 2, outputPer1MTokensUsd: 8 },
   // A typical US outbound SIP trunk rate (Twilio Elastic SIP Trunking origination to US numbers, 2025-06).
   telephonyPerMinuteUsd: 0.013,
-  source: 'list prices read 2025-06: Deepgram, OpenAI, Twilio Elastic SIP Trunking (US)',
+  // Amortised self-hosting: a 2-vCPU server (about $0.09/h on demand, AWS c7i.large
+  // us-east-1, 2025-06) per 25 concurrent calls of media work, plus the same again per 50
+  // calls for Temporal, PostgreSQL, NATS and LiveKit: (0.09/25 + 0.09/50) / 60 per call-minute.
+  selfHostedPerConnectedMinuteUsd: 0.00009,
+  source: 'list prices read 2025-06: Deepgram, OpenAI, Twilio Elastic SIP Trunking (US); self-hosting amortised from AWS c7i.large on-demand',
 };
 
 export interface CallUsage {
@@ -55,6 +64,7 @@ export interface CostBreakdown {
   ttsUsd: number;
   llmUsd: number;
   telephonyUsd: number;
+  selfHostedUsd: number;
   totalUsd: number;
 }
 
@@ -65,8 +75,10 @@ export function callCost(usage: CallUsage, prices: PriceTable = defaultPrices): 
     const p = prices.llm[u.model] ?? prices.llmDefault;
     return sum + (u.inputTokens / 1e6) * p.inputPer1MTokensUsd + (u.outputTokens / 1e6) * p.outputPer1MTokensUsd;
   }, 0);
-  const telephonyUsd = (Math.ceil(usage.connectedS) / 60) * prices.telephonyPerMinuteUsd;
-  return { sttUsd, ttsUsd, llmUsd, telephonyUsd, totalUsd: sttUsd + ttsUsd + llmUsd + telephonyUsd };
+  const connectedMin = Math.ceil(usage.connectedS) / 60;
+  const telephonyUsd = connectedMin * prices.telephonyPerMinuteUsd;
+  const selfHostedUsd = connectedMin * prices.selfHostedPerConnectedMinuteUsd;
+  return { sttUsd, ttsUsd, llmUsd, telephonyUsd, selfHostedUsd, totalUsd: sttUsd + ttsUsd + llmUsd + telephonyUsd + selfHostedUsd };
 }
 
 /** Text-to-speech list prices per 1M characters, for comparing providers on real character counts. */

@@ -984,6 +984,7 @@ export interface operations {
                             ttsUsd: number;
                             llmUsd: number;
                             telephonyUsd: number;
+                            selfHostedUsd: number;
                             totalUsd: number;
                         };
                         /** @description Latency of each agent turn, in ms, from the media worker’s turn metrics. */
@@ -4345,6 +4346,8 @@ export interface operations {
         parameters: {
             query?: {
                 campaignId?: string;
+                /** @description Calls that spoke as this saved agent. */
+                agentId?: string;
                 /** @description Calls created at or after this instant. */
                 from?: string;
                 /** @description Calls created before this instant. */
@@ -4447,6 +4450,8 @@ export interface operations {
         parameters: {
             query?: {
                 campaignId?: string;
+                /** @description Calls that spoke as this saved agent. */
+                agentId?: string;
                 /** @description Calls created at or after this instant. */
                 from?: string;
                 /** @description Calls created before this instant. */
@@ -4482,6 +4487,7 @@ export interface operations {
                             ttsUsd: number;
                             llmUsd: number;
                             telephonyUsd: number;
+                            selfHostedUsd: number;
                             totalUsd: number;
                         };
                         costPerCallUsd: number | null;
@@ -4489,6 +4495,7 @@ export interface operations {
                             sttPerMinuteUsd: number;
                             ttsPer1kCharactersUsd: number;
                             telephonyPerMinuteUsd: number;
+                            selfHostedPerConnectedMinuteUsd: number;
                             source: string;
                         };
                         ttsComparison: {

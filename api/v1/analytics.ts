@@ -14,6 +14,7 @@ import type { TenantTx } from '../tenant-db.js';
 
 const filterQuery = z.strictObject({
   campaignId: idParam.optional(),
+  agentId: idParam.optional().meta({ description: 'Calls that spoke as this saved agent.' }),
   from: z.iso.datetime({ offset: true }).optional().meta({ description: 'Calls created at or after this instant.' }),
   to: z.iso.datetime({ offset: true }).optional().meta({ description: 'Calls created before this instant.' }),
 });
@@ -29,6 +30,7 @@ function callFilter(f: Filter) {
     [
       sql`true`,
       ...(f.campaignId ? [sql`c.campaign_id = ${f.campaignId}`] : []),
+      ...(f.agentId ? [sql`c.agent_id = ${f.agentId}`] : []),
       ...(f.from ? [sql`c.created_at >= ${new Date(f.from)}`] : []),
       ...(f.to ? [sql`c.created_at < ${new Date(f.to)}`] : []),
     ],
@@ -77,12 +79,18 @@ async function costs(tx: TenantTx, f: Filter) {
     usage,
     costUsd: breakdown,
     costPerCallUsd: calls === 0 ? null : breakdown.totalUsd / calls,
-    prices: { sttPerMinuteUsd: defaultPrices.sttPerMinuteUsd, ttsPer1kCharactersUsd: defaultPrices.ttsPer1kCharactersUsd, telephonyPerMinuteUsd: defaultPrices.telephonyPerMinuteUsd, source: defaultPrices.source },
+    prices: {
+      sttPerMinuteUsd: defaultPrices.sttPerMinuteUsd,
+      ttsPer1kCharactersUsd: defaultPrices.ttsPer1kCharactersUsd,
+      telephonyPerMinuteUsd: defaultPrices.telephonyPerMinuteUsd,
+      selfHostedPerConnectedMinuteUsd: defaultPrices.selfHostedPerConnectedMinuteUsd,
+      source: defaultPrices.source,
+    },
     ttsComparison: ttsProviderPrices.map((p) => ({ ...p, costUsd: (usage.ttsCharacters / 1e6) * p.per1MCharactersUsd })),
   };
 }
 
-const money = z.object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), totalUsd: z.number() });
+const money = z.object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), selfHostedUsd: z.number(), totalUsd: z.number() });
 
 export function analyticsRoutes() {
   return [
@@ -114,7 +122,7 @@ export function analyticsRoutes() {
             usage: z.object({ sttAudioS: z.number(), ttsCharacters: z.number(), llm: z.array(z.object({ model: z.string(), inputTokens: z.number(), outputTokens: z.number() })), connectedS: z.number() }),
             costUsd: money,
             costPerCallUsd: z.number().nullable(),
-            prices: z.object({ sttPerMinuteUsd: z.number(), ttsPer1kCharactersUsd: z.number(), telephonyPerMinuteUsd: z.number(), source: z.string() }),
+            prices: z.object({ sttPerMinuteUsd: z.number(), ttsPer1kCharactersUsd: z.number(), telephonyPerMinuteUsd: z.number(), selfHostedPerConnectedMinuteUsd: z.number(), source: z.string() }),
             ttsComparison: z.array(z.object({ provider: z.string(), per1MCharactersUsd: z.number(), source: z.string(), costUsd: z.number() })),
           }),
         },

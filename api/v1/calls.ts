@@ -72,7 +72,7 @@ const callDetail = callSummary.extend({
     .nullable(),
   usage: z.object({ sttAudioS: z.number(), ttsCharacters: z.number().int(), llmInputTokens: z.number().int(), llmOutputTokens: z.number().int() }),
   costBreakdownUsd: z
-    .object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), totalUsd: z.number() })
+    .object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), selfHostedUsd: z.number(), totalUsd: z.number() })
     .meta({ description: 'The usage so far priced by the default price table, by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended.' }),
   turnMetrics: z
     .array(
@@ -139,6 +139,7 @@ export function callRoutes(deps: CallRouteDeps) {
           trunk,
           contact: { timeZone: body.contact.timeZone, consent: body.contact.consent },
           agent,
+          ...(body.agentId && { agentId: body.agentId }),
           ...(body.window && { window: body.window }),
           ...(body.limits && { limits: body.limits }),
           ...(body.retry && { retry: body.retry }),

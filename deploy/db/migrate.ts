@@ -11,6 +11,7 @@ import * as m0003 from './migrations/0003_campaigns.js';
 import * as m0004 from './migrations/0004_campaign_runs.js';
 import * as m0005 from './migrations/0005_api.js';
 import * as m0006 from './migrations/0006_retention.js';
+import * as m0007 from './migrations/0007_call_agent.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0004_campaign_runs': m0004,
   '0005_api': m0005,
   '0006_retention': m0006,
+  '0007_call_agent': m0007,
 };
 
 export class MigrationError extends Error {

@@ -22,6 +22,8 @@ export interface CallsTable {
   tenant_id: string;
   campaign_id: string | null;
   contact_id: string | null;
+  /** The saved agent the call spoke as; null when its agent was given inline. */
+  agent_id: string | null;
   attempt: Generated<number>;
   direction: 'outbound' | 'inbound';
   status: string;

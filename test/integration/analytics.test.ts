@@ -24,11 +24,11 @@ after(async () => {
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 2, 15, 0, s));
 
-async function seedCall(tenantId: string, campaignId: string, name: string, connectedS: number | null, usage: { stt: number; tts: number; input: number; output: number }, v2v: number[]) {
+async function seedCall(tenantId: string, campaignId: string, name: string, connectedS: number | null, usage: { stt: number; tts: number; input: number; output: number }, v2v: number[], agentId?: string) {
   const id = `outbound_${tenantId}_${campaignId}_${name}_1`;
   await api.db
     .insertInto('calls')
-    .values({ id, tenant_id: tenantId, campaign_id: campaignId, direction: 'outbound', status: 'completed', answered_at: connectedS === null ? null : at(0), ended_at: connectedS === null ? at(0) : new Date(at(0).getTime() + connectedS * 1000) })
+    .values({ id, tenant_id: tenantId, campaign_id: campaignId, agent_id: agentId ?? null, direction: 'outbound', status: 'completed', answered_at: connectedS === null ? null : at(0), ended_at: connectedS === null ? at(0) : new Date(at(0).getTime() + connectedS * 1000) })
     .execute();
   await api.db.insertInto('call_usage').values({ call_id: id, seq: 1, stt_audio_s: usage.stt, tts_characters: usage.tts, llm_input_tokens: usage.input, llm_output_tokens: usage.output, llm_model: 'gpt-4.1', occurred_at: at(1) }).execute();
   for (const [i, ms] of v2v.entries()) {
@@ -39,10 +39,10 @@ async function seedCall(tenantId: string, campaignId: string, name: string, conn
 test('the cost of scripted calls equals the hand calculation; latency percentiles are the interpolated ones', async () => {
   const t = await api.newTenant();
   const other = await api.newTenant();
-  await seedCall(t.tenantId, 'spring', 'a', 61.2, { stt: 80, tts: 1500, input: 600, output: 300 }, [100, 200, 300, 400, 500]);
-  await seedCall(t.tenantId, 'spring', 'b', 30, { stt: 40, tts: 500, input: 400, output: 200 }, [600, 700, 800, 900, 1000]);
-  await seedCall(t.tenantId, 'autumn', 'c', 600, { stt: 600, tts: 9000, input: 9000, output: 9000 }, [5000]);
-  await seedCall(other.tenantId, 'spring', 'd', 600, { stt: 600, tts: 9000, input: 9000, output: 9000 }, [9000]);
+  await seedCall(t.tenantId, 'spring', 'a', 61.2, { stt: 80, tts: 1500, input: 600, output: 300 }, [100, 200, 300, 400, 500], 'ava');
+  await seedCall(t.tenantId, 'spring', 'b', 30, { stt: 40, tts: 500, input: 400, output: 200 }, [600, 700, 800, 900, 1000], 'ben');
+  await seedCall(t.tenantId, 'autumn', 'c', 600, { stt: 600, tts: 9000, input: 9000, output: 9000 }, [5000], 'ava');
+  await seedCall(other.tenantId, 'spring', 'd', 600, { stt: 600, tts: 9000, input: 9000, output: 9000 }, [9000], 'ava');
 
   const res = await api.request('GET', '/v1/analytics/costs?campaignId=spring', { key: t.keys.viewer });
   assert.equal(res.status, 200, res.text);
@@ -52,7 +52,8 @@ test('the cost of scripted calls equals the hand calculation; latency percentile
   //   TTS 2,000 chars × $0.030 / 1,000        = $0.06
   //   LLM gpt-4.1 1,000 in × $2/M + 500 out × $8/M = $0.002 + $0.004 = $0.006
   //   telephony ⌈61.2⌉ + 30 = 92 s × $0.013 / 60   = $0.019933…
-  const expected = { sttUsd: 0.0154, ttsUsd: 0.06, llmUsd: 0.006, telephonyUsd: (92 / 60) * 0.013 };
+  //   self-hosted 92 s × $0.00009 / 60            = $0.000138
+  const expected = { sttUsd: 0.0154, ttsUsd: 0.06, llmUsd: 0.006, telephonyUsd: (92 / 60) * 0.013, selfHostedUsd: 0.000138 };
   assert.equal(c.calls, 2);
   assert.equal(c.answeredCalls, 2);
   for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs((c.costUsd[k] ?? NaN) - v) < 1e-9, `${k}: ${c.costUsd[k]} ≠ ${v}`);
@@ -76,6 +77,11 @@ test('the cost of scripted calls equals the hand calculation; latency percentile
   assert.equal((all.body as Record<string, { count: number; p99: number }>).voiceToVoiceMs?.count, 11);
   const empty = await api.request('GET', `/v1/analytics/costs?campaignId=${uniqueName('none')}`, { key: t.keys.viewer });
   assert.deepEqual([(empty.body as { calls: number }).calls, (empty.body as { costPerCallUsd: unknown }).costPerCallUsd], [0, null]);
+  // Per saved agent, across campaigns: Ava spoke on a (100…500) and c (5000), not on the other tenant's d.
+  const ava = await api.request('GET', '/v1/analytics/latency?agentId=ava', { key: t.keys.viewer });
+  assert.deepEqual((ava.body as Record<string, { count: number; p50: number }>).voiceToVoiceMs, { count: 6, p50: 350, p95: 3875, p99: 4775 });
+  const ben = await api.request('GET', '/v1/analytics/costs?agentId=ben', { key: t.keys.viewer });
+  assert.equal((ben.body as { calls: number }).calls, 1);
   const bad = await api.request('GET', '/v1/analytics/costs?from=yesterday', { key: t.keys.viewer });
   assert.equal(bad.status, 400);
 });

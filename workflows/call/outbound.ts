@@ -90,6 +90,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
     tenantId: input.tenantId,
     ...(input.campaignId ? { campaignId: input.campaignId } : {}),
     contactId: input.contactId,
+    ...(input.agentId ? { agentId: input.agentId } : {}),
     attempt: input.attempt,
     direction: 'outbound',
     roomName,

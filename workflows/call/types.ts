@@ -75,6 +75,8 @@ export interface OutboundCallInput {
     consent: boolean;
   };
   agent: AgentSettings;
+  /** The saved agent `agent` was read from, for analytics per agent; absent when given inline. */
+  agentId?: string;
   /** Cold transfer target; without it the agent cannot hand the caller to a human. */
   transfer?: {
     /** SIP URI (`sip:agent@host:port`) or E.164, sent in the REFER. */

@@ -9,6 +9,7 @@ export const colours = {
   tts: '#8b5cf6',
   llm: '#f59e0b',
   telephony: '#10b981',
+  selfHosted: '#14b8a6',
   eou: '#64748b',
   v2v: '#ef4444',
   p50: '#6366f1',

@@ -69,6 +69,7 @@ function costView(call) {
       { k: 'Text to speech', usage: `${count(u.ttsCharacters)} characters`, usd: b.ttsUsd },
       { k: 'LLM', usage: `${count(u.llmInputTokens)} in · ${count(u.llmOutputTokens)} out tokens`, usd: b.llmUsd },
       { k: 'Telephony', usage: call.answeredAt ? `${seconds(between(call.answeredAt, call.endedAt))} connected` : 'not connected', usd: b.telephonyUsd },
+      { k: 'Self-hosted servers', usage: 'amortised per connected minute', usd: b.selfHostedUsd },
       { k: 'Total', usage: '', usd: b.totalUsd },
     ],
     (r) => r.k,

@@ -36,6 +36,7 @@ export function render(ctx) {
       ['Text to speech', c.costUsd.ttsUsd, colours.tts],
       ['LLM', c.costUsd.llmUsd, colours.llm],
       ['Telephony', c.costUsd.telephonyUsd, colours.telephony],
+      ['Self-hosted servers', c.costUsd.selfHostedUsd, colours.selfHosted],
     ];
     if (c.costUsd.totalUsd === 0) {
       replace(componentSlot, empty('Nothing spent yet', 'Costs appear as calls connect, speak and listen.'));
@@ -63,6 +64,7 @@ export function render(ctx) {
         ...c.usage.llm.map((l) => ({ k: `LLM ${l.model}`, usage: `${count(l.inputTokens)} in · ${count(l.outputTokens)} out tokens`, price: 'per model', cost: null })),
         { k: 'LLM (all models)', usage: '', price: '', cost: c.costUsd.llmUsd },
         { k: 'Telephony', usage: `${seconds(c.usage.connectedS)} connected`, price: `${usd(p.telephonyPerMinuteUsd)} / min`, cost: c.costUsd.telephonyUsd },
+        { k: 'Self-hosted servers (amortised)', usage: `${seconds(c.usage.connectedS)} connected`, price: `${usd(p.selfHostedPerConnectedMinuteUsd)} / min`, cost: c.costUsd.selfHostedUsd },
       ],
       (r) => r.k,
       (r) => [h('td', {}, r.k), h('td', { class: 'muted' }, r.usage), h('td', { class: 'muted' }, r.price), h('td', { class: 'num' }, r.cost === null ? '' : usd(r.cost))],
