@@ -1,8 +1,11 @@
 /**
  * The price table and the one function that turns a call's usage into dollars. Campaign
- * budgets, cost reports and the API all price calls here. Each default names its source
- * and date; a deployment overrides them with its own contract prices.
+ * budgets, cost reports, metrics and the API all price calls here. Each default names its
+ * source and date; a deployment overrides any of them with its own contract prices in a
+ * JSON file (`KICKCALL_PRICES_FILE`, read and validated once at start-up).
  */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 
 export interface LlmPrice {
   inputPer1MTokensUsd: number;
@@ -66,6 +69,43 @@ export interface CostBreakdown {
   telephonyUsd: number;
   selfHostedUsd: number;
   totalUsd: number;
+}
+
+const usd = z.number().nonnegative().finite();
+const llmPriceSchema = z.strictObject({ inputPer1MTokensUsd: usd, outputPer1MTokensUsd: usd });
+
+/** A prices file: any subset of the table; models listed are added to (or replace) the defaults'. */
+export const priceOverridesSchema = z.strictObject({
+  sttPerMinuteUsd: usd.optional(),
+  ttsPer1kCharactersUsd: usd.optional(),
+  llm: z.record(z.string().min(1), llmPriceSchema).optional(),
+  llmDefault: llmPriceSchema.optional(),
+  telephonyPerMinuteUsd: usd.optional(),
+  selfHostedPerConnectedMinuteUsd: usd.optional(),
+  source: z.string().min(1).describe('Where your figures come from and when (shown in cost reports).'),
+});
+
+/** The default table with a prices file's overrides; throws with each invalid field named. */
+export function loadPriceTable(file: string | undefined): PriceTable {
+  if (!file) return defaultPrices;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`prices file ${file}: ${(err as Error).message}`);
+  }
+  const parsed = priceOverridesSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`prices file ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const o = parsed.data;
+  return {
+    sttPerMinuteUsd: o.sttPerMinuteUsd ?? defaultPrices.sttPerMinuteUsd,
+    ttsPer1kCharactersUsd: o.ttsPer1kCharactersUsd ?? defaultPrices.ttsPer1kCharactersUsd,
+    llm: { ...defaultPrices.llm, ...o.llm },
+    llmDefault: o.llmDefault ?? defaultPrices.llmDefault,
+    telephonyPerMinuteUsd: o.telephonyPerMinuteUsd ?? defaultPrices.telephonyPerMinuteUsd,
+    selfHostedPerConnectedMinuteUsd: o.selfHostedPerConnectedMinuteUsd ?? defaultPrices.selfHostedPerConnectedMinuteUsd,
+    source: `${o.source}; otherwise ${defaultPrices.source}`,
+  };
 }
 
 export function callCost(usage: CallUsage, prices: PriceTable = defaultPrices): CostBreakdown {

@@ -3,7 +3,7 @@
  * another tenant reads as absent. Lists are paged by an opaque cursor over
  * (created_at, id), newest first.
  */
-import { callCost, defaultPrices, type CostBreakdown } from '../activities/pricing.js';
+import { callCost, defaultPrices, type CostBreakdown, type PriceTable } from '../activities/pricing.js';
 import type { Db } from '../deploy/db/schema.js';
 import { encodeCursor, isCursorPart } from './schemas.js';
 
@@ -56,7 +56,7 @@ export interface TurnMetrics {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export async function getCall(db: Db, tenantId: string, callId: string): Promise<CallDetail | undefined> {
+export async function getCall(db: Db, tenantId: string, callId: string, prices: PriceTable = defaultPrices): Promise<CallDetail | undefined> {
   const call = await db.selectFrom('calls').selectAll().where('tenant_id', '=', tenantId).where('id', '=', callId).executeTakeFirst();
   if (!call) return undefined;
   const [turns, analysis, usageByModel, answers, callbacks, metrics] = await Promise.all([
@@ -90,7 +90,7 @@ export async function getCall(db: Db, tenantId: string, callId: string): Promise
         ? { status: 'ok', summary: analysis.summary, disposition: analysis.disposition, sentiment: analysis.sentiment, goalMet: analysis.goal_met, fields: analysis.fields }
         : { status: 'failed', error: analysis.error },
     usage,
-    costBreakdownUsd: callCost({ sttAudioS: usage.sttAudioS, ttsCharacters: usage.ttsCharacters, llm, connectedS }, defaultPrices),
+    costBreakdownUsd: callCost({ sttAudioS: usage.sttAudioS, ttsCharacters: usage.ttsCharacters, llm, connectedS }, prices),
     turnMetrics: metrics.map((m) => ({ seq: m.seq, at: m.occurred_at.toISOString(), eouDelayMs: m.eou_delay_ms, sttMs: m.stt_ms, llmTtftMs: m.llm_ttft_ms, ttsTtfbMs: m.tts_ttfb_ms, voiceToVoiceMs: m.voice_to_voice_ms })),
     answers: Object.fromEntries(answers.map((a) => [a.field, a.value])),
     callbacks: callbacks.map((c) => c.requested_when),

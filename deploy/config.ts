@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { OutcomeDistribution } from '../activities/telephony-simulator.js';
+import { loadPriceTable, type PriceTable } from '../activities/pricing.js';
 
 /** Repository root, independent of the caller's working directory. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,6 +112,8 @@ const envSchema = z
     MEDIA_WORKER_METRICS_PORT: metricsPort.default(9466),
     SIP_GATEWAY_METRICS_PORT: metricsPort.default(9468),
     PROVIDER_SIM_METRICS_PORT: metricsPort.default(9469),
+    /** A JSON file of contract prices over the defaults (activities/pricing.ts). */
+    KICKCALL_PRICES_FILE: z.string().min(1).optional(),
     /** OTLP/HTTP collector base URL (the standard variable); unset: no tracing at all. */
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   })
@@ -246,6 +249,8 @@ export interface Config {
     /** Whether webhook URLs may name loopback or private hosts (refused by default: SSRF). */
     webhookAllowPrivateUrls: boolean;
   };
+  /** What calls cost: the defaults with the prices file's overrides. */
+  prices: PriceTable;
   telemetry: {
     /** Where each process serves Prometheus `/metrics`; 0 turns a process's server off. */
     metricsPorts: Record<ProcessRole, number>;
@@ -256,6 +261,14 @@ export interface Config {
 
 /** Kickcall's long-running processes, as named in metrics, traces and logs. */
 export type ProcessRole = 'api' | 'orchestration' | 'event-bridge' | 'media-worker' | 'sip-gateway' | 'provider-sim';
+
+function readPrices(file: string | undefined): PriceTable {
+  try {
+    return loadPriceTable(file ? path.resolve(file) : undefined);
+  } catch (err) {
+    throw new ConfigError('Invalid prices', [`KICKCALL_PRICES_FILE: ${(err as Error).message}`]);
+  }
+}
 
 function readLocalSecrets(file: string): LocalSecrets | undefined {
   if (!existsSync(file)) return undefined;
@@ -392,6 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       rateLimits: { perKeyPerSecond: e.KICKCALL_API_RATE_PER_KEY, perTenantPerSecond: e.KICKCALL_API_RATE_PER_TENANT },
       webhookAllowPrivateUrls: e.KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
     },
+    prices: readPrices(e.KICKCALL_PRICES_FILE),
     telemetry: {
       metricsPorts: {
         api: e.API_METRICS_PORT,

@@ -22,7 +22,7 @@ import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
 import { callEventBridgeDurable, callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
 import { callEventSignal, type CallEventSignal } from '../workflows/messages.js';
 import { SpanKind } from '@opentelemetry/api';
-import { callCost } from '../activities/pricing.js';
+import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
@@ -109,7 +109,7 @@ export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
 }
 
 /** Counts a delivered event into the metrics: lag, turn latencies, provider faults, usage and its cost. */
-export function observeEvent(e: CallEvent, deliveredAtMs: number): void {
+export function observeEvent(e: CallEvent, deliveredAtMs: number, prices: PriceTable = defaultPrices): void {
   metrics.callEvents.inc({ type: e.type });
   metrics.bridgeLag.observe(Math.max(0, deliveredAtMs - Date.parse(e.ts)) / 1000);
   switch (e.type) {
@@ -127,7 +127,7 @@ export function observeEvent(e: CallEvent, deliveredAtMs: number): void {
       metrics.usageLlmTokens.inc({ direction: 'input' }, e.llmInputTokens);
       metrics.usageLlmTokens.inc({ direction: 'output' }, e.llmOutputTokens);
       // Connected time is billed by the carrier per call, not from usage events.
-      const cost = callCost({ sttAudioS: e.sttAudioS, ttsCharacters: e.ttsCharacters, llm: [{ model: e.llmModel, inputTokens: e.llmInputTokens, outputTokens: e.llmOutputTokens }], connectedS: 0 });
+      const cost = callCost({ sttAudioS: e.sttAudioS, ttsCharacters: e.ttsCharacters, llm: [{ model: e.llmModel, inputTokens: e.llmInputTokens, outputTokens: e.llmOutputTokens }], connectedS: 0 }, prices);
       metrics.providerCost.inc({ component: 'stt' }, cost.sttUsd);
       metrics.providerCost.inc({ component: 'tts' }, cost.ttsUsd);
       metrics.providerCost.inc({ component: 'llm' }, cost.llmUsd);
@@ -147,6 +147,8 @@ export interface EventBridgeDeps {
   durableName?: string;
   /** Where a new durable consumer starts. Default all stored events. */
   deliverPolicy?: DeliverPolicy;
+  /** Prices for the cost counters. Default the price table's defaults. */
+  prices?: PriceTable;
 }
 
 export interface EventBridge {
@@ -197,7 +199,7 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
         await deps.temporal.workflow.getHandle(event.callId).signal(callEventSignal, toSignal(event));
       });
       m.ack();
-      observeEvent(event, Date.now());
+      observeEvent(event, Date.now(), deps.prices);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // No such call workflow, or it has finished: nothing to tell it.
@@ -237,7 +239,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const connection = await Connection.connect({ address: config.temporal.address });
   const db = createDb(config.postgres.url, { maxConnections: 4 });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) });
-  const bridge = await startEventBridge({ nc, temporal, db, log });
+  const bridge = await startEventBridge({ nc, temporal, db, log, prices: config.prices });
   const stop = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');
     void bridge.stop();

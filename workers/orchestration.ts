@@ -59,7 +59,7 @@ export function createActivities(deps: {
     ...createComplianceActivities({ db }),
     ...createCallRecordActivities({ db }),
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
-    ...createCampaignActivities({ db, capacity: config.capacity }),
+    ...createCampaignActivities({ db, capacity: config.capacity, prices: config.prices }),
     ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel) }),
     ...createRetentionActivities({ db }),
   };

@@ -10,6 +10,7 @@ import type { Db } from '../../deploy/db/schema.js';
 import { buildOpenApiDocument } from '../openapi.js';
 import { apiVersion } from '../server.js';
 import { v1Routes } from '../v1/index.js';
+import type { PriceTable } from '../../activities/pricing.js';
 
 /** The server URL written into the committed document: the local stack's API. */
 export const generatedServerUrl = 'http://127.0.0.1:8080';
@@ -29,7 +30,7 @@ function untouchable<T>(name: string): T {
 }
 
 export function buildClientDocument(): Record<string, unknown> {
-  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false });
+  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false, prices: untouchable<PriceTable>('prices') });
   return buildOpenApiDocument(routes, { serverUrl: generatedServerUrl, version: apiVersion });
 }
 

@@ -7,7 +7,7 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { callCost, defaultPrices, ttsProviderPrices } from '../../activities/pricing.js';
+import { callCost, ttsProviderPrices, type PriceTable } from '../../activities/pricing.js';
 import { defineRoute } from '../route.js';
 import { idParam } from '../schemas.js';
 import type { TenantTx } from '../tenant-db.js';
@@ -54,7 +54,7 @@ async function latency(tx: TenantTx, f: Filter) {
   return result;
 }
 
-async function costs(tx: TenantTx, f: Filter) {
+async function costs(tx: TenantTx, f: Filter, prices: PriceTable) {
   const { rows: [totals] } = await sql<{ calls: number; answered: number; connected_s: number; stt_s: number; tts_chars: number }>`
     SELECT count(*)::int AS calls,
            count(c.answered_at)::int AS answered,
@@ -71,7 +71,7 @@ async function costs(tx: TenantTx, f: Filter) {
     llm: llm.map((l) => ({ model: l.model, inputTokens: l.input, outputTokens: l.output })),
     connectedS: totals?.connected_s ?? 0,
   };
-  const breakdown = callCost(usage, defaultPrices);
+  const breakdown = callCost(usage, prices);
   const calls = totals?.calls ?? 0;
   return {
     calls,
@@ -80,11 +80,11 @@ async function costs(tx: TenantTx, f: Filter) {
     costUsd: breakdown,
     costPerCallUsd: calls === 0 ? null : breakdown.totalUsd / calls,
     prices: {
-      sttPerMinuteUsd: defaultPrices.sttPerMinuteUsd,
-      ttsPer1kCharactersUsd: defaultPrices.ttsPer1kCharactersUsd,
-      telephonyPerMinuteUsd: defaultPrices.telephonyPerMinuteUsd,
-      selfHostedPerConnectedMinuteUsd: defaultPrices.selfHostedPerConnectedMinuteUsd,
-      source: defaultPrices.source,
+      sttPerMinuteUsd: prices.sttPerMinuteUsd,
+      ttsPer1kCharactersUsd: prices.ttsPer1kCharactersUsd,
+      telephonyPerMinuteUsd: prices.telephonyPerMinuteUsd,
+      selfHostedPerConnectedMinuteUsd: prices.selfHostedPerConnectedMinuteUsd,
+      source: prices.source,
     },
     ttsComparison: ttsProviderPrices.map((p) => ({ ...p, costUsd: (usage.ttsCharacters / 1e6) * p.per1MCharactersUsd })),
   };
@@ -92,7 +92,7 @@ async function costs(tx: TenantTx, f: Filter) {
 
 const money = z.object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), selfHostedUsd: z.number(), totalUsd: z.number() });
 
-export function analyticsRoutes() {
+export function analyticsRoutes(prices: PriceTable) {
   return [
     defineRoute({
       method: 'GET',
@@ -127,7 +127,7 @@ export function analyticsRoutes() {
           }),
         },
       },
-      handler: async ({ query, tenantDb }) => ({ status: 200, body: await tenantDb((tx) => costs(tx, query)) }),
+      handler: async ({ query, tenantDb }) => ({ status: 200, body: await tenantDb((tx) => costs(tx, query, prices)) }),
     }),
   ];
 }

@@ -13,10 +13,12 @@ import { ApiProblem, notFound, problem } from '../problem.js';
 import { defineRoute } from '../route.js';
 import { agentSettingsSchema, analysisSchema, callingWindowSchema, e164, idParam, limitsSchema, page, pageQuery, retryPolicySchema, timeZone, transferSchema } from '../schemas.js';
 import type { TenantTx } from '../tenant-db.js';
+import type { PriceTable } from '../../activities/pricing.js';
 
 export interface CallRouteDeps {
   temporal: Client;
   taskQueue: string;
+  prices: PriceTable;
 }
 
 const callId = z.string().regex(/^(outbound|inbound)_[A-Za-z0-9_-]{1,200}$/, 'not a call ID');
@@ -91,8 +93,8 @@ const callDetail = callSummary.extend({
   callbacks: z.array(z.string()),
 });
 
-async function readCall(tx: TenantTx, tenantId: string, id: string) {
-  const call = await getCall(tx, tenantId, id);
+async function readCall(tx: TenantTx, tenantId: string, id: string, prices: PriceTable) {
+  const call = await getCall(tx, tenantId, id, prices);
   if (!call) throw notFound(`Call ${id}`);
   const cost = await tx.selectFrom('calls').select('cost_usd').where('id', '=', id).executeTakeFirstOrThrow();
   return { ...call, costUsd: cost.cost_usd };
@@ -184,7 +186,7 @@ export function callRoutes(deps: CallRouteDeps) {
       role: 'viewer',
       params: callParams,
       responses: { 200: { description: 'The call.', schema: callDetail }, 404: { description: 'No such call in this tenant.' } },
-      handler: async ({ principal, params, tenantDb }) => ({ status: 200, body: await tenantDb((tx) => readCall(tx, principal.tenantId, params.callId)) }),
+      handler: async ({ principal, params, tenantDb }) => ({ status: 200, body: await tenantDb((tx) => readCall(tx, principal.tenantId, params.callId, deps.prices)) }),
     }),
     defineRoute({
       method: 'GET',
@@ -196,7 +198,7 @@ export function callRoutes(deps: CallRouteDeps) {
       params: callParams,
       responses: { 200: { description: 'The turns so far.', schema: z.object({ callId: z.string(), turns: z.array(turn) }) }, 404: { description: 'No such call in this tenant.' } },
       handler: async ({ principal, params, tenantDb }) => {
-        const call = await tenantDb((tx) => readCall(tx, principal.tenantId, params.callId));
+        const call = await tenantDb((tx) => readCall(tx, principal.tenantId, params.callId, deps.prices));
         return { status: 200, body: { callId: call.id, turns: call.turns } };
       },
     }),

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../deploy/db/schema.js';
 import type { RouteSpec } from '../route.js';
 import { agentRoutes } from './agents.js';
+import type { PriceTable } from '../../activities/pricing.js';
 import { analyticsRoutes } from './analytics.js';
 import { auditLogRoutes } from './audit-log.js';
 import { callRoutes } from './calls.js';
@@ -14,7 +15,7 @@ import { tenantRoutes } from './tenant.js';
 import { trunkRoutes } from './trunks.js';
 import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
-export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean }): RouteSpec[] {
+export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean; prices: PriceTable }): RouteSpec[] {
   return [
     ...callRoutes(deps),
     ...campaignRoutes(deps),
@@ -23,7 +24,7 @@ export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; we
     ...doNotCallRoutes(),
     ...webhookEndpointRoutes({ allowPrivateUrls: deps.webhookAllowPrivateUrls }),
     ...keyRoutes(deps),
-    ...analyticsRoutes(),
+    ...analyticsRoutes(deps.prices),
     ...tenantRoutes(),
     ...auditLogRoutes(),
     ...erasureRoutes(),
