@@ -129,6 +129,9 @@ test('the caller records when the agent speaks', async () => {
     await source.captureFrame(new AudioFrame(samples, 48_000, 1, 480));
   }
   const heard = await caller.waitForAgentTurn({ afterMs: speakFrom, timeoutMs: 5000 });
+  // Unpublish before closing the source: closing a source whose track is still
+  // published corrupts rtc-node's native heap (see test/integration/livekit.test.ts).
+  await listener.localParticipant!.unpublishTrack(track.sid!);
   await source.close();
   assert.ok(heard, 'the caller never heard the agent finish');
   const report = caller.report();

@@ -160,10 +160,8 @@ test('answered call: SIP participant becomes active, audio flows both ways, remo
   // The agent speaks a tone for the whole call: the gateway sends it over RTP, SIPp
   // echoes it, and it comes back as the SIP participant's audio.
   const source = new AudioSource(TONE_RATE, 1);
-  await agent.localParticipant!.publishTrack(
-    LocalAudioTrack.createAudioTrack('agent-voice', source),
-    new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
-  );
+  const agentTrack = LocalAudioTrack.createAudioTrack('agent-voice', source);
+  await agent.localParticipant!.publishTrack(agentTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
   const tone = createToneGenerator({ frequencyHz: 440, sampleRate: TONE_RATE, amplitude: 0.5 });
   let speaking = true;
   const speaking$ = (async () => {
@@ -208,6 +206,9 @@ test('answered call: SIP participant becomes active, audio flows both ways, remo
   } finally {
     speaking = false;
     await speaking$;
+    // Unpublish before closing the source: closing a source whose track is still
+    // published corrupts rtc-node's native heap (see test/integration/livekit.test.ts).
+    await agent.localParticipant!.unpublishTrack(agentTrack.sid!);
     await source.close();
   }
 
