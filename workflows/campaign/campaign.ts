@@ -17,6 +17,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -33,7 +34,7 @@ import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
 import type { ClaimedContact, ClaimResult } from '../../activities/campaign.js';
 import { campaignActivities as acts } from './activities.js';
 import { callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
-import { dueSlots, nextSlotAfter } from './pacer.js';
+import { dueSlots, dueSlotsMovedToWake, nextSlotAfter } from './pacer.js';
 import { campaignStats } from './stats.js';
 import type { CampaignCarry, CampaignInput, CampaignResult, CampaignStatus, StopReason } from './types.js';
 
@@ -182,7 +183,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // 3. Dial what the pace, the lines, the budget and the due contacts allow.
     let waitMs = idleCheckMs;
     if (s.status === 'running') {
-      const slots = dueSlots(s.nextSlotAtMs, now, config.callsPerSecond);
+      const slots = (patched('pacer-keeps-grid') ? dueSlots : dueSlotsMovedToWake)(s.nextSlotAtMs, now, config.callsPerSecond);
       const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
       const budgetRoom = config.budgetUsd === undefined ? Infinity : Math.floor((config.budgetUsd - projectedUsd) / averageCallCostUsd());
       const notDueYet = s.nextDueAtMs !== undefined && s.nextDueAtMs > now;
