@@ -96,6 +96,7 @@ const envSchema = z
     MEDIA_WORKER_HTTP_PORT: port.default(8081),
     MEDIA_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).max(1000).default(25),
     MEDIA_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+    MEDIA_IDLE_PROCESSES: z.coerce.number().int().min(0).max(100).default(2),
 
     API_PORT: port.default(8080),
     /** Requests per second one API key may make, and all of a tenant's keys together. */
@@ -239,6 +240,12 @@ export interface Config {
     maxConcurrentCalls: number;
     /** On SIGTERM, how long running calls may finish before they are handed back. */
     drainTimeoutMs: number;
+    /**
+     * Job processes kept started and warm (Silero loaded). LiveKit Agents 1.9 starts job
+     * processes one at a time, a second or more each, so a burst of calls beyond this
+     * many waits in line for processes and their greetings come late.
+     */
+    idleProcesses: number;
   };
   api: {
     port: number;
@@ -397,6 +404,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       httpPort: e.MEDIA_WORKER_HTTP_PORT,
       maxConcurrentCalls: e.MEDIA_MAX_CONCURRENT_CALLS,
       drainTimeoutMs: e.MEDIA_DRAIN_TIMEOUT_MS,
+      idleProcesses: e.MEDIA_IDLE_PROCESSES,
     },
     api: {
       port: e.API_PORT,

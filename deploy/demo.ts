@@ -69,7 +69,11 @@ const nc = await connect({ servers: config.nats.url, name: 'kickcall-demo' });
 const db = createDb(config.postgres.url, { maxConnections: 4 });
 const connection = await Connection.connect({ address: config.temporal.address });
 const client = new Client({ connection, namespace: config.temporal.namespace });
-const media = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_081, production: false, idleProcesses: 0 });
+// Warm job processes (MEDIA_IDLE_PROCESSES), as deployed: a call that had to wait for a
+// cold process would miss its greeting window and the callee's first line. The agents'
+// warnings (on 2 cores, mostly "VAD inference is slower than realtime") would bury the
+// progress bar; errors still show.
+const media = createMediaServer({ ...config, logLevel: 'error', media: { ...config.media, agentName } }, { port: 18_081 });
 const registered = once(media.event, 'worker_registered');
 const mediaRunning = media.run();
 await registered;

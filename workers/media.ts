@@ -39,13 +39,17 @@ export function createMediaServer(
       apiSecret: config.livekit.apiSecret,
       // Production mode keeps warm processes so a greeting is not delayed by a fork.
       production: opts.production ?? true,
-      numIdleProcesses: opts.idleProcesses ?? 1,
+      numIdleProcesses: opts.idleProcesses ?? config.media.idleProcesses,
       port: opts.port ?? config.media.httpPort,
       host: config.host,
       loadFunc: (server) => Promise.resolve(server.activeJobs.length / maxCalls),
       loadThreshold: 1,
       drainTimeout: config.media.drainTimeoutMs,
       initializeProcessTimeout: 30_000,
+      // After the drain, a job has this long to hand its call back (publish agent.left,
+      // leave the room) before its process is killed. The framework's 60 s default also
+      // applied to warm processes still starting at close, which never answer it.
+      shutdownProcessTimeout: 10_000,
     }),
   );
 }
@@ -67,8 +71,8 @@ function instrument(server: AgentServer): () => void {
 /**
  * Drains, then closes: running jobs get a shutdown request and hand their calls back.
  * Known framework behaviour (agents 1.9): a warm process still starting up when `close`
- * runs misses its shutdown request and is killed after `shutdownProcessTimeout` (60 s).
- * No call is lost (it had none), but shutdown can take that long with idle processes.
+ * runs misses its shutdown request and is killed after `shutdownProcessTimeout` (10 s
+ * here). No call is lost (it had none), but shutdown can take that long with idle processes.
  */
 export async function stopMediaServer(server: AgentServer, drainTimeoutMs: number): Promise<void> {
   await server.drain(drainTimeoutMs).catch(() => undefined);
