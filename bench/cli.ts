@@ -71,10 +71,12 @@ function parseMediaArgs(args: string[]): MediaBenchOptions {
 async function media(args: string[]): Promise<void> {
   const opts = parseMediaArgs(args);
   const log = (line: string) => console.log(`[bench media] ${line}`);
-  const results = await runMediaBench(opts, log);
   const rerun = `npm run bench -- media ${args.join(' ')}`.trim();
-  const written = writeResults(results, opts.label, rerun);
-  log(`wrote ${written.json} and ${written.markdown}`);
+  const write = (results: Parameters<typeof writeResults>[0]) => {
+    const written = writeResults(results, opts.label, rerun);
+    log(`wrote ${written.json} and ${written.markdown} (levels ${results.levels.map((l) => l.calls).join(', ')})`);
+  };
+  write(await runMediaBench(opts, log, write));
 }
 
 function parseCampaignArgs(args: string[]): CampaignBenchOptions {

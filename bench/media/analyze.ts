@@ -108,6 +108,14 @@ export interface ResourceFigures {
   /** (Total − idle baseline) ÷ calls: what one more call costs. */
   marginalCoresPerCall: number | null;
   marginalRssPerCallMiB: number | null;
+  /**
+   * The part of `coresMean` spent by processes that were already running when the level
+   * began (the worker and the warm job processes that took its calls) ÷ calls: a call's
+   * own cost. The rest is the worker starting replacement processes to keep its idle pool.
+   */
+  inCallCoresPerCall: number | null;
+  /** Cores spent starting replacement job processes during the window. */
+  replacementCoresMean: number | null;
   /** The benchmark process itself (the simulated callers), on the same cores. */
   loadGeneratorCoresMean: number | null;
 }
@@ -124,6 +132,8 @@ export function resourceFigures(opts: {
   loadGenerator: (fromMs: number, toMs: number) => TreeSample[];
   baseline: TreeSample[];
   minWindowMs: number;
+  /** The worker tree's processes when the level began. */
+  pidsAtStart: ReadonlySet<number>;
 }): ResourceFigures {
   const { calls } = opts;
   const levelFrom = Math.min(...calls.map((c) => c.startedAtMs));
@@ -143,6 +153,9 @@ export function resourceFigures(opts: {
   const rssPeak = max(whole.map((s) => s.rssKiB));
   const pssPeak = max(whole.map((s) => s.pssKiB));
   const gen = mean(cores(opts.loadGenerator(from, to)));
+  const inCall = mean(
+    inWindow.filter((s) => s.cores !== null).map((s) => [...s.coresByPid].reduce((sum, [pid, c]) => sum + (opts.pidsAtStart.has(pid) ? c : 0), 0)),
+  );
   return {
     window: steady ? 'all_calls_in_conversation' : 'whole_level',
     windowS: Math.round((to - from) / 100) / 10,
@@ -161,6 +174,8 @@ export function resourceFigures(opts: {
     pssPerCallMiB: pssPeak === null ? null : mib(pssPeak / n),
     marginalCoresPerCall: coresMean === null || baseCores === null ? null : r3((coresMean - baseCores) / n),
     marginalRssPerCallMiB: rssPeak === null || baseRss === null ? null : mib((rssPeak - baseRss) / n),
+    inCallCoresPerCall: inCall === null ? null : r3(inCall / n),
+    replacementCoresMean: inCall === null || coresMean === null ? null : r3(coresMean - inCall),
     loadGeneratorCoresMean: gen === null ? null : r3(gen),
   };
 }

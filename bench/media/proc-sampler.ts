@@ -19,6 +19,8 @@ export interface TreeSample {
   pids: number;
   /** CPU used since the previous sample, in cores (1 = one core busy). Null for the first. */
   cores: number | null;
+  /** The same, per process of the tree (empty for the first sample). */
+  coresByPid: Map<number, number>;
   rssKiB: number;
   pssKiB: number;
 }
@@ -119,13 +121,17 @@ export class TreeSampler {
       const ticks = new Map([...tree].map(([pid, s]) => [pid, s.cpuTicks]));
       const prev = this.#previous.get(label);
       let cores: number | null = null;
+      const coresByPid = new Map<number, number>();
       if (prev && atMs > prev.atMs) {
+        const perTick = 1 / clockTicksPerS / ((atMs - prev.atMs) / 1000);
         let delta = 0;
         for (const [pid, t] of ticks) {
           const before = prev.ticks.get(pid);
-          if (before !== undefined) delta += t - before;
+          if (before === undefined) continue;
+          delta += t - before;
+          coresByPid.set(pid, (t - before) * perTick);
         }
-        cores = delta / clockTicksPerS / ((atMs - prev.atMs) / 1000);
+        cores = delta * perTick;
       }
       this.#previous.set(label, { atMs, ticks });
       let rssKiB = 0;
@@ -134,12 +140,32 @@ export class TreeSampler {
         rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
         pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
       }
-      this.samples.get(label)!.push({ atMs, pids: tree.size, cores, rssKiB, pssKiB });
+      this.samples.get(label)!.push({ atMs, pids: tree.size, cores, coresByPid, rssKiB, pssKiB });
     }
+  }
+
+  /** The processes of one tree now (the root included). */
+  pidsNow(label: string): Set<number> {
+    const root = this.#roots.get(label);
+    if (!root) throw new Error(`no tree labelled ${label}`);
+    return new Set(treeOf(root.pid, allProcesses()).keys());
   }
 
   /** Samples of one tree taken within [fromMs, toMs] (epoch ms). */
   window(label: string, fromMs: number, toMs: number): TreeSample[] {
     return (this.samples.get(label) ?? []).filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
   }
+}
+
+/** How many of `pids` are LiveKit Agents job processes (forked from `job_proc_lazy_main`). */
+export function countJobProcesses(pids: Iterable<number>): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job_proc_lazy_main')) n += 1;
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return n;
 }

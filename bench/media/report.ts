@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { vadTiming } from '../../media/agent/session.js';
 import type { Comparison, LatencyFigures, LatencyFloor, ResourceFigures, TurnMetricsFigures } from './analyze.js';
 import type { CallResult } from './call.js';
 import type { InjectedLatencies } from './sim-admin.js';
@@ -86,8 +87,12 @@ export function judgeTargets(r: MediaBenchResults): Target[] {
     {
       name: 'pipeline overhead p95 at 10 calls',
       target: '< 50 ms',
-      measured: overheadP95 === null ? 'not measured (no 10-call level)' : `${overheadP95} ms`,
-      met: overheadP95 === null ? null : overheadP95 < 50,
+      measured: !ten
+        ? 'not measured (no 10-call level)'
+        : overheadP95 === null
+          ? `no turn measured: ${ten.ours.latency.callsCompleted}/${ten.calls} calls completed`
+          : `${overheadP95} ms`,
+      met: !ten ? null : overheadP95 === null ? false : overheadP95 < 50,
     },
     {
       name: 'our layer over a bare session (voice-to-voice p50, every level)',
@@ -114,7 +119,7 @@ export function renderMarkdown(r: MediaBenchResults, jsonName: string, rerun: st
       const x = l[v];
       const lat = x.latency;
       const res = x.resources;
-      return `| ${l.calls} | ${v} | ${lat.turnsMeasured} | ${fmt(lat.voiceToVoiceMs.p50)} | ${fmt(lat.voiceToVoiceMs.p95)} | ${fmt(lat.voiceToVoiceMs.max)} | ${fmt(lat.pipelineOverheadMs.p50)} | ${fmt(lat.pipelineOverheadMs.p95)} | ${fmt(res.coresMean)} | ${fmt(res.coresPerCall)} | ${fmt(res.rssPerCallMiB)} | ${fmt(res.pssPerCallMiB)} | ${lat.callsCompleted}/${lat.callsStarted} |`;
+      return `| ${l.calls} | ${v} | ${lat.turnsMeasured} | ${fmt(lat.voiceToVoiceMs.p50)} | ${fmt(lat.voiceToVoiceMs.p95)} | ${fmt(lat.voiceToVoiceMs.max)} | ${fmt(lat.pipelineOverheadMs.p50)} | ${fmt(lat.pipelineOverheadMs.p95)} | ${fmt(lat.greetingHeardAfterJoinMs.p50)} | ${fmt(res.coresMean)} | ${fmt(res.inCallCoresPerCall)} | ${fmt(res.replacementCoresMean)} | ${fmt(res.loadGeneratorCoresMean)} | ${fmt(res.rssPerCallMiB)} | ${fmt(res.pssPerCallMiB)} | ${lat.callsCompleted}/${lat.callsStarted} |`;
     }),
   );
   const comparisons = r.levels.map(
@@ -135,13 +140,14 @@ Each call: a room, an explicit dispatch to the worker, a simulated caller (\`med
 
 - **Voice-to-voice**: as the caller hears it, from the end of its line (\`SpokenLine.endMs\`) to the start of the agent's next speech segment (\`AgentSpeechSegment.startMs\`).
 - **Pipeline overhead** = voice-to-voice − ${f.totalMs} ms, the floor set by configuration: endpointing min delay ${f.endpointingMinDelayMs} ms (\`turnTiming\` in media/agent/session.ts) + injected STT finalisation ${f.sttFinalizeDelayMs} ms + LLM time to first token ${f.llmTtftMs} ms + TTS time to first byte ${f.ttsFirstByteMs} ms (set through \`/_sim/config\`; OpenAI ${r.injectedLatencies.openai.tokensPerSecond} tokens/s).
-- **ours** is the media worker as deployed (\`createMediaServer\`: NATS events, tools, control, reporter); **bare** is \`bench/bare-agent.ts\`, the same \`createAgentSession\` with none of that. Both run at once in their own processes, each level measuring ours then bare.
-- **CPU and memory**: the worker process and its job processes, from /proc every ${r.options.sampleIntervalMs as number} ms, averaged while every call of the level is in conversation; per call = total ÷ calls. PSS splits shared pages between processes, RSS counts them in each.
+- **ours** is the media worker as deployed (\`createMediaServer\`: NATS events, tools, control, reporter); **bare** is \`bench/bare-agent.ts\`, the same \`createAgentSession\` with none of that. Each level runs ours, then bare, each in a fresh worker process of its own whose warm pool (\`MEDIA_IDLE_PROCESSES\`) holds as many job processes as the level has calls, as a deployment sized for that concurrency would be. LiveKit Agents 1.9 starts job processes one at a time; the level begins once all of them are started, prewarmed (Silero loaded) and the worker's tree has been idle for 2 s.
+- **Greeting**: from the caller joining to the first agent audio it hears (the dispatch, the job taking a warm process, the session starting, the greeting's synthesis).
+- **CPU and memory**: the worker process and its job processes, from /proc every ${r.options.sampleIntervalMs as number} ms, averaged while every call of the level is in conversation. **cores** is the whole tree. **in-call cores/call** is the part spent by processes that existed when the level began (the worker and the warm processes that took the calls) ÷ calls: what a call costs. **refill cores** is the rest: the worker starting replacement processes to keep its pool warm while the calls run. **callers cores** is the benchmark process (the simulated callers) on the same cores. Memory: peak ÷ calls; PSS splits shared pages between processes, RSS counts them in each.
 
 ## Results
 
-| calls | worker | turns | v2v p50 ms | v2v p95 ms | v2v max ms | overhead p50 ms | overhead p95 ms | cores | cores/call | RSS/call MiB | PSS/call MiB | calls completed |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| calls | worker | turns | v2v p50 ms | v2v p95 ms | v2v max ms | overhead p50 ms | overhead p95 ms | greeting p50 ms | cores | in-call cores/call | refill cores | callers cores | RSS/call MiB | PSS/call MiB | calls completed |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Our layer over the bare session (voice-to-voice, ours − bare; ratio ours ÷ bare):
@@ -175,7 +181,7 @@ ${rerun}
 - The providers are simulators: real Deepgram and OpenAI add network and queueing that no figure here contains. The injected latencies are fixed, not distributions.
 - The simulators' own work counts as latency: the TTS simulator synthesises with espeak-ng before its first byte and the LLM simulator runs on the same cores, so the agent-reported TTS TTFB and LLM TTFT (Stages table) sit above the injected values, and that excess lands in the overhead.
 - Run-to-run noise at 1–2 calls was ±150 ms on this machine: compare ours and bare within one run, at 10 calls and more, not across runs.
-- The overhead's floor counts the endpointing min delay only. End of turn is decided by Silero VAD (\`turnDetection: 'vad'\`), which reports end of speech after its \`minSilenceDuration\` (550 ms by default in agents-plugin-silero 1.9; \`silero.VAD.load()\` is called with defaults), and the STT simulator sends its final after ${'≥'} 300 ms of silence (\`minEndpointingMs\`) + the finalisation delay; so a large share of the "overhead" is turn detection that configuration sets, not code. The EOU column above shows it.
+- The overhead's floor counts the endpointing min delay only. End of turn is decided by Silero VAD (\`turnDetection: 'vad'\`), which reports end of speech after its \`minSilenceDuration\` (${vadTiming.minSilenceDurationMs} ms, \`vadTiming\` in media/agent/session.ts), and the STT simulator sends its final after ${'≥'} 300 ms of silence (\`minEndpointingMs\`) + the finalisation delay; so a large share of the "overhead" is turn detection that configuration sets, not code. The EOU column above shows it.
 - The caller's line end is when its last frame was handed to rtc-node, whose source queue holds up to 100 ms; its speech detector needs two 10 ms frames above -40 dBFS. Both shift ours and bare alike.
 `;
 }

@@ -16,7 +16,7 @@ import { turnTiming } from '../../media/agent/session.js';
 import { compare, latencyFigures, resourceFigures, turnMetricsFigures, type LatencyFloor } from './analyze.js';
 import { createCallClients, lineForTurn, runCall, thinkMs, type CallClients, type CallResult } from './call.js';
 import { finalEventsOf, type TurnMetricsEvent } from './events.js';
-import { TreeSampler } from './proc-sampler.js';
+import { TreeSampler, countJobProcesses } from './proc-sampler.js';
 import { machineInfo, writeResults, type LevelResult, type MediaBenchResults, type VariantResult } from './report.js';
 import { defaultInjectedLatencies, injectLatencies, resetSimulators, simulatorUrls, type InjectedLatencies } from './sim-admin.js';
 import { startWorker, type BenchWorker } from './workers.js';
@@ -51,13 +51,22 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function untilIdle(worker: BenchWorker, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await worker.activeJobs()) === 0) return true;
-    await sleep(250);
+/**
+ * Waits until the worker has `count` job processes and its tree has been quiet for two
+ * seconds: every process started and prewarmed (Silero loaded), none still initialising.
+ * Returns how long that took.
+ */
+async function untilWarm(sampler: TreeSampler, label: string, count: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  const quietCores = 0.15;
+  const quietSamples = Math.ceil(2_000 / sampleIntervalMs);
+  while (Date.now() - started < timeoutMs) {
+    await sleep(sampleIntervalMs);
+    if (countJobProcesses(sampler.pidsNow(label)) < count) continue;
+    const recent = (sampler.samples.get(label) ?? []).slice(-quietSamples);
+    if (recent.length === quietSamples && recent.every((x) => x.cores !== null && x.cores < quietCores)) return Date.now() - started;
   }
-  return false;
+  throw new Error(`${label} worker did not warm ${count} job processes within ${timeoutMs} ms`);
 }
 
 /** Every call's turn.metrics once its agent has left (ours only: the bare session publishes nothing). */
@@ -82,10 +91,10 @@ async function runVariant(ctx: {
 }): Promise<VariantResult> {
   const { worker, sampler, opts } = ctx;
   const label = `${worker.variant}`;
-  if (!(await untilIdle(worker, 90_000))) throw new Error(`${label} worker still has jobs from the previous level after 90 s`);
   const baselineFrom = Date.now();
   await sleep(idleBaselineMs);
   const baseline = sampler.window(label, baselineFrom, Date.now());
+  const pidsAtStart = sampler.pidsNow(label);
 
   const results = await Promise.all(
     Array.from({ length: ctx.calls }, async (_, i) => {
@@ -104,12 +113,18 @@ async function runVariant(ctx: {
       loadGenerator: (from, to) => sampler.window('loadGenerator', from, to),
       baseline,
       minWindowMs: 4 * sampleIntervalMs,
+      pidsAtStart,
     }),
     calls: results,
   };
 }
 
-export async function runMediaBench(opts: MediaBenchOptions, log: (line: string) => void): Promise<MediaBenchResults> {
+/**
+ * Runs every level; `onLevel` gets the results so far after each one, so a level that
+ * brings the load generator down (rtc-node's native side can abort the process) still
+ * leaves the levels before it on disk.
+ */
+export async function runMediaBench(opts: MediaBenchOptions, log: (line: string) => void, onLevel?: (sofar: MediaBenchResults) => void): Promise<MediaBenchResults> {
   const config: Config = loadConfig();
   const sims = simulatorUrls(config);
   const startedAt = new Date();
@@ -117,34 +132,16 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
   const logDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-'));
   const maxConcurrentCalls = Math.max(config.media.maxConcurrentCalls, ...opts.calls);
   const nc = await connect({ servers: config.nats.url, name: `kickcall-bench-${runId}` });
-  const workers: BenchWorker[] = [];
-  let sampler: TreeSampler | undefined;
+  let running: { worker: BenchWorker; sampler: TreeSampler } | undefined;
+  const stopRunning = async () => {
+    running?.sampler.stop();
+    await running?.worker.stop(75_000);
+    running = undefined;
+  };
   try {
     await ensureCallEventsStream(nc);
     const simulatorSettings = await injectLatencies(sims, opts.latencies);
     log(`injected latencies ${JSON.stringify(simulatorSettings)}`);
-    for (const variant of variants) {
-      workers.push(
-        await startWorker({
-          variant,
-          agentName: `kickcall-bench-${variant}-${runId}`,
-          httpPort: workerPorts[variant],
-          maxConcurrentCalls,
-          logPath: join(logDir, `${variant}-worker.log`),
-          registerTimeoutMs: 60_000,
-        }),
-      );
-      log(`${variant} worker registered (pid ${workers[workers.length - 1]!.pid})`);
-    }
-    sampler = new TreeSampler(
-      {
-        ...Object.fromEntries(workers.map((w) => [w.variant, { pid: w.pid, descendants: true }])),
-        loadGenerator: { pid: process.pid, descendants: false },
-      },
-      sampleIntervalMs,
-    );
-    sampler.start();
-
     const floor: LatencyFloor = {
       endpointingMinDelayMs: turnTiming.endpointingMinDelayMs,
       sttFinalizeDelayMs: opts.latencies.deepgram.sttFinalizeDelayMs,
@@ -154,20 +151,8 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
     };
     const clients = createCallClients(config);
     const levels: LevelResult[] = [];
-    for (const calls of opts.calls) {
-      const byVariant: Partial<Record<Variant, VariantResult>> = {};
-      for (const worker of workers) {
-        log(`level ${calls} calls × ${opts.turns} turns: ${worker.variant}`);
-        const result = await runVariant({ clients, nc, sampler, worker, calls, opts, floor, runId });
-        const v = result.latency.voiceToVoiceMs;
-        log(`  voice-to-voice p50 ${v.p50} ms, p95 ${v.p95} ms (${result.latency.turnsMeasured} turns), cores ${result.resources.coresMean}`);
-        byVariant[worker.variant] = result;
-      }
-      const ours = byVariant.ours!;
-      const bare = byVariant.bare!;
-      levels.push({ calls, ours, bare, comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs) });
-    }
-    return {
+    const warmUpMs: Record<string, number> = {};
+    const snapshot = (): MediaBenchResults => ({
       benchmark: 'media',
       date: startedAt.toISOString().slice(0, 10),
       startedAt: startedAt.toISOString(),
@@ -183,15 +168,50 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
         thinkMs,
         lines: Array.from({ length: opts.turns }, (_, i) => lineForTurn(i)),
         sampleIntervalMs,
-        worker: { ...workerShape, maxConcurrentCalls },
+        worker: { ...workerShape, idleProcesses: 'as many as the level has calls', maxConcurrentCalls },
+        warmUpMs,
         workerLogs: logDir,
       },
       levels,
-    };
+    });
+    for (const calls of opts.calls) {
+      const byVariant: Partial<Record<Variant, VariantResult>> = {};
+      // One variant at a time, each in a fresh worker with a warm pool the size of the
+      // level: the other variant's processes neither compete for the cores nor the memory.
+      for (const variant of variants) {
+        const worker = await startWorker({
+          variant,
+          agentName: `kickcall-bench-${variant}-${runId}-${calls}`,
+          httpPort: workerPorts[variant],
+          maxConcurrentCalls,
+          idleProcesses: calls,
+          logPath: join(logDir, `${variant}-${calls}-worker.log`),
+          registerTimeoutMs: 60_000,
+        });
+        const sampler = new TreeSampler(
+          { [variant]: { pid: worker.pid, descendants: true }, loadGenerator: { pid: process.pid, descendants: false } },
+          sampleIntervalMs,
+        );
+        running = { worker, sampler };
+        sampler.start();
+        const warmMs = await untilWarm(sampler, variant, calls, 60_000 + calls * 10_000);
+        warmUpMs[`${variant}@${calls}`] = warmMs;
+        log(`level ${calls} calls × ${opts.turns} turns: ${variant} (pid ${worker.pid}, ${calls} job processes warm after ${warmMs} ms)`);
+        const result = await runVariant({ clients, nc, sampler, worker, calls, opts, floor, runId });
+        const v = result.latency.voiceToVoiceMs;
+        log(`  voice-to-voice p50 ${v.p50} ms, p95 ${v.p95} ms (${result.latency.turnsMeasured} turns), cores ${result.resources.coresMean}, in-call cores/call ${result.resources.inCallCoresPerCall}`);
+        byVariant[variant] = result;
+        await stopRunning();
+      }
+      const ours = byVariant.ours!;
+      const bare = byVariant.bare!;
+      levels.push({ calls, ours, bare, comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs) });
+      onLevel?.(snapshot());
+    }
+    return snapshot();
   } finally {
-    sampler?.stop();
+    await stopRunning();
     await resetSimulators(sims).catch((err: unknown) => log(`simulator reset failed: ${String(err)}`));
-    await Promise.all(workers.map((w) => w.stop(75_000)));
     await nc.close();
     await dispose();
   }

@@ -3,7 +3,7 @@
  * process and the job processes it forks) can be measured apart from the simulated
  * callers. Started by `run.ts` with `fork`; talks to it over the IPC channel.
  *
- * argv: <variant: ours|bare> <agentName> <httpPort> <maxConcurrentCalls>
+ * argv: <variant: ours|bare> <agentName> <httpPort> <maxConcurrentCalls> <idleProcesses>
  *
  * Both variants are `createMediaServer` from workers/media.ts, so their options are the
  * same by construction; `bare` only swaps the job entry for `bench/bare-agent.ts`.
@@ -20,15 +20,16 @@ function send(message: WorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const [variant, agentName, port, maxCalls] = process.argv.slice(2);
-  if (!variants.includes(variant as Variant) || !agentName || !port || !maxCalls) {
-    throw new Error('usage: worker-process.ts <ours|bare> <agentName> <httpPort> <maxConcurrentCalls>');
+  const [variant, agentName, port, maxCalls, idle] = process.argv.slice(2);
+  if (!variants.includes(variant as Variant) || !agentName || !port || !maxCalls || !idle) {
+    throw new Error('usage: worker-process.ts <ours|bare> <agentName> <httpPort> <maxConcurrentCalls> <idleProcesses>');
   }
   const base = loadConfig();
   const config: Config = { ...base, media: { ...base.media, agentName, maxConcurrentCalls: Number(maxCalls) } };
   const server = createMediaServer(config, {
     port: Number(port),
     ...workerShape,
+    idleProcesses: Number(idle),
     ...(variant === 'bare' ? { agentPath: bareEntryPath } : {}),
   });
   server.event.once('worker_registered', () => send({ type: 'registered' }));

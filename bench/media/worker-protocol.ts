@@ -14,5 +14,10 @@ export type WorkerMessage =
 /** Messages from the benchmark to a worker process. */
 export type RunnerMessage = { type: 'status' } | { type: 'stop' };
 
-/** Worker options shared by both variants: production mode, one warm process, as deployed. */
-export const workerShape = { production: true, idleProcesses: 1 } as const;
+/**
+ * Worker options shared by both variants: production mode, as deployed. Each level starts
+ * its workers with as many warm job processes as it has calls (`idleProcesses`), as a
+ * deployment sized for that concurrency would: LiveKit Agents starts job processes one at
+ * a time, so calls beyond the warm pool would measure process start-up, not the pipeline.
+ */
+export const workerShape = { production: true } as const;

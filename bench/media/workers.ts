@@ -65,12 +65,14 @@ export async function startWorker(opts: {
   agentName: string;
   httpPort: number;
   maxConcurrentCalls: number;
+  /** Job processes the worker keeps started and warm. */
+  idleProcesses: number;
   logPath: string;
   registerTimeoutMs: number;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
   // The parent's execArgv carries tsx's loader, which the worker and its job forks need.
-  const child = fork(workerPath, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls)], {
+  const child = fork(workerPath, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
     execArgv: process.execArgv,
     env: workerEnv(),
     stdio: ['ignore', log, log, 'ipc'],
