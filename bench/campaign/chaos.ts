@@ -10,11 +10,11 @@
  * A small version runs inside `npm test` (test/integration/campaign-chaos.test.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../../deploy/config.js';
 import { createDb } from '../../deploy/db/schema.js';
@@ -24,6 +24,7 @@ import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
 import { campaignStatsQuery } from '../../workflows/campaign/messages.js';
 import type { CampaignResult } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
+import { machineInfo } from '../media/report.js';
 import { auditCampaign, type CampaignAudit } from './audit.js';
 import { loadCampaignConfig, numberedContacts, seedCampaign, seedTrunk } from './fixtures.js';
 
@@ -155,5 +156,44 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!(killEveryS >= 1 && killEveryS <= 600)) throw new Error('--kill-every-s must be between 1 and 600');
   const report = await runCampaignChaos({ ...defaultChaosOptions, contacts, killEveryMs: killEveryS * 1000, natsRestartAt: values['no-nats-restart'] ? 0 : defaultChaosOptions.natsRestartAt });
   for (const p of report.audit.problems.slice(0, 20)) console.error(`  ✗ ${p}`);
+  const rerun = `npm run chaos -- ${process.argv.slice(2).join(' ')}`.trim();
+  const written = writeChaosResults(report, rerun);
+  console.log(`results: ${written.json}, ${written.markdown}`);
   process.exitCode = report.audit.problems.length === 0 && report.result.status === 'completed' ? 0 : 1;
+}
+
+/** Writes bench/results/chaos-<date>.json and bench/results/chaos.md. */
+function writeChaosResults(report: ChaosReport, rerun: string): { json: string; markdown: string } {
+  const date = new Date().toISOString().slice(0, 10);
+  const results = { benchmark: 'chaos', date, finishedAt: new Date().toISOString(), ...machineInfo(), ...report };
+  const jsonName = `chaos-${date}.json`;
+  const json = fileURLToPath(new URL(`../results/${jsonName}`, import.meta.url));
+  const markdown = fileURLToPath(new URL('../results/chaos.md', import.meta.url));
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  const { options: o, audit: a, result: r } = report;
+  const m = results.machine;
+  writeFileSync(
+    markdown,
+    `# Campaign chaos run (load mode)
+
+Run ${results.finishedAt} at \`${results.gitCommit.slice(0, 12)}\`${results.gitDirty ? ' (uncommitted changes)' : ''} on ${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB, Node ${m.node}. Figures: [\`${jsonName}\`](${jsonName}).
+
+A campaign of ${o.contacts} contacts at ${o.callsPerSecond} calls/s (at most ${o.maxConcurrentCalls} at once) ran on two orchestration workers in load mode; one of them was killed with SIGKILL every ${o.killEveryMs / 1000} s, in turn, and started again; NATS was ${report.natsRestarted ? `restarted once, when ${o.natsRestartAt * 100} % of the contacts had been dialled` : 'not restarted'}. When the campaign ended, \`bench/campaign/audit.ts\` checked every contact and call in PostgreSQL against load mode's carrier ledger.
+
+| campaign | contacts | dials | workers killed | NATS restarted | duration | contacts audited | calls audited | dials re-attached after a crash | problems |
+|---|---|---|---|---|---|---|---|---|---|
+| ${r.status} | ${r.contacts.total} | ${r.dials} | ${report.kills} | ${report.natsRestarted ? 'yes' : 'no'} | ${report.durationS.toFixed(0)} s | ${a.contacts} | ${a.calls} | ${a.reattachedDials} | **${a.problems.length}** |
+
+Final dispositions: ${Object.entries(r.contacts.dispositions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}.
+
+The audit's promises: every contact ends in a final state exactly once; no contact attempt reached the carrier twice (a dial re-attached after a crash is the same attempt finding its call, not a second call); the attempts per contact and the delays between them are what the retry policy says; nothing is lost.${a.problems.length > 0 ? `\n\nProblems:\n\n${a.problems.slice(0, 50).map((p) => `- ${p}`).join('\n')}` : ''}
+
+## Rerun
+
+\`\`\`sh
+${rerun}
+\`\`\`
+`,
+  );
+  return { json, markdown };
 }
