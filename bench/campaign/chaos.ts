@@ -178,7 +178,7 @@ function writeChaosResults(report: ChaosReport, rerun: string): { json: string; 
 
 Run ${results.finishedAt} at \`${results.gitCommit.slice(0, 12)}\`${results.gitDirty ? ' (uncommitted changes)' : ''} on ${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB, Node ${m.node}. Figures: [\`${jsonName}\`](${jsonName}).
 
-A campaign of ${o.contacts} contacts at ${o.callsPerSecond} calls/s (at most ${o.maxConcurrentCalls} at once) ran on two orchestration workers in load mode; one of them was killed with SIGKILL every ${o.killEveryMs / 1000} s, in turn, and started again; NATS was ${report.natsRestarted ? `restarted once, when ${o.natsRestartAt * 100} % of the contacts had been dialled` : 'not restarted'}. When the campaign ended, \`bench/campaign/audit.ts\` checked every contact and call in PostgreSQL against load mode's carrier ledger.
+A campaign of ${o.contacts} contacts at ${o.callsPerSecond} calls/s (at most ${o.maxConcurrentCalls} at once) ran on two orchestration workers in load mode; one of them was killed with SIGKILL every ${o.killEveryMs / 1000} s, in turn, and started again; NATS was ${report.natsRestarted ? `restarted once, when the dials reached ${o.natsRestartAt * 100} % of the contact count` : 'not restarted'}. When the campaign ended, \`bench/campaign/audit.ts\` checked every contact and call in PostgreSQL against load mode's carrier ledger.
 
 | campaign | contacts | dials | workers killed | NATS restarted | duration | contacts audited | calls audited | dials re-attached after a crash | problems |
 |---|---|---|---|---|---|---|---|---|---|
