@@ -32,7 +32,7 @@ export interface CallDetail extends CallSummary {
   /** Summed over every agent that served the call. */
   usage: { sttAudioS: number; ttsCharacters: number; llmInputTokens: number; llmOutputTokens: number };
   /**
-   * The usage so far priced by the default price table, by component; connected time runs
+   * The usage so far priced by the deployment's price table, by component; connected time runs
    * to the hang-up (to now while the call is live). `costUsd` is the price recorded once
    * the call ended, with the prices of the worker that priced it.
    */

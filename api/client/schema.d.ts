@@ -978,7 +978,7 @@ export interface operations {
                             llmInputTokens: number;
                             llmOutputTokens: number;
                         };
-                        /** @description The usage so far priced by the default price table, by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended. */
+                        /** @description The usage so far priced by the price table in force (the defaults with `KICKCALL_PRICES_FILE` over them), by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended. */
                         costBreakdownUsd: {
                             sttUsd: number;
                             ttsUsd: number;

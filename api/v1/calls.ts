@@ -75,7 +75,7 @@ const callDetail = callSummary.extend({
   usage: z.object({ sttAudioS: z.number(), ttsCharacters: z.number().int(), llmInputTokens: z.number().int(), llmOutputTokens: z.number().int() }),
   costBreakdownUsd: z
     .object({ sttUsd: z.number(), ttsUsd: z.number(), llmUsd: z.number(), telephonyUsd: z.number(), selfHostedUsd: z.number(), totalUsd: z.number() })
-    .meta({ description: 'The usage so far priced by the default price table, by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended.' }),
+    .meta({ description: 'The usage so far priced by the price table in force (the defaults with `KICKCALL_PRICES_FILE` over them), by component; connected time to the hang-up, or to now while live. `costUsd` is the price recorded when the call ended.' }),
   turnMetrics: z
     .array(
       z.object({

@@ -75,7 +75,7 @@ function costView(call) {
     (r) => r.k,
     (r) => [h('td', { class: r.k === 'Total' ? 'strong' : '' }, r.k), h('td', { class: 'muted' }, r.usage), h('td', { class: `num${r.k === 'Total' ? ' strong' : ''}` }, usd(r.usd))],
   );
-  return [el, h('p', { class: 'hint' }, call.costUsd === null ? 'Priced by the default price table; the recorded cost is set once the call has been accounted.' : `Recorded cost ${usd(call.costUsd)}, by the prices of the worker that accounted it.`)];
+  return [el, h('p', { class: 'hint' }, call.costUsd === null ? 'Priced by the price table in force; the recorded cost is set once the call has been accounted.' : `Recorded cost ${usd(call.costUsd)}, by the prices of the worker that accounted it.`)];
 }
 
 export function render(ctx) {
