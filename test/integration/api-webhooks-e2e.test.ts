@@ -73,6 +73,10 @@ test('a campaign run through the API reaches the integrator as signed webhooks, 
       await worker.worker.runUntil(async () => {
         assert.equal((await api.request('POST', `/v1/campaigns/${campaignId}/start`, { key: t.keys.operator, body: {} })).status, 202);
         await waitFor(() => hooks.received.some((r) => r.body.includes('"campaign.completed"')), 120_000, 'campaign.completed never arrived');
+        // Each event is its own delivery, so order is not promised: progress milestones
+        // written in the same pass as the completion can arrive just after it.
+        const milestones = () => new Set(hooks.received.filter((r) => r.body.includes('"campaign.progress"')).map((r) => /"percent":(\d+)/.exec(r.body)?.[1]));
+        await waitFor(() => milestones().size >= 10, 30_000, 'not every campaign.progress milestone arrived');
         // Deliveries still retrying after the refused first one settle shortly after.
         await waitFor(async () => {
           const log = await api.request('GET', `/v1/webhook-endpoints/${endpointId}/deliveries?limit=500`, { key });
