@@ -17,6 +17,7 @@ import type { CallOutcome, ContactTally } from '../workflows/campaign/types.js';
 import { FailureType } from '../workflows/errors.js';
 import { callWorkflowId } from '../workflows/ids.js';
 import { callCost, defaultPrices, type PriceTable } from './pricing.js';
+import { admitByRate } from './trunk-rate.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 
 export interface ClaimRequest {
@@ -31,6 +32,11 @@ export interface ClaimRequest {
   nowMs: number;
   /** How long a lease lives if its holder never releases it. */
   leaseTtlMs: number;
+  /**
+   * The slots being claimed for: the i-th contact dials at `firstAtMs + i * intervalMs`,
+   * and the trunk's calls per second is checked at those times. Absent: all dial at `nowMs`.
+   */
+  plan?: { firstAtMs: number; intervalMs: number };
 }
 
 export interface ClaimedContact {
@@ -175,8 +181,6 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         .select([
           'pool',
           sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
-          sql<number>`count(*) filter (where created_at > clock_timestamp() - interval '1 second')::int`.as('lastSecond'),
-          sql<number | null>`extract(epoch from (min(created_at) filter (where created_at > clock_timestamp() - interval '1 second') + interval '1 second' - clock_timestamp())) * 1000`.as('rateFreesInMs'),
         ])
         .where('pool', 'in', pools.map((p) => p.pool))
         .groupBy('pool')
@@ -192,11 +196,22 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
           limitedBy = p.limitedBy;
         }
       }
-      const rateFree = Math.floor(trunkRow.max_calls_per_second) - (used.get(trunkPool)?.lastSecond ?? 0);
-      if (rateFree < room) {
-        room = Math.max(0, rateFree);
-        limitedBy = 'trunk_rate';
-        retryAfterMs = Math.max(20, Math.ceil(Number(used.get(trunkPool)?.rateFreesInMs ?? 1000)));
+      // The trunk's pace, at the times these contacts will dial.
+      const plannedAtMs = (i: number) => (req.plan ? req.plan.firstAtMs + i * req.plan.intervalMs : req.nowMs);
+      const planned = Array.from({ length: room }, (_, i) => plannedAtMs(i));
+      if (planned.length > 0) {
+        const dialling = await trx
+          .selectFrom('capacity_leases')
+          .select(sql<number>`extract(epoch from dial_at) * 1000`.as('atMs'))
+          .where('pool', '=', trunkPool)
+          .where('dial_at', '>', sql<Date>`to_timestamp(${(planned[0]! - 1000) / 1000})`)
+          .execute();
+        const rate = admitByRate(dialling.map((d) => Number(d.atMs)), planned, trunkRow.max_calls_per_second);
+        if (rate.admitted < room) {
+          room = rate.admitted;
+          limitedBy = 'trunk_rate';
+          retryAfterMs = Math.max(20, Math.ceil(rate.freesAtMs! - req.nowMs));
+        }
       }
 
       const w = { ...defaultCallingWindow, ...req.window };
@@ -234,7 +249,16 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       if (contacts.length > 0) {
         await trx
           .insertInto('capacity_leases')
-          .values(contacts.flatMap((c) => pools.map((p) => ({ pool: p.pool, holder: c.callId, expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval` }))))
+          .values(
+            contacts.flatMap((c, i) =>
+              pools.map((p) => ({
+                pool: p.pool,
+                holder: c.callId,
+                dial_at: sql<Date>`to_timestamp(${plannedAtMs(i) / 1000})`,
+                expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval`,
+              })),
+            ),
+          )
           .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
           .execute();
       }

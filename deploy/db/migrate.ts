@@ -12,6 +12,7 @@ import * as m0004 from './migrations/0004_campaign_runs.js';
 import * as m0005 from './migrations/0005_api.js';
 import * as m0006 from './migrations/0006_retention.js';
 import * as m0007 from './migrations/0007_call_agent.js';
+import * as m0008 from './migrations/0008_lease_dial_time.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0005_api': m0005,
   '0006_retention': m0006,
   '0007_call_agent': m0007,
+  '0008_lease_dial_time': m0008,
 };
 
 export class MigrationError extends Error {

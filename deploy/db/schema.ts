@@ -183,6 +183,8 @@ export interface CapacityLeasesTable {
   pool: string;
   holder: string;
   created_at: Generated<Date>;
+  /** When the holder's call dials (planned); a trunk's calls per second counts these. */
+  dial_at: Generated<Date>;
   expires_at: Timestamp;
   released_at: Timestamp | null;
 }

@@ -180,6 +180,33 @@ test('outside the contact’s calling window the call waits, durably, without di
   assert.ok(!fake.names().includes('dialCallee') && !fake.names().includes('checkCompliance'));
 });
 
+test('a campaign’s call started ahead of its slot waits for it before anything else, then records how late it began', async () => {
+  // Ten seconds ahead: the worker is built inside `runCall`, which takes a few of them.
+  const plannedAtMs = Date.now() + 10_000;
+  const input = callInput({ campaignId: 'spring', plannedAtMs });
+  const { result, fake } = await runCall(input, { dial: () => 'no_answer' }, async (_h, running) => {
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(running.names(), [], 'nothing is done before the slot');
+  });
+  assert.equal(result.disposition, 'no_answer');
+  const lag = fake.calls('recordCall')[0]?.schedulingLagMs as number;
+  assert.ok(lag >= 0, `the call began ${-lag} ms before its slot`);
+  assert.equal(fake.calls('dialCallee').length, 1);
+});
+
+test('a hang-up while a campaign’s call waits for its slot ends it at once, undialled', async () => {
+  const startedAtMs = Date.now();
+  const input = callInput({ campaignId: 'spring', plannedAtMs: startedAtMs + 120_000 });
+  const { result, fake } = await runCall(input, {}, async (h) => {
+    await h.executeUpdate(hangUpUpdate, { args: [{ reason: 'operator_cancelled' }] });
+  });
+  assert.equal(result.disposition, 'cancelled');
+  assert.equal(result.endReason, 'operator_cancelled');
+  assert.ok(Date.now() - startedAtMs < 60_000, 'it did not wait for the slot');
+  assert.ok(!fake.names().includes('dialCallee') && !fake.names().includes('checkCompliance'));
+  assert.equal(fake.calls('recordCall')[0]?.schedulingLagMs, undefined, 'a call that never began has no lag');
+});
+
 test('duplicate and out-of-order events are applied once, in seq order', async () => {
   const { result, fake } = await runCall(callInput(), {}, async (h) => {
     await answered(h);

@@ -97,6 +97,29 @@ test('a trunk’s channels and calls per second hold across campaigns; provider 
   assert.equal(p.limitedBy, 'provider_streams');
 });
 
+test('claimed ahead, a trunk’s calls per second is counted at each call’s planned dial time', async () => {
+  const { tenantId, campaignId } = await setup({ maxCallsPerSecond: 2 });
+  const other = uniqueName('c');
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(10));
+  await seedCampaign(db, tenantId, other, loadCampaignConfig(), numberedContacts(10, { firstNumber: 100 }));
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  const now = Date.now();
+  const claim = (id: string, claimId: string, firstAtMs: number) =>
+    acts.claimDials({ ...base, tenantId, campaignId: id, claimId, max: 6, nowMs: now, window: { start: '00:00', end: '23:59' }, plan: { firstAtMs, intervalMs: 500 } });
+  // Six calls over the next three seconds at 2 per second fit the trunk, though claimed at once.
+  const a = await claim(campaignId, 'a1', now + 100);
+  assert.equal(a.contacts.length, 6);
+  // Another campaign planning the same seconds finds them taken, and when they free.
+  const b = await claim(other, 'b1', now + 100);
+  assert.equal(b.contacts.length, 0);
+  assert.ok(b.limitedBy === 'trunk_rate' && b.retryAfterMs >= 1000, 'the first window frees a second after its first dial');
+  // After the first campaign's last dial, the trunk has room again.
+  const later = await claim(other, 'b2', now + 100 + 6 * 500 + 1000);
+  assert.equal(later.contacts.length, 6);
+  const dialAt = await db.selectFrom('capacity_leases').select('dial_at').where('holder', '=', a.contacts[5]!.callId).where('pool', '=', `trunk:${tenantId}:main`).executeTakeFirstOrThrow();
+  assert.equal(dialAt.dial_at.getTime(), now + 100 + 5 * 500, 'the lease records when its call dials');
+});
+
 async function heldTtsLeases(): Promise<number> {
   const row = await db
     .selectFrom('capacity_leases')

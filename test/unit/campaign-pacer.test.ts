@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dueSlots, nextSlotAfter } from '../../workflows/campaign/pacer.js';
+import { claimAheadMs, dueSlots, nextClaimAtMs, nextSlotAfter } from '../../workflows/campaign/pacer.js';
 import { campaignStats } from '../../workflows/campaign/stats.js';
 import type { CampaignCarry, CampaignConfig } from '../../workflows/campaign/types.js';
 
@@ -46,6 +46,44 @@ test('a loop that wakes late for every slot still keeps the configured pace', ()
     }
     const achieved = dials / (horizonMs / 1000);
     assert.ok(Math.abs(achieved - callsPerSecond) / callsPerSecond < 0.02, `${achieved} calls/s at a pace of ${callsPerSecond}, passes of ${passMs} ms`);
+  }
+});
+
+test('slots are claimed ahead: those up to the claim window from now, past ones still owed', () => {
+  // At 2 per second, 3 s ahead from 10 000: slots 10 000 … 13 000.
+  assert.deepEqual(dueSlots(10_000, 10_000, 2, 3000), { count: 7, firstAtMs: 10_000, intervalMs: 500 });
+  // The next unclaimed slot is still beyond the window: nothing to claim yet.
+  assert.equal(dueSlots(13_500, 10_000, 2, 3000).count, 0);
+  // A loop 10 s late still owes 3 s of slots, and claims 3 s ahead of now as well.
+  assert.deepEqual(dueSlots(0, 10_000, 2, 3000), { count: 13, firstAtMs: 7000, intervalMs: 500 });
+  // The loop claims again when the next slot is half a window away, so every slot is
+  // claimed at least that long before its time.
+  assert.equal(nextClaimAtMs(13_500), 13_500 - claimAheadMs / 2);
+});
+
+test('claiming ahead keeps the pace and claims every slot before its time', () => {
+  for (const [callsPerSecond, passMs] of [[0.5, 600], [2, 600], [2, 1400], [10, 600], [10, 1400]] as const) {
+    let next = 0;
+    let now = 0;
+    let dials = 0;
+    let minLeadMs = Infinity;
+    const horizonMs = 120_000;
+    while (now < horizonMs) {
+      // A pass starts when the loop wakes and claims when it ends.
+      now = Math.max(now, nextClaimAtMs(next)) + passMs;
+      const plan = dueSlots(next, now, callsPerSecond, claimAheadMs);
+      for (let i = 0; i < plan.count; i++) {
+        const at = plan.firstAtMs + i * plan.intervalMs;
+        if (at < horizonMs) dials += 1;
+        // The campaign's first slot is its start: only the first pass claims it late.
+        if (next > 0) minLeadMs = Math.min(minLeadMs, at - now);
+      }
+      next = nextSlotAfter(plan, plan.count);
+    }
+    const achieved = dials / (horizonMs / 1000);
+    assert.ok(Math.abs(achieved - callsPerSecond) / callsPerSecond < 0.02, `${achieved} calls/s at a pace of ${callsPerSecond}, passes of ${passMs} ms`);
+    // Passes shorter than half the window never claim a slot after its time.
+    assert.ok(minLeadMs >= 0, `a slot claimed ${-minLeadMs} ms late at ${callsPerSecond}/s, passes of ${passMs} ms`);
   }
 });
 

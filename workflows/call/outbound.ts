@@ -8,6 +8,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   getExternalWorkflowHandle,
   patched,
   ParentClosePolicy,
@@ -57,6 +58,23 @@ async function reportToCampaign(input: OutboundCallInput, outcome: Pick<CallOutc
   await CancellationScope.nonCancellable(() => campaign.signal(callOutcomeSignal, report)).catch(() => undefined);
 }
 
+/**
+ * A campaign starts its calls a few seconds ahead of their slots (`claimAheadMs`); the call
+ * waits here, on a durable timer, until its slot, so the pace is kept by one timer and not
+ * by the campaign's claim and start round trips. A hang-up request ends the wait at once.
+ * Returns how late the call began against its slot. Calls started before this waited
+ * nowhere; their lag is their start time's.
+ */
+async function waitForSlot(plannedAtMs: number, state: CallState): Promise<number | undefined> {
+  if (!patched('wait-for-planned-slot')) return workflowInfo().startTime.getTime() - plannedAtMs;
+  if (plannedAtMs > Date.now()) {
+    setCurrentDetails(`**scheduled** · dials at its campaign slot, ${new Date(plannedAtMs).toISOString()}`);
+    await condition(() => state.ended !== undefined, plannedAtMs - Date.now());
+  }
+  // A call hung up before its slot was not late; it has no lag.
+  return state.ended ? undefined : Date.now() - plannedAtMs;
+}
+
 async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   const callId = workflowInfo().workflowId;
   validate(input, callId);
@@ -84,6 +102,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
     { key: directionKey, value: 'outbound' },
     ...(input.campaignId ? [{ key: campaignIdKey, value: input.campaignId }] : []),
   ]);
+  const schedulingLagMs = input.plannedAtMs === undefined ? undefined : await waitForSlot(input.plannedAtMs, state);
   const records = withSummary('records', 'record the call');
   await records.recordCall({
     callId,
@@ -95,7 +114,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
     direction: 'outbound',
     roomName,
     calleeE164: input.callTo,
-    ...(input.plannedAtMs !== undefined ? { schedulingLagMs: workflowInfo().startTime.getTime() - input.plannedAtMs } : {}),
+    ...(schedulingLagMs !== undefined ? { schedulingLagMs } : {}),
   });
 
   const finishUnanswered = async (disposition: Disposition, endReason: string, sipStatusCode?: number): Promise<CallResult> => {

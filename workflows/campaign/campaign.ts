@@ -2,7 +2,8 @@
  * The campaign actor: drives every contact of a campaign to its final outcome. It claims
  * due contacts from PostgreSQL a few at a time (inside their calling window and every
  * shared capacity limit), starts one call workflow per attempt with an ID naming the
- * attempt, hears each call's outcome by signal, and writes outcomes back in batches.
+ * attempt a few seconds ahead of its slot (the call waits for the slot itself), hears
+ * each call's outcome by signal, and writes outcomes back in batches.
  * Contacts never enter workflow history; the state it carries across continue-as-new is
  * a few counters, the pacer's next slot and the calls in flight.
  *
@@ -34,7 +35,7 @@ import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
 import type { ClaimedContact, ClaimResult } from '../../activities/campaign.js';
 import { campaignActivities as acts } from './activities.js';
 import { callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
-import { dueSlots, dueSlotsMovedToWake, nextSlotAfter } from './pacer.js';
+import { claimAheadMs, dueSlots, dueSlotsMovedToWake, nextClaimAtMs, nextSlotAfter } from './pacer.js';
 import { campaignStats } from './stats.js';
 import type { CampaignCarry, CampaignInput, CampaignResult, CampaignStatus, StopReason } from './types.js';
 
@@ -183,7 +184,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // 3. Dial what the pace, the lines, the budget and the due contacts allow.
     let waitMs = idleCheckMs;
     if (s.status === 'running') {
-      const slots = (patched('pacer-keeps-grid') ? dueSlots : dueSlotsMovedToWake)(s.nextSlotAtMs, now, config.callsPerSecond);
+      // Contacts are claimed and their calls started ahead of their slots; each call waits
+      // for its slot itself. Runs started before that claimed at the slot.
+      const aheadMs = patched('claim-ahead') ? claimAheadMs : 0;
+      const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);
+      const nextClaimAt = aheadMs > 0 ? nextClaimAtMs : (nextSlotAtMs: number) => nextSlotAtMs;
       const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
       const budgetRoom = config.budgetUsd === undefined ? Infinity : Math.floor((config.budgetUsd - projectedUsd) / averageCallCostUsd());
       const notDueYet = s.nextDueAtMs !== undefined && s.nextDueAtMs > now;
@@ -202,6 +207,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           ...(config.window ? { window: config.window } : {}),
           nowMs: now,
           leaseTtlMs,
+          ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs } } : {}),
         });
         await startCalls(claim, slots.firstAtMs, slots.intervalMs);
         sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
@@ -212,11 +218,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         } else {
           delete s.nextDueAtMs;
         }
-        waitMs = waitAfterClaim(claim, now);
+        waitMs = waitAfterClaim(claim, now, nextClaimAt);
       } else if (notDueYet) {
         waitMs = s.nextDueAtMs! - now;
       } else if (slots.count === 0) {
-        waitMs = s.nextSlotAtMs - now;
+        waitMs = nextClaimAt(s.nextSlotAtMs) - now;
       }
       // Lines or budget full: an outcome wakes the loop.
     } else if (s.status === 'stopping' && inFlightCount() === 0) {
@@ -278,10 +284,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     };
   }
 
-  function waitAfterClaim(claim: ClaimResult, now: number): number {
+  function waitAfterClaim(claim: ClaimResult, now: number, nextClaimAt: (nextSlotAtMs: number) => number): number {
     switch (claim.limitedBy) {
       case 'none':
-        return s.nextSlotAtMs - now;
+        return nextClaimAt(s.nextSlotAtMs) - now;
       case 'nothing_due':
         return claim.nextDueAtMs === undefined ? idleCheckMs : claim.nextDueAtMs - now;
       default:

@@ -13,6 +13,17 @@
  * second, so owing more only lets a slow loop keep the pace.
  */
 const backlogMs = 3000;
+
+/**
+ * How far ahead of a slot its contact is claimed and its call workflow started; the call
+ * waits on its own timer until the slot (`outbound.ts`). The claim and the start are
+ * several round trips through Temporal and PostgreSQL (a pass took up to 2.6 s on a busy
+ * 2-core machine); done ahead, they are off the slot's path, and the only delay left at
+ * the slot is one timer firing. A pass claims about half of this window, so each slot is
+ * claimed at least `claimAheadMs / 2` before its time.
+ */
+export const claimAheadMs = 3000;
+
 export interface SlotPlan {
   /** Slots whose time has come. */
   count: number;
@@ -22,17 +33,24 @@ export interface SlotPlan {
 }
 
 /**
- * Slots open at `nowMs`, given when the next one was due. Slots stay on their grid: a
- * loop that wakes late takes the slot it was late for, and the next one is still an
- * interval after it, so a pass's own delay never lowers the pace.
+ * Slots to claim at `nowMs`: those up to `aheadMs` from now, given when the next one was
+ * due. Slots stay on their grid: a loop that wakes late takes the slot it was late for,
+ * and the next one is still an interval after it, so a pass's own delay never lowers the
+ * pace. Slots more than `backlogMs` in the past are dropped.
  */
-export function dueSlots(nextSlotAtMs: number, nowMs: number, callsPerSecond: number): SlotPlan {
+export function dueSlots(nextSlotAtMs: number, nowMs: number, callsPerSecond: number, aheadMs = 0): SlotPlan {
   const intervalMs = 1000 / callsPerSecond;
-  if (nextSlotAtMs > nowMs) return { count: 0, firstAtMs: nextSlotAtMs, intervalMs };
-  // Slots after the next one whose time has come too, and how many of those may be owed.
-  const dueAfterNext = Math.floor((nowMs - nextSlotAtMs) / intervalMs);
-  const dropped = Math.max(0, dueAfterNext - Math.floor(backlogMs / intervalMs));
-  return { count: dueAfterNext - dropped + 1, firstAtMs: nextSlotAtMs + dropped * intervalMs, intervalMs };
+  const horizonMs = nowMs + aheadMs;
+  if (nextSlotAtMs > horizonMs) return { count: 0, firstAtMs: nextSlotAtMs, intervalMs };
+  // Slots after the next one within the horizon too, and how many of the past ones may be owed.
+  const afterNext = Math.floor((horizonMs - nextSlotAtMs) / intervalMs);
+  const dropped = Math.max(0, Math.floor((nowMs - nextSlotAtMs) / intervalMs) - Math.floor(backlogMs / intervalMs));
+  return { count: afterNext - dropped + 1, firstAtMs: nextSlotAtMs + dropped * intervalMs, intervalMs };
+}
+
+/** When the loop should claim again: once the next unclaimed slot is half the claim window away. */
+export function nextClaimAtMs(nextSlotAtMs: number): number {
+  return nextSlotAtMs - claimAheadMs / 2;
 }
 
 /** The next slot after `used` of the plan's slots were taken. */
