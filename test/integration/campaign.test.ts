@@ -160,6 +160,31 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
   assert.equal((event.payload as { note?: string }).note, 'client asked to stop', 'the reason is recorded');
 });
 
+test('a redial an hour away does not hold up the contacts due now', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 4, maxConcurrentCalls: 4, retry: { busy: { maxAttempts: 2, delayS: 3600 } } });
+  const id = uniqueName('redial');
+  await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(12));
+  // Every line busy: each outcome grants a redial in an hour.
+  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 1, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
+  const result = await w.worker.runUntil(async () => {
+    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
+    // Twelve first attempts at 4 per second take 3 s; a campaign that waited for the first
+    // redial would make a handful and then wait an hour.
+    const stats = await waitFor('every contact’s first attempt', async () => {
+      const s = await handle.query(campaignStatsQuery);
+      return s.dials >= 12 && s.inFlight === 0 ? s : undefined;
+    });
+    assert.equal(stats.dials, 12, 'no contact was redialled early');
+    await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'test over' }] });
+    return handle.result();
+  });
+  await w.close();
+  assert.equal(result.status, 'cancelled');
+  assert.equal(result.contacts.cancelled, 12, 'the redials an hour away were cancelled with the campaign');
+});
+
 test('a budget stops dialling once the projected spend would pass it', async () => {
   const tenantId = tenant();
   await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });

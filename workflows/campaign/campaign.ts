@@ -76,8 +76,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     delete s.inFlight[outcome.callId];
     s.unrecorded.push(outcome);
     s.attemptOutcomes[outcome.disposition] = (s.attemptOutcomes[outcome.disposition] ?? 0) + 1;
-    // A retry may fall due before the contact the campaign was waiting for.
-    if (outcome.retryDelayMs !== undefined) s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, Date.now() + outcome.retryDelayMs);
+    // A campaign waiting for its next due contact may now wait less: the redial may fall
+    // due first. One with contacts due now must not start waiting for the redial: before
+    // this patch every retryable outcome stopped new claims until its redial was due.
+    if (outcome.retryDelayMs !== undefined && (s.nextDueAtMs !== undefined || !patched('retry-only-shortens-a-wait'))) {
+      s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, Date.now() + outcome.retryDelayMs);
+    }
     wake = true;
   });
   const transition = (allowedFrom: CampaignStatus[], verb: string) => () => {
