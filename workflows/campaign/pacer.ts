@@ -17,12 +17,12 @@ const backlogMs = 3000;
 /**
  * How far ahead of a slot its contact is claimed and its call workflow started; the call
  * waits on its own timer until the slot (`outbound.ts`). The claim and the start are
- * several round trips through Temporal and PostgreSQL (a pass took up to 2.6 s on a busy
- * 2-core machine); done ahead, they are off the slot's path, and the only delay left at
- * the slot is one timer firing. A pass claims about half of this window, so each slot is
- * claimed at least `claimAheadMs / 2` before its time.
+ * several round trips through Temporal and PostgreSQL; done ahead, they are off the slot's
+ * path. A pass claims about half of this window, so a slot is claimed about 2 s before its
+ * time: a pass (outcomes, claim, starts) plus the call's first workflow task took up to
+ * about 1.5 s on a busy 2-core machine (bench/results/campaign-paced.md).
  */
-export const claimAheadMs = 3000;
+export const claimAheadMs = 4000;
 
 export interface SlotPlan {
   /** Slots whose time has come. */
