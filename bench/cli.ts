@@ -3,6 +3,7 @@
  *
  *   media [--calls 1,10,25] [--turns 3] [--stagger-ms 200] [--label media]
  *         [--stt-finalize-ms 100] [--llm-ttft-ms 300] [--tts-ttfb-ms 150] [--llm-tokens-per-s 60]
+ *   media-profile [--turns 6]      where one call's CPU goes, per thread and per JS package
  *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
  *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
  *
@@ -124,7 +125,17 @@ async function campaign(args: string[]): Promise<void> {
   for (const t of results.targets) log(`target ${t.name}: ${t.measured} (wanted ${t.target}) → ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}`);
 }
 
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, campaign };
+async function mediaProfile(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { turns: { type: 'string' } }, strict: true });
+  const turns = Math.min(positiveInt('turns', values.turns, 6), 50);
+  const log = (line: string) => console.log(`[bench media-profile] ${line}`);
+  const { runMediaProfile, writeProfileResults } = await import('./media/profile.js');
+  const results = await runMediaProfile(turns, log);
+  const written = writeProfileResults(results, `npm run bench -- media-profile ${args.join(' ')}`.trim());
+  log(`wrote ${written.json} and ${written.markdown}`);
+}
+
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign };
 
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : benchmarks[name];

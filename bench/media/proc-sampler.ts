@@ -44,9 +44,9 @@ const clockTicksPerS = (() => {
   }
 })();
 
-function readStat(pid: number): ProcStat | undefined {
+function readStat(pid: number, path = `/proc/${pid}/stat`): ProcStat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(path, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
@@ -157,15 +157,49 @@ export class TreeSampler {
   }
 }
 
-/** How many of `pids` are LiveKit Agents job processes (forked from `job_proc_lazy_main`). */
-export function countJobProcesses(pids: Iterable<number>): number {
-  let n = 0;
-  for (const pid of pids) {
+/** Which of `pids` are LiveKit Agents job processes (forked from `job_proc_lazy_main`). */
+export function jobProcesses(pids: Iterable<number>): number[] {
+  return [...pids].filter((pid) => {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job_proc_lazy_main')) n += 1;
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job_proc_lazy_main');
     } catch {
-      // exited between listing and reading
+      return false; // exited between listing and reading
+    }
+  });
+}
+
+export function countJobProcesses(pids: Iterable<number>): number {
+  return jobProcesses(pids).length;
+}
+
+/**
+ * CPU ticks of one process by thread name (`/proc/<pid>/task/<tid>/comm`): threads of the
+ * same name (a pool's workers) are summed. Two readings apart give where a process's CPU
+ * went: its JavaScript thread, V8's helpers, libuv's pool, native libraries' own threads.
+ */
+export function threadTicks(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName; // exited
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (stat) byName.set(name, (byName.get(name) ?? 0) + stat.cpuTicks);
+    } catch {
+      // the thread ended between listing and reading
     }
   }
-  return n;
+  return byName;
+}
+
+/** Cores per thread name between two `threadTicks` readings `seconds` apart. */
+export function threadCores(before: Map<string, number>, after: Map<string, number>, seconds: number): Record<string, number> {
+  const cores: Record<string, number> = {};
+  for (const [name, ticks] of after) cores[name] = (ticks - (before.get(name) ?? 0)) / clockTicksPerS / seconds;
+  return cores;
 }

@@ -42,7 +42,7 @@ export const defaultMediaBenchOptions: MediaBenchOptions = {
   latencies: defaultInjectedLatencies,
 };
 
-const sampleIntervalMs = 500;
+export const sampleIntervalMs = 500;
 const idleBaselineMs = 2_000;
 /** Worker HTTP ports (health); away from the stack's and the tests' (18181). */
 const workerPorts: Record<Variant, number> = { ours: 18_291, bare: 18_292 };
@@ -56,7 +56,7 @@ function sleep(ms: number): Promise<void> {
  * seconds: every process started and prewarmed (Silero loaded), none still initialising.
  * Returns how long that took.
  */
-async function untilWarm(sampler: TreeSampler, label: string, count: number, timeoutMs: number): Promise<number> {
+export async function untilWarm(sampler: TreeSampler, label: string, count: number, timeoutMs: number): Promise<number> {
   const started = Date.now();
   const quietCores = 0.15;
   const quietSamples = Math.ceil(2_000 / sampleIntervalMs);

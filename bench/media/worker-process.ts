@@ -14,6 +14,8 @@ import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { variants, workerShape, type RunnerMessage, type Variant, type WorkerMessage } from './worker-protocol.js';
 
 const bareEntryPath = fileURLToPath(new URL('../bare-agent.ts', import.meta.url));
+/** With KICKCALL_BENCH_PROFILE_DIR set, either variant runs under the profiler (`profiled-agent.ts`). */
+const profiledEntryPath = fileURLToPath(new URL('./profiled-agent.ts', import.meta.url));
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     port: Number(port),
     ...workerShape,
     idleProcesses: Number(idle),
-    ...(variant === 'bare' ? { agentPath: bareEntryPath } : {}),
+    ...(process.env.KICKCALL_BENCH_PROFILE_DIR ? { agentPath: profiledEntryPath } : variant === 'bare' ? { agentPath: bareEntryPath } : {}),
   });
   server.event.once('worker_registered', () => send({ type: 'registered' }));
 

@@ -69,12 +69,14 @@ export async function startWorker(opts: {
   idleProcesses: number;
   logPath: string;
   registerTimeoutMs: number;
+  /** Profile each job's JavaScript into this folder (`profiled-agent.ts`). */
+  profileDir?: string;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
   // The parent's execArgv carries tsx's loader, which the worker and its job forks need.
   const child = fork(workerPath, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
     execArgv: process.execArgv,
-    env: workerEnv(),
+    env: { ...workerEnv(), ...(opts.profileDir ? { KICKCALL_BENCH_PROFILE_DIR: opts.profileDir, KICKCALL_BENCH_PROFILE_VARIANT: opts.variant } : {}) },
     stdio: ['ignore', log, log, 'ipc'],
   });
   const request = (m: RunnerMessage) => child.send(m);
