@@ -245,20 +245,36 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 
   /** Starts one call workflow per claimed contact; the pace planned each one's time. */
   async function startCalls(claim: ClaimResult, firstAtMs: number, intervalMs: number): Promise<void> {
+    for (const contact of claim.contacts) {
+      // Registered before the start: a call that ends at once may report before it resolves.
+      s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
+      s.dials++;
+      s.firstDialAtMs ??= Date.now();
+      s.lastDialAtMs = Date.now();
+    }
+    if (claim.contacts.length === 0) return;
+    // One activity starts the batch, each call held by the server until its slot. Runs
+    // that started before this started each call as a child that waited on its own timer.
+    if (patched('start-calls-with-start-delay')) {
+      await acts.startCalls({
+        taskQueue: workflowInfo().taskQueue,
+        calls: claim.contacts.map((contact, i) => ({
+          workflowId: contact.callId,
+          input: { ...callInput(contact, claim.trunk, firstAtMs + i * intervalMs), plannedAtMs: firstAtMs + i * intervalMs },
+          summary: summaryOf(contact),
+        })),
+      });
+      return;
+    }
     await Promise.all(
       claim.contacts.map(async (contact, i) => {
-        // Registered before the start: a call that ends at once may report before it resolves.
-        s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
-        s.dials++;
-        s.firstDialAtMs ??= Date.now();
-        s.lastDialAtMs = Date.now();
         try {
           await startChild(outboundCallWorkflow, {
             workflowId: contact.callId,
             args: [callInput(contact, claim.trunk, firstAtMs + i * intervalMs)],
             parentClosePolicy: ParentClosePolicy.ABANDON,
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            staticSummary: `Contact ${contact.contactId}, attempt ${contact.attempt}`,
+            staticSummary: summaryOf(contact),
           });
         } catch (err) {
           // This attempt was started before: it runs (or ran) once and reports its outcome.
@@ -266,6 +282,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
       }),
     );
+  }
+
+  function summaryOf(contact: ClaimedContact): string {
+    return `Contact ${contact.contactId}, attempt ${contact.attempt}`;
   }
 
   function callInput(contact: ClaimedContact, trunk: ClaimResult['trunk'], plannedAtMs: number): OutboundCallInput {
