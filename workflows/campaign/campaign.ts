@@ -2,14 +2,15 @@
  * The campaign actor: drives every contact of a campaign to its final outcome. It claims
  * due contacts from PostgreSQL a few at a time (inside their calling window and every
  * shared capacity limit), starts one call workflow per attempt with an ID naming the
- * attempt a few seconds ahead of its slot (the call waits for the slot itself), hears
+ * attempt a few seconds ahead of its slot (Temporal holds the call until the slot), hears
  * each call's outcome by signal, and writes outcomes back in batches.
  * Contacts never enter workflow history; the state it carries across continue-as-new is
  * a few counters, the pacer's next slot and the calls in flight.
  *
  * Exactly-once dialling rests on two facts: a claim is idempotent by its ID (a retried
  * claim returns the contacts it already took), and a call workflow's ID names the
- * contact's attempt, started with REJECT_DUPLICATE, so Temporal refuses a second start.
+ * contact's attempt, started with REJECT_DUPLICATE, so Temporal refuses a second start
+ * (a retried `startCalls` batch starts only the calls it had not).
  */
 import {
   ApplicationFailure,
