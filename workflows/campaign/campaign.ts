@@ -189,8 +189,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // 3. Dial what the pace, the lines, the budget and the due contacts allow.
     let waitMs = idleCheckMs;
     if (s.status === 'running') {
-      // Contacts are claimed and their calls started ahead of their slots; each call waits
-      // for its slot itself. Runs started before that claimed at the slot.
+      // Contacts are claimed and their calls started ahead of their slots; Temporal (or the
+      // call's own timer) holds each call until its slot. Runs started before that claimed
+      // at the slot.
       const aheadMs = patched('claim-ahead') ? claimAheadMs : 0;
       const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);
       const nextClaimAt = aheadMs > 0 ? nextClaimAtMs : (nextSlotAtMs: number) => nextSlotAtMs;
