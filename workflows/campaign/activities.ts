@@ -4,10 +4,9 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { CampaignActivities } from '../../activities/campaign.js';
-import type { CallStartActivities } from '../../activities/call-starts.js';
 import { nonRetryableFailureTypes } from '../errors.js';
 
-export const campaignActivities = proxyActivities<CampaignActivities & CallStartActivities>({
+export const campaignActivities = proxyActivities<CampaignActivities>({
   // Each is one short transaction; a worker lost mid-call is noticed and the call retried soon.
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes },
