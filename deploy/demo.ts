@@ -12,7 +12,6 @@ import { once } from 'node:events';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { dispose } from '@livekit/rtc-node';
 import { sql } from 'kysely';
 import { auditCampaign } from '../bench/campaign/audit.js';
 import { seedCampaign, seedTrunk } from '../bench/campaign/fixtures.js';
@@ -28,6 +27,7 @@ import { campaignWorkflow } from '../workflows/campaign/campaign.js';
 import { campaignStatsQuery } from '../workflows/campaign/messages.js';
 import type { CampaignConfig, CampaignStats } from '../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../workflows/ids.js';
+import { disposeRtcRuntime } from '../media/rtc-runtime.js';
 
 const say = (line = '') => console.log(line);
 
@@ -193,6 +193,6 @@ try {
   await nc.drain();
   await db.destroy();
   await connection.close();
-  await dispose();
+  await disposeRtcRuntime();
 }
 process.exitCode = exitCode;

@@ -11,7 +11,6 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dispose } from '@livekit/rtc-node';
 import { loadConfig } from '../../deploy/config.js';
 import { createCallClients, runCall, type CallResult } from './call.js';
 import { summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
@@ -21,6 +20,7 @@ import { sampleIntervalMs, untilWarm } from './run.js';
 import { defaultInjectedLatencies, injectLatencies, resetSimulators, simulatorUrls } from './sim-admin.js';
 import { startWorker } from './workers.js';
 import { variants, type Variant } from './worker-protocol.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 export interface ProfileRun {
   variant: Variant;
@@ -117,7 +117,7 @@ export async function runMediaProfile(turns: number, log: (line: string) => void
     return { benchmark: 'media-profile', date: startedAt.toISOString().slice(0, 10), startedAt: startedAt.toISOString(), ...info, turns, profileDir, runs };
   } finally {
     await resetSimulators(sims).catch(() => undefined);
-    await dispose();
+    await disposeRtcRuntime();
   }
 }
 

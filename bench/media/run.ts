@@ -9,7 +9,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { dispose } from '@livekit/rtc-node';
 import { loadConfig, type Config } from '../../deploy/config.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { turnTiming } from '../../media/agent/session.js';
@@ -21,6 +20,7 @@ import { machineInfo, writeResults, type LevelResult, type MediaBenchResults, ty
 import { defaultInjectedLatencies, injectLatencies, resetSimulators, simulatorUrls, type InjectedLatencies } from './sim-admin.js';
 import { startWorker, type BenchWorker } from './workers.js';
 import { variants, workerShape, type Variant } from './worker-protocol.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 export interface MediaBenchOptions {
   /** Concurrency levels, run in order. */
@@ -213,7 +213,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
     await stopRunning();
     await resetSimulators(sims).catch((err: unknown) => log(`simulator reset failed: ${String(err)}`));
     await nc.close();
-    await dispose();
+    await disposeRtcRuntime();
   }
 }
 

@@ -8,8 +8,8 @@
  * what tests assert on: when the greeting was heard, the agent's speech segments, the
  * lines spoken and when, all in milliseconds since joining.
  *
- * rtc-node's native runtime keeps a process alive until `dispose()` from
- * `@livekit/rtc-node` is called; the process that owns the caller calls it at exit.
+ * rtc-node's native runtime keeps a process alive until it is disposed; the process
+ * that owns the caller ends it with `disposeRtcRuntime()` (../rtc-runtime.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import {

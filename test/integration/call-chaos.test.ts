@@ -14,7 +14,6 @@ import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { AgentServer } from '@livekit/agents';
-import { dispose } from '@livekit/rtc-node';
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { createDb, type Db } from '../../deploy/db/schema.js';
@@ -32,6 +31,7 @@ import { config, uniqueName } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { startProcess } from '../helpers/processes.js';
 import { temporalClient } from '../helpers/temporal.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const tenantId = uniqueName('chaos').replace('-', '');
 let nc: NatsConnection;
@@ -53,7 +53,7 @@ after(async () => {
   await db.destroy();
   await nc.close();
   await closeTemporal();
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 function callInput(address: string): OutboundCallInput {

@@ -10,7 +10,6 @@ import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { AgentServer } from '@livekit/agents';
-import { dispose } from '@livekit/rtc-node';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
@@ -28,6 +27,7 @@ import { callWorkflowId } from '../../workflows/ids.js';
 import { config, uniqueName } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const agentName = uniqueName('kc-e2e-agent');
 const taskQueue = uniqueName('e2e');
@@ -67,7 +67,7 @@ after(async () => {
   await db.destroy();
   await nc.close();
   await closeTemporal();
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 let sipPort = 5090;

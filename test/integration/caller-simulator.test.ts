@@ -18,7 +18,6 @@ import {
   TrackKind,
   TrackPublishOptions,
   TrackSource,
-  dispose,
   type RemoteTrack,
 } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -30,6 +29,7 @@ import { defaultPhrasebook } from '../../media/simulators/phrasebook.js';
 import type { RunningSimulator } from '../../media/simulators/server-base.js';
 import type { DeepgramSettings } from '../../media/simulators/deepgram-server.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const DEEPGRAM_PORT = 18093;
 const STT_RATE = 16000;
@@ -64,8 +64,7 @@ after(async () => {
   await listener.disconnect();
   await rooms.deleteRoom(roomName).catch(() => undefined);
   await sim?.close();
-  // rtc-node's native runtime keeps the process alive until it is disposed.
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -94,22 +93,27 @@ test('a line the caller speaks through LiveKit comes back from the STT simulator
 
   const spoken = caller.say(phraseId);
   let text: string | undefined;
-  await withTimeout(
-    (async () => {
-      for await (const ev of sttStream) {
-        if (ev.type === stt.SpeechEventType.FINAL_TRANSCRIPT && ev.alternatives?.[0]?.text) {
-          text = ev.alternatives[0].text;
-          break;
+  try {
+    await withTimeout(
+      (async () => {
+        for await (const ev of sttStream) {
+          if (ev.type === stt.SpeechEventType.FINAL_TRANSCRIPT && ev.alternatives?.[0]?.text) {
+            text = ev.alternatives[0].text;
+            break;
+          }
         }
-      }
-    })(),
-    20_000,
-    'no final transcript for the spoken line',
-  );
+      })(),
+      20_000,
+      'no final transcript for the spoken line',
+    );
+  } finally {
+    // Also on failure: an open STT stream reconnects to the simulator and keeps the
+    // process alive after the report.
+    forwarding = false;
+    sttStream.close();
+    await forward.catch(() => undefined);
+  }
   const line = await spoken;
-  forwarding = false;
-  sttStream.close();
-  await forward.catch(() => undefined);
 
   assert.equal(text, phrase.text);
   assert.equal(line.phraseId, phrase.id);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ParticipantInfo_Kind } from '@livekit/protocol';
-import { Room, dispose } from '@livekit/rtc-node';
+import { Room } from '@livekit/rtc-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { AccessToken, RoomServiceClient, WebhookEvent, type WebhookEventNames } from 'livekit-server-sdk';
@@ -26,6 +26,7 @@ import { waitFor, withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
 import { temporalClient } from '../helpers/temporal.js';
 import { finishSignal, receivedQuery, roomEventsWorkflow, type RecordedInboundStart } from '../workflows/room-events.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 let client: Client;
 let close: () => Promise<void>;
@@ -35,8 +36,7 @@ before(async () => ({ client, close } = await temporalClient()));
 after(async () => {
   await close();
   await Promise.allSettled([db.destroy(), redis.quit()]);
-  // rtc-node's native runtime keeps the process alive until it is disposed.
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

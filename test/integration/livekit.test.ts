@@ -14,20 +14,20 @@ import {
   TrackKind,
   TrackPublishOptions,
   TrackSource,
-  dispose,
   type RemoteTrack,
 } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { createToneGenerator, rms } from '../../media/audio.js';
 import { withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
 const SAMPLE_RATE = 48_000;
 const FRAME_MS = 10;
 
 // rtc-node's native runtime keeps the process alive until it is disposed.
-after(() => dispose());
+after(() => disposeRtcRuntime());
 
 test('a participant hears another participant’s audio through a LiveKit room', async (t) => {
   const roomName = uniqueName('lk-audio');

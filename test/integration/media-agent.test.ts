@@ -11,7 +11,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { AgentServer } from '@livekit/agents';
-import { dispose } from '@livekit/rtc-node';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { scriptedLines } from '../../media/agent/tools.js';
@@ -26,6 +25,7 @@ import { degradeLines } from '../../media/agent/entry.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { waitFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const agentName = uniqueName('kc-test-agent');
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
@@ -47,7 +47,7 @@ after(async () => {
   await stopMediaServer(server, 5_000);
   await running;
   await nc.close();
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 const persona = {

@@ -26,7 +26,6 @@ import {
   TrackKind,
   TrackPublishOptions,
   TrackSource,
-  dispose,
   type RemoteParticipant,
   type RemoteTrack,
 } from '@livekit/rtc-node';
@@ -42,6 +41,7 @@ import { SipGateway } from '../../media/sip-gateway/gateway.js';
 import type { InboundRoutesFile } from '../../media/sip-gateway/schemas.js';
 import { sleep, waitFor, withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const HOST = '127.0.0.1';
 const GATEWAY_RTP_START = 16400;
@@ -94,8 +94,7 @@ after(async () => {
   for (const run of runs) await run.stop();
   if (!gatewayStopped) await gateway.shutdown();
   await control.close();
-  // rtc-node's native side keeps the event loop alive until disposed.
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 interface Route {

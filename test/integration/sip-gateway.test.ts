@@ -16,7 +16,6 @@ import {
   LocalAudioTrack,
   ParticipantKind,
   Room,
-  dispose,
   RoomEvent,
   TrackKind,
   TrackPublishOptions,
@@ -32,6 +31,7 @@ import { IdempotencyConflictError, SipCallError, SipNoAnswerError } from '../../
 import type { CreateSipParticipantRequest } from '../../media/sip-gateway/schemas.js';
 import { sleep, waitFor, withTimeout } from '../helpers/async.js';
 import { config, joinToken, uniqueName } from '../helpers/env.js';
+import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const GATEWAY_SIP_PORT = 15160;
 const GATEWAY_CONTROL_PORT = 15189;
@@ -77,8 +77,7 @@ after(async () => {
     const exited = await Promise.race([gatewayExit, sleep(15_000).then(() => 'timeout' as const)]);
     if (exited === 'timeout') gateway.kill('SIGKILL');
   }
-  // rtc-node's native side keeps the event loop alive until disposed.
-  await dispose();
+  await disposeRtcRuntime();
 });
 
 let nextSippPort = 15171;
