@@ -136,8 +136,11 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       .execute();
   }
 
-  /** Claims the contacts a campaign pass may dial now, within every pacing and capacity limit. */
-  const claimDialsIn = (req: ClaimRequest): Promise<ClaimResult> =>
+  /**
+   * Claims the contacts a campaign pass may dial now, within every pacing and capacity limit.
+   * `repeated`: a retry of a claim that had committed, which takes nothing new.
+   */
+  const claimDialsIn = (req: ClaimRequest): Promise<{ claim: ClaimResult; repeated: boolean }> =>
     db.transaction().execute(async (trx) => {
       const trunkRow = await trx
         .selectFrom('outbound_trunks')
@@ -161,7 +164,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
       // A retry of a claim that committed: the same contacts, nothing new.
       const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
-      if (already.length > 0) return { contacts: already.map(toClaimed), trunk, limitedBy: 'none' };
+      if (already.length > 0) return { claim: { contacts: already.map(toClaimed), trunk, limitedBy: 'none' }, repeated: true };
 
       // Shared limits, locked in a fixed order so two campaigns never deadlock.
       const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
@@ -262,8 +265,8 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
           .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
           .execute();
       }
-      if (contacts.length >= req.max) return { contacts, trunk, limitedBy: 'none' };
-      if (limitedBy && contacts.length >= room) return { contacts, trunk, limitedBy, retryAfterMs };
+      if (contacts.length >= req.max) return { claim: { contacts, trunk, limitedBy: 'none' }, repeated: false };
+      if (limitedBy && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, retryAfterMs }, repeated: false };
 
       // Nothing more is due: when is the next contact? Per zone, the earliest due time
       // moved to when its window next opens.
@@ -280,7 +283,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         const at = nextWindowOpenMs(w, z.time_zone, from);
         nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
       }
-      return { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) };
+      return { claim: { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) }, repeated: false };
     });
 
   return {
@@ -299,9 +302,10 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     },
 
     async claimDials(req: ClaimRequest): Promise<ClaimResult> {
-      const claimed = await claimDialsIn(req);
-      metrics.campaignDials.inc(claimed.contacts.length);
-      if (claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams') {
+      const { claim: claimed, repeated } = await claimDialsIn(req);
+      // A repeated claim's dials were counted when it first committed.
+      if (!repeated) metrics.campaignDials.inc(claimed.contacts.length);
+      if (!repeated && claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams') {
         metrics.campaignDialsWithheld.inc({ limit: claimed.limitedBy });
       }
       return claimed;
