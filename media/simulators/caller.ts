@@ -105,8 +105,16 @@ export async function createCallerToken(opts: {
 }
 
 const FRAME_MS = 10;
-/** rtc-node buffers this much outgoing audio; small keeps line timestamps honest. */
-const SOURCE_QUEUE_MS = 100;
+/**
+ * rtc-node buffers this much outgoing audio. When the buffer runs dry WebRTC sends
+ * silence, so a stall of this process longer than the buffer cuts a gap into whatever the
+ * caller is saying — and a gap inside a line's tone code loses the line. Half a second
+ * rides out the event-loop stalls of a loaded machine; line timestamps count the buffered
+ * audio (`#bufferedMs`), so they stay the times the audio goes out.
+ */
+const SOURCE_QUEUE_MS = 500;
+/** Between lines only this much silence is buffered, so a new line goes out promptly. */
+const IDLE_BUFFER_MS = 60;
 
 export class CallerSimulator {
   readonly room = new Room();
@@ -168,9 +176,9 @@ export class CallerSimulator {
     const phrase = this.#phrasebook.byId(phraseId);
     const audio = await renderUtterance(phrase, this.#opts.sampleRate, this.#opts.utterance);
     const overAgent = this.agentSpeaking;
-    const startMs = this.now() + this.#queuedMs();
+    const startMs = this.now() + this.#bufferedMs();
     await this.#play(audio);
-    const line: SpokenLine = { phraseId: phrase.id, code: phrase.code, startMs, endMs: this.now(), overAgent };
+    const line: SpokenLine = { phraseId: phrase.id, code: phrase.code, startMs, endMs: this.now() + this.#bufferedMs(), overAgent };
     this.#lines.push(line);
     return line;
   }
@@ -282,8 +290,9 @@ export class CallerSimulator {
     for (const listener of [...this.#changed]) listener();
   }
 
-  #queuedMs(): number {
-    return (this.#chunksQueued - this.#chunksSent) * FRAME_MS;
+  /** Audio not yet sent: frames waiting here plus what rtc-node holds. */
+  #bufferedMs(): number {
+    return (this.#chunksQueued - this.#chunksSent) * FRAME_MS + (this.#source?.queuedDuration ?? 0);
   }
 
   /** Queues audio in 10 ms frames; resolves when the last frame has been captured. */
@@ -299,12 +308,19 @@ export class CallerSimulator {
     return new Promise((resolve) => this.#outDone.push({ afterChunks, resolve }));
   }
 
-  /** Publishes a continuous stream: queued speech, else silence, paced by rtc-node's queue. */
+  /**
+   * Publishes a continuous stream: queued speech, else silence, paced by rtc-node's queue.
+   * Speech fills the queue up to SOURCE_QUEUE_MS at once; silence keeps it short.
+   */
   async #pumpAudio(): Promise<void> {
     const frame = (this.#opts.sampleRate * FRAME_MS) / 1000;
     const silence = new Int16Array(frame);
     while (this.#running) {
       const next = this.#out.shift();
+      if (!next && this.#source!.queuedDuration > IDLE_BUFFER_MS) {
+        await sleep(FRAME_MS);
+        continue;
+      }
       await this.#source!.captureFrame(new AudioFrame(next ?? silence, this.#opts.sampleRate, 1, frame));
       if (next) {
         this.#chunksSent++;

@@ -45,8 +45,12 @@ export const sipAttributes = {
   direction: 'sip.direction',
 } as const;
 
-/** Frames queued in the AudioSource before callee audio is dropped (a stalled room). */
-const MAX_PENDING_CAPTURES = 10;
+/**
+ * Frames (20 ms each) waiting for the AudioSource before callee audio is dropped (a stalled
+ * room). A second: after an event-loop stall RTP arrives in a burst, and dropping part of
+ * it would cut words (and the test callers' tone codes) out of what the callee said.
+ */
+const MAX_PENDING_CAPTURES = 50;
 
 export interface RoomBridgeOptions {
   wsUrl: string;
