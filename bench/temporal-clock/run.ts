@@ -12,10 +12,9 @@
  * without it, none (0 of 28 tasks). A campaign choosing its commands by that clock then
  * fails replay with a nondeterminism error.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../deploy/config.js';
+import { startProcess } from '../../test/helpers/processes.js';
 import { clockProbe, seqQuery } from './workflows.js';
 
 const config = loadConfig();
@@ -23,34 +22,26 @@ const taskQueue = `clock-${Date.now()}`;
 const rounds = Number(process.argv[2] ?? 4);
 const query = process.argv[3] !== 'noquery';
 
-function startWorker(): Promise<ChildProcess> {
-  const worker = spawn('node', ['--import', 'tsx', fileURLToPath(new URL('./worker.ts', import.meta.url))], {
-    env: { ...process.env, CLOCK_PROBE_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve) => {
-    worker.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('polling')) resolve(worker);
-    });
-  });
-}
+/** Worker `slot` (0 or 1); its Temporal identity names the slot, so the probe can tell who holds the workflow. */
+const startWorker = (slot: number) =>
+  startProcess('bench/temporal-clock/worker.ts', { CLOCK_PROBE_TASK_QUEUE: taskQueue, CLOCK_PROBE_IDENTITY: `clock-probe-${slot}` }, /polling/);
 
 const toMs = (t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined) => Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 
 const connection = await Connection.connect({ address: config.temporal.address });
 const client = new Client({ connection, namespace: config.temporal.namespace });
-const workers = [await startWorker(), await startWorker()];
+const workers = [await startWorker(0), await startWorker(1)];
 const handle = await client.workflow.start(clockProbe, { taskQueue, workflowId: taskQueue, args: [rounds * 6 + 4] });
 for (let r = 0; r < rounds; r++) {
   await new Promise((resolve) => setTimeout(resolve, 4000 + Math.random() * 1500));
   // The worker that completed the last task holds the workflow in its cache.
   const events = (await handle.fetchHistory()).events ?? [];
   const owner = [...events].reverse().find((e) => e.workflowTaskCompletedEventAttributes)?.workflowTaskCompletedEventAttributes?.identity ?? '';
-  const victim = workers.findIndex((w) => owner.startsWith(`${w.pid}@`));
+  const victim = owner === 'clock-probe-0' ? 0 : owner === 'clock-probe-1' ? 1 : -1;
   if (victim < 0) continue;
-  workers[victim]?.kill('SIGKILL');
+  await workers[victim]!.kill();
   if (query) console.log(`round ${r + 1}: killed the workflow's worker, queried at once (seq ${await handle.query(seqQuery)})`);
-  workers[victim] = await startWorker();
+  workers[victim] = await startWorker(victim);
 }
 await handle.result();
 
@@ -69,5 +60,5 @@ for (const e of (await handle.fetchHistory()).events ?? []) {
   }
 }
 console.log(`${stale} of ${tasks} workflow tasks ran with a clock other than their start time (${query ? 'with' : 'without'} queries)`);
-for (const w of workers) w.kill('SIGKILL');
+for (const w of workers) await w.kill();
 process.exit(0);

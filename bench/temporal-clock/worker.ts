@@ -9,6 +9,7 @@ const worker = await Worker.create({
   connection,
   namespace: config.temporal.namespace,
   taskQueue: process.env.CLOCK_PROBE_TASK_QUEUE!,
+  identity: process.env.CLOCK_PROBE_IDENTITY!,
   // As the orchestration worker: a dead worker's tasks move on after 3 s.
   stickyQueueScheduleToStartTimeout: '3 seconds',
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
