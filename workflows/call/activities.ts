@@ -16,8 +16,14 @@ const retry = { initialInterval: '1 second', maximumInterval: '10 seconds', nonR
 const options = {
   /** Database writes and reads: quick, retried until the database is back. */
   records: { startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 20 } },
-  /** Room and transfer requests to LiveKit and the SIP gateway. */
+  /** Transfers through the SIP gateway: a REFER may wait on the far end. */
   telephony: { startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } },
+  /**
+   * Creating and deleting a LiveKit room: one API request each, idempotent. A short timeout,
+   * so a call whose worker died mid-request retries in seconds; with the transfers' 3 minutes
+   * such a call sat silent for 3 minutes.
+   */
+  rooms: { startToCloseTimeout: '15 seconds', retry: { ...retry, maximumAttempts: 5 } },
   /**
    * Dialling waits for the answer (ringing timeout plus margin) and heartbeats meanwhile,
    * so a worker lost mid-dial is noticed in seconds; the retry re-attaches to the same

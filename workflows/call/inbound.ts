@@ -28,7 +28,7 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
   const parsed = parseInboundRoute(input.roomMetadata);
   if ('problem' in parsed) {
     // Nobody can serve this call: end it rather than leave the caller in silence.
-    await withSummary('telephony', 'hang up: unusable dispatch rule').hangUp({ roomName: input.roomName });
+    await withSummary('rooms', 'hang up: unusable dispatch rule').hangUp({ roomName: input.roomName });
     throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `inbound route invalid: ${parsed.problem}`, nonRetryable: true });
   }
   const { route } = parsed;

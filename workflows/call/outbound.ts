@@ -165,7 +165,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
 
       // 3. Room and agent first, so the agent is listening when the callee answers.
       setStatus('dialling', 'creating the room and dispatching the agent');
-      await withSummary('telephony', 'create the call room').createRoom({ roomName, emptyTimeoutS: 120 });
+      await withSummary('rooms', 'create the call room').createRoom({ roomName, emptyTimeoutS: 120 });
       await withSummary('agent', 'dispatch the media agent').dispatchAgent({
         roomName,
         config: agentConfigFor(callId, input.tenantId, input.agent, input.transfer),

@@ -11,7 +11,7 @@ import type { CallResult, Disposition, OutboundCallInput } from './types.js';
 
 /** Hangs up for everyone; runs even when the workflow is being cancelled. */
 export async function hangUpCall(roomName: string): Promise<void> {
-  await CancellationScope.nonCancellable(() => withSummary('telephony', 'hang up (delete the room)').hangUp({ roomName }));
+  await CancellationScope.nonCancellable(() => withSummary('rooms', 'hang up (delete the room)').hangUp({ roomName }));
 }
 
 export function dispositionOf(state: CallState): Disposition {
