@@ -4,7 +4,7 @@
  * replace the agent when its media worker is lost. Returns when the call is over; the
  * caller of this function hangs up.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails } from '@temporalio/workflow';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { FailureType } from '../errors.js';
 import type { CallState, Decision } from './state.js';
@@ -45,6 +45,10 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
   state.lastTurnAtMs = Date.now();
   /** When the caller was asked whether they are still there; cleared when they speak. */
   let promptedAtMs: number | undefined;
+  // A fired timer is judged by the deadline it was set for, not by Date.now(): the task's
+  // clock can be stale after a crash and a query (README, "Known SDK race"), and a choice
+  // made by it would not replay.
+  const judgeByDeadline = patched('timer-judged-by-its-deadline');
   showStatus(state);
 
   // Decisions already asked for are carried out even when the call has just ended: an
@@ -63,14 +67,16 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
     if (state.gapSinceMs !== undefined) deadlines.push(state.gapSinceMs + sequenceGapMs);
     if (state.voicemailAtMs !== undefined) deadlines.push(state.voicemailAtMs + voicemailMessageMaxMs);
     const seen = state.version;
-    const woke = await condition(() => state.version !== seen || state.ended !== undefined, Math.max(1, Math.min(...deadlines) - Date.now()));
+    const wakeAtMs = Math.min(...deadlines);
+    const woke = await condition(() => state.version !== seen || state.ended !== undefined, Math.max(1, wakeAtMs - Date.now()));
     if (woke) {
       if (promptedAtMs !== undefined && state.lastCallerTurnAtMs > promptedAtMs) promptedAtMs = undefined;
       showStatus(state);
       continue;
     }
 
-    const now = Date.now();
+    // The earliest deadline has come; any other that passed meanwhile fires on the next turn.
+    const now = judgeByDeadline ? wakeAtMs : Date.now();
     if (now >= hardEndAt) {
       state.end('max_duration', 'workflow');
     } else if (state.voicemailAtMs !== undefined && now >= state.voicemailAtMs + voicemailMessageMaxMs) {
