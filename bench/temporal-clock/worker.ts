@@ -13,7 +13,7 @@ const worker = await Worker.create({
   // As the orchestration worker: a dead worker's tasks move on after 3 s.
   stickyQueueScheduleToStartTimeout: '3 seconds',
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-  activities: { async noteClock() {} },
+  activities: { async noteClock() {}, async noteLateClock() {} },
 });
 console.log('polling');
 await worker.run();
