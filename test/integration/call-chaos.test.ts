@@ -96,7 +96,7 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
     await running;
     await close();
   });
-  const sipp = await talkingCallee(5150, 16_150, 24_000);
+  const sipp = await talkingCallee(5150, 16_150, 30_000);
   const input = callInput(sipp.address);
   const callId = callWorkflowId(input);
   const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [input] });
@@ -108,8 +108,10 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
     return rows.at(-1)?.role === 'agent' && rows.length >= 3;
   }, 20_000, 'the first agent never replied');
   await first.kill();
-  // A second machine is there to take the replacement job (in-process here).
-  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_392, production: false, idleProcesses: 0 });
+  // A second machine is there to take the replacement job (in-process here), with a warm
+  // job process as in production: a cold one took 7.6 s to start on a loaded CI machine,
+  // and the caller's next line came before the new agent listened.
+  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_392, production: false, idleProcesses: 1 });
   const registered = once(server.event, 'worker_registered');
   const serving = server.run();
   after(async () => {
