@@ -134,7 +134,8 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
 test('orchestration worker killed mid-call: a new worker continues the workflow, the callee is dialled once', async () => {
   const agentName = uniqueName('kc-chaos-agent');
   const taskQueue = uniqueName('chaos-orch');
-  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_393, production: false, idleProcesses: 0 });
+  // A warm job process, as in production: a cold start under load ate most of the wait below.
+  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_393, production: false, idleProcesses: 1 });
   const registered = once(server.event, 'worker_registered');
   const serving = server.run();
   after(async () => {

@@ -64,7 +64,9 @@ test('an inbound SIP call is answered by the agent, follows the conversation, an
     timeoutS: 90,
     remote: `${config.host}:${config.sip.port}`,
     service: number.slice(1),
-    files: { 'caller.pcmu': await renderCalleeScript(['not_interested']) },
+    // The caller waits 10 s before speaking: in a loaded rehearsal its line, 6 s after the
+    // answer, was recorded before the greeting's turn (the greeting was still being spoken).
+    files: { 'caller.pcmu': await renderCalleeScript(['not_interested'], { leadSilenceMs: 10_000 }) },
   });
   after(() => sipp.stop());
 

@@ -11,8 +11,8 @@ import { defaultChaosOptions, runCampaignChaos } from '../../bench/campaign/chao
  * The pace sets a floor under the campaign's duration (60 first attempts at 2 calls/s take at
  * least 30 s), so three kills 5 s apart land mid-campaign however fast the machine is (at
  * 10 calls/s a quick machine finished 40 contacts between the first and second kill).
- * Killing on until the end made the run five minutes long: every kill stalls the campaign
- * for up to a task timeout. `npm run chaos` runs 10,000 contacts and never stops killing.
+ * Killing on until the end made the run minutes long, as every kill stalls the calls and
+ * tasks its worker held. `npm run chaos` runs 10,000 contacts and never stops killing.
  */
 const contacts = 60;
 const callsPerSecond = 2;
