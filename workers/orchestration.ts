@@ -19,6 +19,7 @@ import { createAgentActivities } from '../activities/agent.js';
 import { createAnalysisActivities } from '../activities/analysis.js';
 import { createCallRecordActivities } from '../activities/call-records.js';
 import { createCampaignActivities } from '../activities/campaign.js';
+import { createCallStartActivities } from '../activities/call-starts.js';
 import { createComplianceActivities } from '../activities/compliance.js';
 import { createTelephonyActivities } from '../activities/telephony.js';
 import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
@@ -39,6 +40,8 @@ export function createActivities(deps: {
   nc: Awaited<ReturnType<typeof connect>>;
   db: ReturnType<typeof createDb>;
   openai: OpenAI;
+  /** Starts campaign calls (`activities/call-starts.ts`). */
+  temporal: Client;
   agentName?: string;
 }) {
   const { config, nc, db, openai } = deps;
@@ -60,6 +63,7 @@ export function createActivities(deps: {
     ...createCallRecordActivities({ db }),
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
     ...createCampaignActivities({ db, capacity: config.capacity, prices: config.prices }),
+    ...createCallStartActivities({ client: deps.temporal }),
     ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel) }),
     ...createRetentionActivities({ db }),
   };
@@ -94,8 +98,10 @@ export async function createOrchestrationWorker(
     await connection.close();
   };
   try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
     const activities = createActivities({
       config,
+      temporal: client,
       rooms: new RoomServiceClient(...lk),
       dispatch: new AgentDispatchClient(...lk),
       nc,
@@ -117,7 +123,6 @@ export async function createOrchestrationWorker(
       ...opts.tracing?.workerOptions({ prebuiltBundle: config.temporal.workflowBundlePath !== undefined }),
     });
     if (opts.deploymentDuties) {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
       await ensureRetentionSchedule(client, worker.options.taskQueue);
       relay = startWebhookRelay({
         db,

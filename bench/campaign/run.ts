@@ -179,6 +179,25 @@ export interface LagSummary {
   mean: number | null;
 }
 
+export interface LagMinute {
+  /** Minutes since the campaign's first call. */
+  minute: number;
+  lag: LagSummary;
+}
+
+/** Scheduling lag per minute of the run, by when each call was created. */
+export function lagByMinute(rows: readonly { created_at: Date; scheduling_lag_ms: number | null }[]): LagMinute[] {
+  const measured = rows.filter((r) => r.scheduling_lag_ms !== null);
+  if (measured.length === 0) return [];
+  const t0 = Math.min(...measured.map((r) => r.created_at.getTime()));
+  const byMinute = new Map<number, number[]>();
+  for (const r of measured) {
+    const minute = Math.floor((r.created_at.getTime() - t0) / 60_000);
+    byMinute.set(minute, [...(byMinute.get(minute) ?? []), r.scheduling_lag_ms!]);
+  }
+  return [...byMinute].sort((a, b) => a[0] - b[0]).map(([minute, lags]) => ({ minute, lag: lagSummary(lags) }));
+}
+
 function lagSummary(values: readonly number[]): LagSummary {
   const sorted = [...values].sort((a, b) => a - b);
   const r = (v: number | null) => (v === null ? null : round1(v));
@@ -455,6 +474,8 @@ export interface CampaignPhase {
     relativeErrorPct: number | null;
   };
   schedulingLagMs: LagSummary;
+  /** The same by minute of the run (by each call's creation), to tell warm-up from the steady state. */
+  schedulingLagByMinute?: LagMinute[];
   attemptOutcomes: CampaignStats['attempts'];
   audit: { contacts: number; calls: number; reattachedDials: number; problems: number; firstProblems: string[] };
 }
@@ -511,7 +532,7 @@ interface Ctx {
   log: (line: string) => void;
 }
 
-async function callRows(db: Db, campaignId: string) {
+export async function callRows(db: Db, campaignId: string) {
   return db.selectFrom('calls').select(['attempt', 'created_at', 'scheduling_lag_ms']).where('campaign_id', '=', campaignId).execute();
 }
 
@@ -545,6 +566,7 @@ async function phaseFigures(
       relativeErrorPct: achieved.callsPerSecond === null ? null : round3(((achieved.callsPerSecond - cps) / cps) * 100),
     },
     schedulingLagMs: lagSummary(rows.flatMap((r) => (r.scheduling_lag_ms === null ? [] : [r.scheduling_lag_ms]))),
+    schedulingLagByMinute: lagByMinute(rows),
     attemptOutcomes: stats?.attempts ?? {},
     audit: { contacts: audit.contacts, calls: audit.calls, reattachedDials: audit.reattachedDials, problems: audit.problems.length, firstProblems: audit.problems.slice(0, 20) },
   };
@@ -821,8 +843,17 @@ export function renderMarkdown(r: CampaignBenchResults, jsonName: string, rerun:
       : '';
   const lagNote =
     m.schedulingLagMs.p99 !== null && m.schedulingLagMs.p99 >= 250
-      ? `\n**Why the lag is long**: the campaign claims contacts and starts their call workflows up to ${claimAheadMs / 1000} s ahead of their slots (\`claimAheadMs\`), and each call waits on its own timer until its slot, so the claim (\`claimDials\`, p50 ${fmt(claim?.p50, ' ms')}) and the start are off the slot's path. What is left is the call's first workflow task and its timer on a worker and a dev server that shared ${r.machine.nproc} cores with the rest of the stack (the server alone used ${fmt(temporalCores)} cores): the timer's length is reckoned when that task starts but counted from when it completes, so a slow task delays the slot by its own processing time, and the fired timer's task then queues behind the worker's other work. A call whose slot was claimed late (a pass held up by a \`recordOutcomes\` write, p50 ${fmt(record?.p50, ' ms')}) starts after its slot. The bare variant, which starts workflows from a timer in the bench process, lagged ${fmt(b.schedulingLagMs.p50, ' ms')} at p50.\n`
+      ? `\n**Why the lag is long**: the campaign claims contacts up to ${claimAheadMs / 1000} s ahead of their slots (\`claimAheadMs\`) and starts each batch of calls from one activity with Temporal's start delay, so the claim (\`claimDials\`, p50 ${fmt(claim?.p50, ' ms')}) and the start are off the slot's path and the server dispatches each call's first task at its slot. What is left is that dispatch, to a worker sharing ${r.machine.nproc} cores with a dev server that used ${fmt(temporalCores)} of them and the rest of the stack, and the calls whose slots were claimed late because a pass ran slow (outcome writes, \`recordOutcomes\` p50 ${fmt(record?.p50, ' ms')}; more of them while the worker and the server warm up, see the lag by minute). The bare variant, which starts workflows from a timer in the bench process, lagged ${fmt(b.schedulingLagMs.p50, ' ms')} at p50.\n`
       : '';
+  const lagMinutes = m.schedulingLagByMinute?.length
+    ? `Scheduling lag by minute of the run (by each call's creation; the first minutes include the worker's and the server's warm-up):
+
+| minute | dials | lag p50 | lag p99 | lag max |
+|---|---|---|---|---|
+${m.schedulingLagByMinute.map((w) => `| ${w.minute + 1} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |`).join('\n')}
+
+`
+    : '';
   const stoppedNote = m.status === 'completed' ? '' : `\nThe campaign did not complete within \`--max-run-s\` ${r.options.maxRunS} s and was cancelled (contacts still queued became \`cancelled\`); every figure covers the ${m.dials} dials it made, and the bare variant ran as many.\n`;
   const h = r.hold;
   const holdSection = h
@@ -864,7 +895,7 @@ Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitt
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 | ${m.status} | ${m.dials} | ${m.wallTimeS} s | ${m.pace.configuredCps} | ${fmt(m.pace.achieved.callsPerSecond)} | ${fmt(m.pace.relativeErrorPct, ' %')} | ${fmt(m.pace.achievedFirstAttempts.callsPerSecond)} | ${fmt(m.pace.statsQueryCps)} | ${fmt(m.schedulingLagMs.p50, ' ms')} | ${fmt(m.schedulingLagMs.p95, ' ms')} | ${fmt(m.schedulingLagMs.p99, ' ms')} | ${fmt(m.schedulingLagMs.max, ' ms')} | ${m.audit.problems} |
 
-Outcomes per attempt: ${Object.entries(m.attemptOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'n/a'}. Audit: ${m.audit.contacts} contacts, ${m.audit.calls} calls, ${m.audit.reattachedDials} dials re-attached, ${m.audit.problems} problems. The campaign's claim activity (\`claimDials\`, scheduled → completed): p50 ${fmt(claim?.p50, ' ms')}, p99 ${fmt(claim?.p99, ' ms')} over ${claim?.n ?? 0} claims.
+${lagMinutes}Outcomes per attempt: ${Object.entries(m.attemptOutcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'n/a'}. Audit: ${m.audit.contacts} contacts, ${m.audit.calls} calls, ${m.audit.reattachedDials} dials re-attached, ${m.audit.problems} problems. The campaign's claim activity (\`claimDials\`, scheduled → completed): p50 ${fmt(claim?.p50, ' ms')}, p99 ${fmt(claim?.p99, ' ms')} over ${claim?.n ?? 0} claims.
 ${stoppedNote}${paceNote}${lagNote}
 ### Temporal history and actions, ours vs bare
 

@@ -2,14 +2,15 @@
  * The campaign actor: drives every contact of a campaign to its final outcome. It claims
  * due contacts from PostgreSQL a few at a time (inside their calling window and every
  * shared capacity limit), starts one call workflow per attempt with an ID naming the
- * attempt a few seconds ahead of its slot (the call waits for the slot itself), hears
+ * attempt a few seconds ahead of its slot (Temporal holds the call until the slot), hears
  * each call's outcome by signal, and writes outcomes back in batches.
  * Contacts never enter workflow history; the state it carries across continue-as-new is
  * a few counters, the pacer's next slot and the calls in flight.
  *
  * Exactly-once dialling rests on two facts: a claim is idempotent by its ID (a retried
  * claim returns the contacts it already took), and a call workflow's ID names the
- * contact's attempt, started with REJECT_DUPLICATE, so Temporal refuses a second start.
+ * contact's attempt, started with REJECT_DUPLICATE, so Temporal refuses a second start
+ * (a retried `startCalls` batch starts only the calls it had not).
  */
 import {
   ApplicationFailure,
@@ -188,8 +189,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // 3. Dial what the pace, the lines, the budget and the due contacts allow.
     let waitMs = idleCheckMs;
     if (s.status === 'running') {
-      // Contacts are claimed and their calls started ahead of their slots; each call waits
-      // for its slot itself. Runs started before that claimed at the slot.
+      // Contacts are claimed and their calls started ahead of their slots; Temporal (or the
+      // call's own timer) holds each call until its slot. Runs started before that claimed
+      // at the slot.
       const aheadMs = patched('claim-ahead') ? claimAheadMs : 0;
       const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);
       const nextClaimAt = aheadMs > 0 ? nextClaimAtMs : (nextSlotAtMs: number) => nextSlotAtMs;
@@ -245,20 +247,36 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 
   /** Starts one call workflow per claimed contact; the pace planned each one's time. */
   async function startCalls(claim: ClaimResult, firstAtMs: number, intervalMs: number): Promise<void> {
+    for (const contact of claim.contacts) {
+      // Registered before the start: a call that ends at once may report before it resolves.
+      s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
+      s.dials++;
+      s.firstDialAtMs ??= Date.now();
+      s.lastDialAtMs = Date.now();
+    }
+    if (claim.contacts.length === 0) return;
+    // One activity starts the batch, each call held by the server until its slot. Runs
+    // that started before this started each call as a child that waited on its own timer.
+    if (patched('start-calls-with-start-delay')) {
+      await acts.startCalls({
+        taskQueue: workflowInfo().taskQueue,
+        calls: claim.contacts.map((contact, i) => ({
+          workflowId: contact.callId,
+          input: { ...callInput(contact, claim.trunk, firstAtMs + i * intervalMs), plannedAtMs: firstAtMs + i * intervalMs },
+          summary: summaryOf(contact),
+        })),
+      });
+      return;
+    }
     await Promise.all(
       claim.contacts.map(async (contact, i) => {
-        // Registered before the start: a call that ends at once may report before it resolves.
-        s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
-        s.dials++;
-        s.firstDialAtMs ??= Date.now();
-        s.lastDialAtMs = Date.now();
         try {
           await startChild(outboundCallWorkflow, {
             workflowId: contact.callId,
             args: [callInput(contact, claim.trunk, firstAtMs + i * intervalMs)],
             parentClosePolicy: ParentClosePolicy.ABANDON,
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            staticSummary: `Contact ${contact.contactId}, attempt ${contact.attempt}`,
+            staticSummary: summaryOf(contact),
           });
         } catch (err) {
           // This attempt was started before: it runs (or ran) once and reports its outcome.
@@ -266,6 +284,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         }
       }),
     );
+  }
+
+  function summaryOf(contact: ClaimedContact): string {
+    return `Contact ${contact.contactId}, attempt ${contact.attempt}`;
   }
 
   function callInput(contact: ClaimedContact, trunk: ClaimResult['trunk'], plannedAtMs: number): OutboundCallInput {
