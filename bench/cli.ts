@@ -10,14 +10,15 @@
  * Needs the local stack (`npm run stack:up`) with the provider simulators.
  */
 import { parseArgs } from 'node:util';
-import type { CampaignBenchOptions } from './campaign/run.js';
+import type { CampaignBenchOptions } from './campaign/types.js';
 import type { MediaBenchOptions } from './media/run.js';
 import { quietRtcLogs } from './media/workers.js';
 
 // Before rtc-node loads: the simulated callers would flood the console with its debug logs.
 quietRtcLogs();
 const { defaultMediaBenchOptions, runMediaBench, writeResults } = await import('./media/run.js');
-const { defaultCampaignBenchOptions, runCampaignBench, writeCampaignResults } = await import('./campaign/run.js');
+const { defaultCampaignBenchOptions, runCampaignBench } = await import('./campaign/run.js');
+const { writeCampaignResults } = await import('./campaign/report.js');
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
