@@ -11,6 +11,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { OutboundCallInput } from '../workflows/call/types.js';
+import type { Clocked } from './campaign.js';
 
 export interface CallStart {
   workflowId: string;
@@ -30,7 +31,7 @@ const minStartDelayMs = 1000;
 export function createCallStartActivities(deps: { client: Client }) {
   return {
     /** Starts each call to begin at its planned time (at once if that has passed). */
-    async startCalls(req: { taskQueue: string; calls: CallStart[] }): Promise<{ started: number; alreadyStarted: number }> {
+    async startCalls(req: { taskQueue: string; calls: CallStart[] }): Promise<{ started: number; alreadyStarted: number } & Clocked> {
       const fresh = await Promise.all(
         req.calls.map(async (call) => {
           const delayMs = call.input.plannedAtMs - Date.now();
@@ -52,7 +53,7 @@ export function createCallStartActivities(deps: { client: Client }) {
         }),
       );
       const started = fresh.filter(Boolean).length;
-      return { started, alreadyStarted: fresh.length - started };
+      return { started, alreadyStarted: fresh.length - started, finishedAtMs: Date.now() };
     },
   };
 }

@@ -59,6 +59,15 @@ export type ClaimResult = {
   | { limitedBy: 'nothing_due'; nextDueAtMs?: number }
 );
 
+/**
+ * The activity's clock as it finished, returned to the campaign, whose clock for choices
+ * by time moves only on what history holds (workflows/campaign/clock.ts). Optional: a
+ * result from a worker older than this has none.
+ */
+export interface Clocked {
+  finishedAtMs?: number;
+}
+
 const openStates = ['pending', 'retry_wait'] as const;
 
 export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams: number; ttsStreams: number }; prices?: PriceTable }) {
@@ -301,14 +310,14 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       return tally(input.campaignId);
     },
 
-    async claimDials(req: ClaimRequest): Promise<ClaimResult> {
+    async claimDials(req: ClaimRequest): Promise<ClaimResult & Clocked> {
       const { claim: claimed, repeated } = await claimDialsIn(req);
       // A repeated claim's dials were counted when it first committed.
       if (!repeated) metrics.campaignDials.inc(claimed.contacts.length);
       if (!repeated && claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams') {
         metrics.campaignDialsWithheld.inc({ limit: claimed.limitedBy });
       }
-      return claimed;
+      return { ...claimed, finishedAtMs: Date.now() };
     },
 
     /**
@@ -316,7 +325,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
      * more retries once the queue is closed), its capacity is released, and each call is
      * priced. Returns the cost added and a fresh tally, and emits `campaign.progress`.
      */
-    async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally }> {
+    async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally } & Clocked> {
       let costUsd = 0;
       let costedCalls = 0;
       await usageArrived(input.outcomes.map((o) => o.callId));
@@ -367,7 +376,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       });
       const t = await tally(input.campaignId);
       await emitProgress(input.campaignId, t);
-      return { costUsd, costedCalls, tally: t };
+      return { costUsd, costedCalls, tally: t, finishedAtMs: Date.now() };
     },
 
     /** Ends queued work: contacts not yet dialled (or waiting to be redialled) are cancelled. */
@@ -409,8 +418,10 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     },
 
     /** Sets the campaign row's status as the workflow changes it (paused, running). */
-    async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string }): Promise<void> {
+    /** Undefined in the history of a campaign run by a worker from before `Clocked`. */
+    async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string }): Promise<Clocked | undefined> {
       await db.updateTable('campaigns').set({ status: input.status, updated_at: sql`now()` }).where('id', '=', input.campaignId).where('tenant_id', '=', input.tenantId).execute();
+      return { finishedAtMs: Date.now() };
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Campaign chaos, in load mode: a campaign runs on two orchestration workers while one of
  * them is killed with SIGKILL every few seconds, in turn (and started again: each lives two
- * periods), and NATS is restarted once. When
- * the campaign completes, the audit must find every contact accounted for once, no
+ * periods), and NATS is restarted once. Right after each kill the campaign's stats are
+ * queried, as a dashboard would. When the campaign completes, the audit must find every contact accounted for once, no
  * attempt placed twice, attempts as the retry policy says.
  *
  *   npm run chaos -- [--contacts 10000] [--kill-every-s 5] [--no-nats-restart]
@@ -21,6 +21,7 @@ import { createDb, type Db } from '../../deploy/db/schema.js';
 import { stackDown, stackUp } from '../../deploy/stack/stack.js';
 import { startProcess, type RunningProcess } from '../../test/helpers/processes.js';
 import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
+import { campaignStatsQuery } from '../../workflows/campaign/messages.js';
 import type { CampaignResult } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { machineInfo } from '../media/report.js';
@@ -58,6 +59,8 @@ export interface ChaosReport {
   result: CampaignResult;
   audit: CampaignAudit;
   kills: number;
+  /** Stats queries answered of those sent right after each kill. */
+  queriesAnswered: number;
   natsRestarted: boolean;
   durationS: number;
 }
@@ -122,6 +125,7 @@ export async function runCampaignChaos(opts: ChaosOptions, log: (line: string) =
     log(`campaign ${campaignId}: ${opts.contacts} contacts on two workers; killing one every ${opts.killEveryMs / 1000} s`);
 
     let kills = 0;
+    let queriesAnswered = 0;
     let natsRestarted = false;
     let done = false;
     const result = handle.result().finally(() => (done = true));
@@ -134,9 +138,16 @@ export async function runCampaignChaos(opts: ChaosOptions, log: (line: string) =
         await workers[victim]!.kill();
         kills++;
       }
-      // Progress from PostgreSQL, not by query: a query in the seconds after a worker's death
-      // can make @temporalio/worker 1.24 run the workflow on a stale clock and diverge from
-      // replay (bench/temporal-clock); this run tests crashes, not that SDK race.
+      // Asked at once, as a dashboard or the Temporal UI may: a query in the seconds after a
+      // worker's death makes the SDK run the campaign with a stale task clock, which its
+      // choices must not read (workflows/campaign/clock.ts). Answered or not, the run goes on.
+      if (victim !== undefined) {
+        const answered = await Promise.race([
+          handle.query(campaignStatsQuery).then(() => true, () => false),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
+        ]);
+        if (answered) queriesAnswered++;
+      }
       const stats = await progressOf(db, campaignId);
       if (!natsRestarted && opts.natsRestartAt > 0 && stats.dials >= opts.contacts * opts.natsRestartAt) {
         log('restarting NATS');
@@ -150,7 +161,7 @@ export async function runCampaignChaos(opts: ChaosOptions, log: (line: string) =
     }
     const final = await result;
     const audit = await auditCampaign(db, campaignId, campaignConfig.retry);
-    const report = { options: opts, result: final, audit, kills, natsRestarted, durationS: (Date.now() - started) / 1000 };
+    const report = { options: opts, result: final, audit, kills, queriesAnswered, natsRestarted, durationS: (Date.now() - started) / 1000 };
     log(`completed in ${report.durationS.toFixed(0)} s after ${kills} kills: ${audit.contacts} contacts, ${audit.calls} calls, ${audit.reattachedDials} dials re-attached after a crash, ${audit.problems.length} problems`);
     return report;
   } finally {
@@ -194,7 +205,7 @@ function writeChaosResults(report: ChaosReport, rerun: string): { json: string; 
 
 Run ${results.finishedAt} at \`${results.gitCommit.slice(0, 12)}\`${results.gitDirty ? ' (uncommitted changes)' : ''} on ${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB, Node ${m.node}. Figures: [\`${jsonName}\`](${jsonName}).
 
-A campaign of ${o.contacts} contacts at ${o.callsPerSecond} calls/s (at most ${o.maxConcurrentCalls} at once) ran on two orchestration workers in load mode; one of them was killed with SIGKILL every ${o.killEveryMs / 1000} s, in turn, and started again; NATS was ${report.natsRestarted ? `restarted once, when the dials reached ${o.natsRestartAt * 100} % of the contact count` : 'not restarted'}. When the campaign ended, \`bench/campaign/audit.ts\` checked every contact and call in PostgreSQL against load mode's carrier ledger.
+A campaign of ${o.contacts} contacts at ${o.callsPerSecond} calls/s (at most ${o.maxConcurrentCalls} at once) ran on two orchestration workers in load mode; one of them was killed with SIGKILL every ${o.killEveryMs / 1000} s, in turn, and started again, and right after each kill its stats were queried (${report.queriesAnswered} of ${report.kills} answered); NATS was ${report.natsRestarted ? `restarted once, when the dials reached ${o.natsRestartAt * 100} % of the contact count` : 'not restarted'}. When the campaign ended, \`bench/campaign/audit.ts\` checked every contact and call in PostgreSQL against load mode's carrier ledger.
 
 | campaign | contacts | dials | workers killed | NATS restarted | duration | contacts audited | calls audited | dials re-attached after a crash | problems |
 |---|---|---|---|---|---|---|---|---|---|

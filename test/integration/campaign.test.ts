@@ -20,6 +20,7 @@ import type { CampaignConfig } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { loadCampaignConfig, loadModeWorker, numberedContacts, peakConcurrentCalls, seedCampaign, seedTrunk } from '../helpers/campaigns.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
 
 let nc: NatsConnection;
@@ -90,7 +91,9 @@ test('two campaigns on one trunk: every contact accounted for once, attempts as 
   const [ra, rb] = await w.worker.runUntil(async () => {
     const ha = await startCampaign(w.taskQueue, tenantId, a, campaignConfig);
     const hb = await startCampaign(w.taskQueue, tenantId, b, campaignConfig);
-    return Promise.all([ha.result(), hb.result()]);
+    const results = await Promise.all([ha.result(), hb.result()]);
+    await saveHistoryIfRecording(ha, 'campaign-shared-trunk-retries');
+    return results;
   });
   await w.close();
 
@@ -142,6 +145,7 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
     await refused(handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: '  ' }] }), /a cancellation needs a reason/);
     assert.deepEqual(await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'client asked to stop' }] }), { status: 'stopping' });
     const result = await handle.result();
+    await saveHistoryIfRecording(handle, 'campaign-pause-resume-cancel');
     assert.equal(result.status, 'cancelled');
     assert.equal(result.stopReason, 'cancelled');
     assert.ok(result.contacts.cancelled > 0, 'queued contacts were cancelled');
@@ -178,7 +182,9 @@ test('a redial an hour away does not hold up the contacts due now', async () => 
     });
     assert.equal(stats.dials, 12, 'no contact was redialled early');
     await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'test over' }] });
-    return handle.result();
+    const ended = await handle.result();
+    await saveHistoryIfRecording(handle, 'campaign-redial-an-hour-away');
+    return ended;
   });
   await w.close();
   assert.equal(result.status, 'cancelled');
@@ -194,7 +200,12 @@ test('a budget stops dialling once the projected spend would pass it', async () 
   const id = uniqueName('budget');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(40));
   const w = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
-  const result = await w.worker.runUntil(startCampaign(w.taskQueue, tenantId, id, campaignConfig).then((h) => h.result()));
+  const result = await w.worker.runUntil(async () => {
+    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
+    const ended = await handle.result();
+    await saveHistoryIfRecording(handle, 'campaign-budget-stop');
+    return ended;
+  });
   await w.close();
   assert.equal(result.status, 'stopped');
   assert.equal(result.stopReason, 'budget');

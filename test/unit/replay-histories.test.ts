@@ -1,8 +1,9 @@
 /**
- * Replays every saved call workflow history (test/histories/, recorded from the workflow
+ * Replays every saved workflow history (test/histories/, recorded from the call, campaign
  * and end-to-end tests) against the current workflow code. A change that would make a
- * running call take a different path on replay (a non-determinism error) fails here, in
- * CI, before it reaches a worker with live calls.
+ * running call or campaign take a different path on replay (a non-determinism error)
+ * fails here, in CI, before it reaches a worker with live calls. Histories recorded by
+ * older code stay, named for what came after them, so patched paths keep replaying.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';

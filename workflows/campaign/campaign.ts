@@ -35,6 +35,7 @@ import { FailureType } from '../errors.js';
 import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
 import type { ClaimedContact, ClaimResult } from '../../activities/campaign.js';
 import { campaignActivities as acts } from './activities.js';
+import { HistoryClock } from './clock.js';
 import { callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
 import { claimAheadMs, dueSlots, dueSlotsMovedToWake, nextClaimAtMs, nextSlotAfter } from './pacer.js';
 import { campaignStats } from './stats.js';
@@ -69,6 +70,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
   let wake = false;
   let statusToStore: CampaignStatus | undefined;
+  // Choices by time read a clock kept in history (clock.ts). Runs that started before it
+  // read Date.now() and replay with it.
+  const clock = new HistoryClock(Date.now());
+  const clockInHistory = patched('history-clock');
+  const nowMs = (): number => (clockInHistory ? clock.nowMs() : Date.now());
   const inFlightCount = () => Object.keys(s.inFlight).length;
 
   setHandler(callOutcomeSignal, (outcome) => {
@@ -81,7 +87,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // due first. One with contacts due now must not start waiting for the redial: before
     // this patch every retryable outcome stopped new claims until its redial was due.
     if (outcome.retryDelayMs !== undefined && (s.nextDueAtMs !== undefined || !patched('retry-only-shortens-a-wait'))) {
-      s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, Date.now() + outcome.retryDelayMs);
+      s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, nowMs() + outcome.retryDelayMs);
     }
     wake = true;
   });
@@ -107,7 +113,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     resumeCampaignUpdate,
     () => {
       s.status = statusToStore = 'running';
-      s.nextSlotAtMs = Date.now();
+      // Moved up to the time the status is stored at, below: the clock may lag a long pause.
+      s.nextSlotAtMs = nowMs();
       wake = true;
       return { status: s.status };
     },
@@ -154,7 +161,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   let sharedCapacityFull = false;
 
   for (;;) {
-    let now = Date.now();
+    let now = nowMs();
     const free = config.maxConcurrentCalls - inFlightCount();
 
     // 1. Outcomes to PostgreSQL, in batches. With a budget, before every dial decision:
@@ -168,12 +175,16 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       s.costUsd += recorded.costUsd;
       s.costedCalls += recorded.costedCalls;
       s.tally = recorded.tally;
-      lastRecordAtMs = now = Date.now();
+      clock.heard(recorded.finishedAtMs);
+      lastRecordAtMs = now = nowMs();
     }
     if (statusToStore) {
       const status = statusToStore;
       statusToStore = undefined;
-      await acts.setCampaignStatus({ tenantId, campaignId, status });
+      const stored = await acts.setCampaignStatus({ tenantId, campaignId, status });
+      clock.heard(stored?.finishedAtMs);
+      // A resumed campaign's pace starts now, not when the clock last moved.
+      if (clockInHistory && status === 'running') s.nextSlotAtMs = Math.max(s.nextSlotAtMs, clock.nowMs());
     }
 
     // 2. Stopping: close the queue once, let calls in flight finish, then end.
@@ -215,6 +226,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           leaseTtlMs,
           ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs } } : {}),
         });
+        clock.heard(claim.finishedAtMs);
         await startCalls(claim, slots.firstAtMs, slots.intervalMs);
         sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
         s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
@@ -242,13 +254,15 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       await continueAsNew<typeof campaignWorkflow>({ ...input, carry: { ...s, runs: s.runs + 1 } });
     }
     wake = false;
-    await condition(() => wake, Math.max(waitMs, minTickMs));
+    if (clockInHistory) await clock.waitUntil(() => wake, Math.max(waitMs, minTickMs));
+    else await condition(() => wake, Math.max(waitMs, minTickMs));
   }
 
   /** Starts one call workflow per claimed contact; the pace planned each one's time. */
   async function startCalls(claim: ClaimResult, firstAtMs: number, intervalMs: number): Promise<void> {
     for (const contact of claim.contacts) {
       // Registered before the start: a call that ends at once may report before it resolves.
+      // Date.now() here only feeds the figures (stats.ts), never a choice.
       s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
       s.dials++;
       s.firstDialAtMs ??= Date.now();
@@ -258,7 +272,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // One activity starts the batch, each call held by the server until its slot. Runs
     // that started before this started each call as a child that waited on its own timer.
     if (patched('start-calls-with-start-delay')) {
-      await acts.startCalls({
+      const started = await acts.startCalls({
         taskQueue: workflowInfo().taskQueue,
         calls: claim.contacts.map((contact, i) => ({
           workflowId: contact.callId,
@@ -266,6 +280,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           summary: summaryOf(contact),
         })),
       });
+      clock.heard(started.finishedAtMs);
       return;
     }
     await Promise.all(
