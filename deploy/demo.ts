@@ -35,6 +35,9 @@ const say = (line = '') => console.log(line);
 // the environment) only speak up when something is wrong.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 process.env.KICKCALL_LOG_LEVEL = 'warn';
+// @livekit/rtc-node logs at debug level unless NODE_ENV is production, and the media jobs
+// write to this terminal: without this, its connection chatter splits the progress bar.
+process.env.NODE_ENV ??= 'production';
 
 say('Kickcall demo: a small AI calling campaign through the real stack\n');
 const stackConfig = await stackUp((line) => say(line));
