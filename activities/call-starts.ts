@@ -11,6 +11,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { OutboundCallInput } from '../workflows/call/types.js';
+import { outboundCallSearchAttributes } from '../workflows/search-attributes.js';
 import type { Clocked } from './campaign.js';
 
 export interface CallStart {
@@ -42,6 +43,7 @@ export function createCallStartActivities(deps: { client: Client }) {
               args: [call.input],
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
               staticSummary: call.summary,
+              typedSearchAttributes: outboundCallSearchAttributes(call.input),
               ...(delayMs >= minStartDelayMs ? { startDelay: delayMs } : {}),
             });
             return true;

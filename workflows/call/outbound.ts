@@ -23,7 +23,7 @@ import { FailureType } from '../errors.js';
 import { calleeIdentityFor, callWorkflowId, campaignWorkflowId, roomNameFor } from '../ids.js';
 import { callOutcomeSignal } from '../campaign/messages.js';
 import type { CallOutcome } from '../campaign/types.js';
-import { callStatusKey, campaignIdKey, directionKey, dispositionKey, tenantIdKey } from '../search-attributes.js';
+import { callStatusKey, dispositionKey, outboundCallSearchAttributes } from '../search-attributes.js';
 import { withSummary } from './activities.js';
 import { registerCallHandlers } from './handlers.js';
 import { agentConfigFor } from './agent-config.js';
@@ -99,11 +99,11 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
     upsertSearchAttributes([{ key: callStatusKey, value: status }]);
     setCurrentDetails(`**${status}** · ${details}`);
   };
-  upsertSearchAttributes([
-    { key: tenantIdKey, value: input.tenantId },
-    { key: directionKey, value: 'outbound' },
-    ...(input.campaignId ? [{ key: campaignIdKey, value: input.campaignId }] : []),
-  ]);
+  // A call its campaign started has these from its start; others set them here. Read
+  // from the start event, so a replay decides the same way.
+  const startedWith = workflowInfo().typedSearchAttributes;
+  const unset = outboundCallSearchAttributes(input).filter(({ key, value }) => startedWith.get(key) !== value);
+  if (unset.length > 0) upsertSearchAttributes(unset);
   const schedulingLagMs = input.plannedAtMs === undefined ? undefined : await waitForSlot(input.plannedAtMs, state);
   const records = withSummary('records', 'record the call');
   await records.recordCall({
