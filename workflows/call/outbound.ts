@@ -63,9 +63,8 @@ async function reportToCampaign(input: OutboundCallInput, outcome: Pick<CallOutc
  * start delay that holds the first task until the slot (`activities/call-starts.ts`). A
  * call that still begins early (its slot was under a second away, or it was started as a
  * child by a campaign run from before the start delay) waits here on a durable timer; a
- * hang-up request ends the wait at once. Returns
- * how late the call began against its slot. Calls from before this waited nowhere; their
- * lag is their start time's.
+ * hang-up request ends the wait at once. Returns how late the call began against its
+ * slot. Calls from before this waited nowhere; their lag is their start time's.
  */
 async function waitForSlot(plannedAtMs: number, state: CallState): Promise<number | undefined> {
   if (!patched('wait-for-planned-slot')) return workflowInfo().startTime.getTime() - plannedAtMs;
