@@ -84,7 +84,13 @@ export function createCallRecordActivities(deps: { db: Db }) {
         .execute();
     },
 
-    async updateCall(update: CallUpdate): Promise<void> {
+    /**
+     * Updates the call's row and writes the domain events the change announces, in one
+     * transaction: an event is never announced for a change that was not written, nor
+     * lost for one that was. (Calls from before `records-as-local-activities` pass no
+     * events and emit them one by one with `emitDomainEvent`.)
+     */
+    async updateCall(update: CallUpdate, events: DomainEventInput[] = []): Promise<void> {
       const set = {
         ...(update.status !== undefined && { status: update.status }),
         ...(update.disposition !== undefined && { disposition: update.disposition }),
@@ -96,11 +102,15 @@ export function createCallRecordActivities(deps: { db: Db }) {
         ...(update.answeredAt !== undefined && { answered_at: update.answeredAt }),
         ...(update.endedAt !== undefined && { ended_at: update.endedAt }),
       };
-      await db
-        .updateTable('calls')
-        .set({ ...set, updated_at: sql<Date>`now()` })
-        .where('id', '=', update.callId)
-        .execute();
+      const write = async (q: Db) => {
+        await q
+          .updateTable('calls')
+          .set({ ...set, updated_at: sql<Date>`now()` })
+          .where('id', '=', update.callId)
+          .execute();
+        for (const event of events) await insertDomainEvent(q, event);
+      };
+      await (events.length === 0 ? write(db) : db.transaction().execute(write));
       if (update.disposition !== undefined) metrics.callsEnded.inc({ disposition: update.disposition });
     },
 
@@ -124,23 +134,28 @@ export function createCallRecordActivities(deps: { db: Db }) {
     },
 
     async emitDomainEvent(event: DomainEventInput): Promise<{ id: string }> {
-      const id = domainEventId(event.callId, event.type);
-      await db
-        .insertInto('domain_events')
-        .values({
-          id,
-          tenant_id: event.tenantId,
-          type: event.type,
-          call_id: event.callId,
-          campaign_id: event.campaignId ?? null,
-          payload: JSON.stringify(event.payload),
-          occurred_at: event.occurredAt,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
-      return { id };
+      return { id: await insertDomainEvent(db, event) };
     },
   };
+}
+
+/** Writes one domain event; a second time (retry, replay) leaves the first as it is. */
+async function insertDomainEvent(q: Db, event: DomainEventInput): Promise<string> {
+  const id = domainEventId(event.callId, event.type);
+  await q
+    .insertInto('domain_events')
+    .values({
+      id,
+      tenant_id: event.tenantId,
+      type: event.type,
+      call_id: event.callId,
+      campaign_id: event.campaignId ?? null,
+      payload: JSON.stringify(event.payload),
+      occurred_at: event.occurredAt,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  return id;
 }
 
 export type CallRecordActivities = ReturnType<typeof createCallRecordActivities>;

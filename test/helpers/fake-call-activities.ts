@@ -29,7 +29,12 @@ export function fakeCallActivities(script: FakeCallScript = {}) {
   const rec = (name: string, input: unknown) => log.push({ name, input: (input ?? {}) as Record<string, unknown> });
   const activities = {
     recordCall: async (i: unknown) => void rec('recordCall', i),
-    updateCall: async (i: unknown) => void rec('updateCall', i),
+    // The events a status change announces are written with it (one transaction in the
+    // real activity); logged as emitted, in order, like the ones emitted on their own.
+    updateCall: async (i: unknown, events: { callId: string; type: string }[] = []) => {
+      rec('updateCall', i);
+      for (const event of events) rec('emitDomainEvent', event);
+    },
     emitDomainEvent: async (i: { callId: string; type: string }) => (rec('emitDomainEvent', i), { id: `${i.callId}:${i.type}` }),
     recordAnswer: async (i: unknown) => void rec('recordAnswer', i),
     recordCallback: async (i: unknown) => void rec('recordCallback', i),

@@ -74,7 +74,7 @@ test('events published on JetStream reach the call workflow once each, and their
   const records = createCallRecordActivities({ db });
   // The real record activities, so the bridge has a call row to write turns against.
   const fake = fakeCallActivities({});
-  const activities = { ...fake.activities, recordCall: (r: Parameters<typeof records.recordCall>[0]) => records.recordCall(r), updateCall: (u: Parameters<typeof records.updateCall>[0]) => records.updateCall(u) };
+  const activities = { ...fake.activities, ...records };
   const result = await withWorker(activities, async (taskQueue) => {
     const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [call] });
     await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');
@@ -109,6 +109,8 @@ test('events published on JetStream reach the call workflow once each, and their
   assert.equal(row.status, 'ended');
   assert.equal(row.disposition, 'completed');
   assert.equal(row.callee_e164, '+15550100001');
+  const announced = await db.selectFrom('domain_events').select('type').where('call_id', '=', callId).orderBy('occurred_at').orderBy('created_at').execute();
+  assert.deepEqual(announced.map((e) => e.type), ['call.started', 'call.answered', 'call.ended', 'call.analyzed'], 'each domain event written once, with its status change');
   assert.ok(bridges.every((b) => b.handled > 0) || bridges.some((b) => b.handled >= 8), 'the bridges handled the events');
 });
 
@@ -142,6 +144,26 @@ test('records: the call row and its domain events are written once, however ofte
   await records.recordAnswer({ callId, seq: 3, field: 'plan', value: 'silver' });
   const answers = await db.selectFrom('call_answers').select(['field', 'value']).where('call_id', '=', callId).execute();
   assert.deepEqual(answers, [{ field: 'plan', value: 'gold' }], 'a late, older answer does not overwrite a newer one');
+});
+
+test('records: a status change and the events it announces are written together or not at all', async () => {
+  const records = createCallRecordActivities({ db });
+  const callId = `outbound_${tenantId}_direct_${uniqueName('u')}_1`;
+  await records.recordCall({ callId, tenantId, attempt: 1, direction: 'outbound', roomName: `call_${callId}` });
+  const at = new Date().toISOString();
+  const answered = { tenantId, callId, type: 'call.answered' as const, payload: { callId }, occurredAt: at };
+  // An event the database refuses (no such tenant) takes the status change down with it.
+  const orphan = { ...answered, tenantId: uniqueName('no-such-tenant') };
+  await assert.rejects(records.updateCall({ callId, status: 'in_progress', answeredAt: at }, [orphan]), /foreign key/);
+  const before = await db.selectFrom('calls').select('status').where('id', '=', callId).executeTakeFirstOrThrow();
+  assert.equal(before.status, 'scheduled', 'the refused event left the row as it was');
+
+  await records.updateCall({ callId, status: 'in_progress', answeredAt: at }, [answered]);
+  await records.updateCall({ callId, status: 'in_progress', answeredAt: at }, [answered]);
+  const after = await db.selectFrom('calls').select('status').where('id', '=', callId).executeTakeFirstOrThrow();
+  assert.equal(after.status, 'in_progress');
+  const events = await db.selectFrom('domain_events').select('type').where('call_id', '=', callId).execute();
+  assert.deepEqual(events, [{ type: 'call.answered' }], 'a retried write announces once');
 });
 
 test('agent dispatch: idempotent per generation; a replacement carries the conversation and the seq to continue from', async () => {

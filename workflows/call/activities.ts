@@ -3,7 +3,7 @@
  * activity implementations), each group with the timeouts and retries its work needs.
  * `withSummary` labels an activity in the Temporal UI's event history.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { AgentActivities } from '../../activities/agent.js';
 import type { AnalysisActivities } from '../../activities/analysis.js';
 import type { CallRecordActivities } from '../../activities/call-records.js';
@@ -13,9 +13,15 @@ import { FailureType, nonRetryableFailureTypes } from '../errors.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: nonRetryableFailureTypes };
 
+/**
+ * Database writes and reads: quick, retried until the database is back. The call's own
+ * row and events run with these as local activities (`records.ts`); the backoff stays
+ * under the local retry threshold (1 minute), so retries wait in the worker.
+ */
+export const recordsOptions = { startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 20 } } satisfies ActivityOptions & LocalActivityOptions;
+
 const options = {
-  /** Database writes and reads: quick, retried until the database is back. */
-  records: { startToCloseTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 20 } },
+  records: recordsOptions,
   /** Transfers through the SIP gateway: a REFER may wait on the far end. */
   telephony: { startToCloseTimeout: '3 minutes', retry: { ...retry, maximumAttempts: 3 } },
   /**

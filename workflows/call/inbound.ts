@@ -14,6 +14,7 @@ import { registerCallHandlers } from './handlers.js';
 import { agentConfigFor } from './agent-config.js';
 import { converse, defaultLimits } from './conversation.js';
 import { parseInboundRoute } from './inbound-route.js';
+import { CallRecords } from './records.js';
 import { CallState } from './state.js';
 import type { CallResult } from './types.js';
 import { wrapUp } from './wrap-up.js';
@@ -21,6 +22,7 @@ import { wrapUp } from './wrap-up.js';
 export async function inboundCallWorkflow(input: InboundCallStart): Promise<CallResult> {
   const callId = workflowInfo().workflowId;
   const state = new CallState(input.callerIdentity);
+  const records = CallRecords.forThisCall();
   const answeredAtMs = Date.now();
   state.answeredAtMs = answeredAtMs;
   registerCallHandlers(state, callId);
@@ -41,12 +43,14 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
   state.status = 'in_progress';
   setCurrentDetails('**in_progress** · dispatching the agent to the caller');
 
-  const records = withSummary('records', 'record the call');
   await records.recordCall({ callId, tenantId: route.tenantId, attempt: 1, direction: 'inbound', roomName: input.roomName });
   const at = new Date(answeredAtMs).toISOString();
-  await records.updateCall({ callId, status: 'in_progress', startedAt: at, answeredAt: at });
-  await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.started', payload: { callId, direction: 'inbound' }, occurredAt: at });
-  await records.emitDomainEvent({ tenantId: route.tenantId, callId, type: 'call.answered', payload: { callId, direction: 'inbound' }, occurredAt: at });
+  await records.update(
+    'record the call as answered',
+    { callId, status: 'in_progress', startedAt: at, answeredAt: at },
+    { tenantId: route.tenantId, callId, type: 'call.started', payload: { callId, direction: 'inbound' }, occurredAt: at },
+    { tenantId: route.tenantId, callId, type: 'call.answered', payload: { callId, direction: 'inbound' }, occurredAt: at },
+  );
 
   const agentConfig = agentConfigFor(callId, route.tenantId, route.agent, route.transfer);
   let wrapped;
@@ -63,7 +67,7 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
     });
   } finally {
     wrapped = await CancellationScope.nonCancellable(() =>
-      wrapUp(state, { callId, tenantId: route.tenantId, roomName: input.roomName, answeredAtMs, analysis: route.analysis }),
+      wrapUp(state, records, { callId, tenantId: route.tenantId, roomName: input.roomName, answeredAtMs, analysis: route.analysis }),
     );
   }
   state.status = 'completed';

@@ -30,6 +30,7 @@ import { agentConfigFor } from './agent-config.js';
 import { nextWindowOpenMs, windowProblem } from './calling-window.js';
 import { converse, defaultLimits } from './conversation.js';
 import { decideRetry, type RetryDecision } from './retry-policy.js';
+import { CallRecords } from './records.js';
 import { CallState } from './state.js';
 import type { CallResult, Disposition, OutboundCallInput } from './types.js';
 import { hangUpCall, wrapUp } from './wrap-up.js';
@@ -83,6 +84,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   const calleeIdentity = calleeIdentityFor(callId);
   const limits = { ...defaultLimits, ...input.limits };
   const state = new CallState(calleeIdentity);
+  const records = CallRecords.forThisCall();
   // Cancelled by a hang-up request before the answer: stops the wait, the dial, the ringing.
   const beforeAnswer = new CancellationScope();
 
@@ -104,7 +106,6 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   const unset = outboundCallSearchAttributes(input).filter(({ key, value }) => startedWith.get(key) !== value);
   if (unset.length > 0) upsertSearchAttributes(unset);
   const schedulingLagMs = input.plannedAtMs === undefined ? undefined : await waitForSlot(input.plannedAtMs, state);
-  const records = withSummary('records', 'record the call');
   await records.recordCall({
     callId,
     tenantId: input.tenantId,
@@ -120,28 +121,25 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
 
   const finishUnanswered = async (disposition: Disposition, endReason: string, sipStatusCode?: number): Promise<CallResult> => {
     upsertSearchAttributes([{ key: dispositionKey, value: disposition }]);
-    await withSummary('records', `record the outcome: ${disposition}`).updateCall({
-      callId,
-      status: 'ended',
-      disposition,
-      endReason,
-      ...(sipStatusCode !== undefined ? { sipStatusCode } : {}),
-      endedAt: new Date().toISOString(),
-    });
-    await records.emitDomainEvent({
-      tenantId: input.tenantId,
-      callId,
-      ...(input.campaignId ? { campaignId: input.campaignId } : {}),
-      type: 'call.ended',
-      payload: { callId, disposition, endReason, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}) },
-      occurredAt: new Date().toISOString(),
-    });
+    const endedAt = new Date().toISOString();
+    await records.update(
+      `record the outcome: ${disposition}`,
+      { callId, status: 'ended', disposition, endReason, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}), endedAt },
+      {
+        tenantId: input.tenantId,
+        callId,
+        ...campaign(input),
+        type: 'call.ended',
+        payload: { callId, disposition, endReason, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}) },
+        occurredAt: endedAt,
+      },
+    );
     return finish({ callId, disposition, endReason, answered: false, turns: 0, agents: state.agentsJoined, ...(sipStatusCode !== undefined ? { sipStatusCode } : {}) });
   };
 
   const finish = async (result: Omit<CallResult, 'retry'>): Promise<CallResult> => {
     const retry = decideRetry(input.retry, result.disposition, input.attempt);
-    const nextAttemptId = retry.retry && (input.chainRetries ?? input.campaignId === undefined) ? await scheduleNextAttempt(input, retry) : undefined;
+    const nextAttemptId = retry.retry && (input.chainRetries ?? input.campaignId === undefined) ? await scheduleNextAttempt(input, retry, records) : undefined;
     setStatus('completed', `${result.disposition} (${result.endReason})${nextAttemptId ? ` · next attempt ${nextAttemptId}` : ''}`);
     return { ...result, retry, ...(nextAttemptId ? { nextAttemptId } : {}) };
   };
@@ -157,7 +155,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
       }
       // 2. Compliance gate: do-not-call list and consent, at dial time.
       setStatus('checking_compliance', 'do-not-call list and consent');
-      const verdict = await withSummary('records', 'compliance gate').checkCompliance({
+      const verdict = await records.checkCompliance({
         tenantId: input.tenantId,
         callTo: input.callTo,
         consent: input.contact.consent,
@@ -174,8 +172,11 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
         minNextSeq: 1,
       });
       const startedAt = new Date().toISOString();
-      await records.updateCall({ callId, status: 'dialling', startedAt });
-      await records.emitDomainEvent({ tenantId: input.tenantId, callId, ...campaign(input), type: 'call.started', payload: { callId, attempt: input.attempt }, occurredAt: startedAt });
+      await records.update(
+        'record the call as dialling',
+        { callId, status: 'dialling', startedAt },
+        { tenantId: input.tenantId, callId, ...campaign(input), type: 'call.started', payload: { callId, attempt: input.attempt }, occurredAt: startedAt },
+      );
 
       // 4. Dial: resolves on answer, fails with the SIP outcome.
       setStatus('dialling', 'ringing');
@@ -204,8 +205,12 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   const answeredAtMs = Date.now();
   state.answeredAtMs = answeredAtMs;
   setStatus('in_progress', `answered (${dialed.sipCallId})`);
-  await records.updateCall({ callId, status: 'in_progress', answeredAt: new Date(answeredAtMs).toISOString() });
-  await records.emitDomainEvent({ tenantId: input.tenantId, callId, ...campaign(input), type: 'call.answered', payload: { callId }, occurredAt: new Date(answeredAtMs).toISOString() });
+  const answeredAt = new Date(answeredAtMs).toISOString();
+  await records.update(
+    'record the answer',
+    { callId, status: 'in_progress', answeredAt },
+    { tenantId: input.tenantId, callId, ...campaign(input), type: 'call.answered', payload: { callId }, occurredAt: answeredAt },
+  );
   let wrapped;
   try {
     await converse(state, {
@@ -221,7 +226,7 @@ async function placeCall(input: OutboundCallInput): Promise<CallResult> {
   } finally {
     // 6-8. Hang up, analyse, persist: also when the conversation failed or was cancelled.
     wrapped = await CancellationScope.nonCancellable(() =>
-      wrapUp(state, { callId, tenantId: input.tenantId, ...campaign(input), roomName, answeredAtMs, analysis: input.analysis }),
+      wrapUp(state, records, { callId, tenantId: input.tenantId, ...campaign(input), roomName, answeredAtMs, analysis: input.analysis }),
     );
   }
   return finish({ callId, answered: true, turns: state.turns, agents: state.agentsJoined, ...wrapped });
@@ -238,7 +243,7 @@ function campaign(input: OutboundCallInput): { campaignId?: string } {
 }
 
 /** The next attempt is its own workflow (its ID names the attempt), started after a durable wait. */
-async function scheduleNextAttempt(input: OutboundCallInput, retry: Extract<RetryDecision, { retry: true }>): Promise<string> {
+async function scheduleNextAttempt(input: OutboundCallInput, retry: Extract<RetryDecision, { retry: true }>, records: CallRecords): Promise<string> {
   const nextInput = { ...input, attempt: retry.nextAttempt };
   const workflowId = callWorkflowId(nextInput);
   setCurrentDetails(`**waiting to redial** · attempt ${retry.nextAttempt} in ${Math.round(retry.delayMs / 1000)} s`);
@@ -250,7 +255,7 @@ async function scheduleNextAttempt(input: OutboundCallInput, retry: Extract<Retr
     parentClosePolicy: ParentClosePolicy.ABANDON,
     staticSummary: `Call attempt ${retry.nextAttempt} (redial after ${Math.round(retry.delayMs / 1000)} s)`,
   });
-  await withSummary('records', 'link the next attempt').updateCall({ callId: workflowInfo().workflowId, nextAttemptId: workflowId });
+  await records.update('link the next attempt', { callId: workflowInfo().workflowId, nextAttemptId: workflowId });
   return workflowId;
 }
 

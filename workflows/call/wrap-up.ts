@@ -6,6 +6,7 @@
 import { CancellationScope, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { callStatusKey, dispositionKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
+import type { CallRecords } from './records.js';
 import type { CallState } from './state.js';
 import type { CallResult, Disposition, OutboundCallInput } from './types.js';
 
@@ -33,6 +34,7 @@ export interface WrapUpInput {
 /** Everything after the conversation. Returns the parts of the result it decided. */
 export async function wrapUp(
   state: CallState,
+  records: CallRecords,
   input: WrapUpInput,
 ): Promise<Pick<CallResult, 'disposition' | 'endReason' | 'durationMs' | 'analysis'>> {
   state.status = 'ending';
@@ -44,22 +46,13 @@ export async function wrapUp(
   const durationMs = endedAtMs - input.answeredAtMs;
   upsertSearchAttributes([{ key: dispositionKey, value: disposition }]);
 
-  const persist = withSummary('records', 'record how the call ended');
-  await persist.updateCall({
-    callId: input.callId,
-    status: 'ended',
-    disposition,
-    endReason,
-    agentCount: state.agentsJoined,
-    endedAt: new Date(endedAtMs).toISOString(),
-  });
+  const endedAt = new Date(endedAtMs).toISOString();
   const common = { tenantId: input.tenantId, callId: input.callId, ...(input.campaignId ? { campaignId: input.campaignId } : {}) };
-  await persist.emitDomainEvent({
-    ...common,
-    type: 'call.ended',
-    payload: { callId: input.callId, disposition, endReason, durationMs, turns: state.turns },
-    occurredAt: new Date(endedAtMs).toISOString(),
-  });
+  await records.update(
+    'record how the call ended',
+    { callId: input.callId, status: 'ended', disposition, endReason, agentCount: state.agentsJoined, endedAt },
+    { ...common, type: 'call.ended', payload: { callId: input.callId, disposition, endReason, durationMs, turns: state.turns }, occurredAt: endedAt },
+  );
 
   // A conversation is worth analysing; a voicemail greeting or silence is not.
   let analysis: CallResult['analysis'];
@@ -76,7 +69,7 @@ export async function wrapUp(
       outcome.status === 'ok'
         ? { status: 'ok', summary: outcome.summary, sentiment: outcome.sentiment, goalMet: outcome.goalMet }
         : { status: 'failed', error: outcome.error };
-    await persist.emitDomainEvent({ ...common, type: 'call.analyzed', payload: { callId: input.callId, ...analysis }, occurredAt: new Date().toISOString() });
+    await records.emit('record the analysis', { ...common, type: 'call.analyzed', payload: { callId: input.callId, ...analysis }, occurredAt: new Date().toISOString() });
   }
   return { disposition, endReason, durationMs, ...(analysis ? { analysis } : {}) };
 }
