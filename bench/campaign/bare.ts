@@ -23,6 +23,7 @@ export function startBareWorker(taskQueue: string): Promise<RunningProcess> {
 export interface BareRun {
   calls: number;
   activitiesTotal: number;
+  localActivitiesTotal: number;
   startedAtMs: number;
   finishedAtMs: number;
   /** Workflow start time − planned time, per call (ms). */
@@ -34,35 +35,44 @@ export interface BareRun {
 
 /**
  * Starts `calls` bare workflows `1000 / callsPerSecond` ms apart (a fixed schedule, so a
- * slow start does not push the rest back), spreading a fractional activity count so the
- * total matches `activitiesPerCall × calls`, and waits for all of them.
+ * slow start does not push the rest back), spreading fractional activity counts so the
+ * totals match `activitiesPerCall × calls` and `localActivitiesPerCall × calls`, and
+ * waits for all of them.
  */
 export async function runBareCalls(
   client: Client,
-  opts: { taskQueue: string; idPrefix: string; calls: number; activitiesPerCall: number; callsPerSecond: number; timeoutMs: number },
+  opts: { taskQueue: string; idPrefix: string; calls: number; activitiesPerCall: number; localActivitiesPerCall: number; callsPerSecond: number; timeoutMs: number },
 ): Promise<BareRun> {
   const intervalMs = 1000 / opts.callsPerSecond;
-  const whole = Math.floor(opts.activitiesPerCall);
-  const extra = Math.round((opts.activitiesPerCall - whole) * opts.calls);
+  // Each call gets the whole part, and the fractions' total is spread evenly over the run.
+  const spread = (perCall: number) => {
+    const whole = Math.floor(perCall);
+    const extra = Math.round((perCall - whole) * opts.calls);
+    return (i: number) => whole + Math.floor(((i + 1) * extra) / opts.calls) - Math.floor((i * extra) / opts.calls);
+  };
+  const activitiesOf = spread(opts.activitiesPerCall);
+  const localActivitiesOf = spread(opts.localActivitiesPerCall);
   const startedAtMs = Date.now() + 200;
   const deadline = startedAtMs + opts.timeoutMs;
   const lags: number[] = [];
   const startTimesMs: number[] = [];
   const results: Promise<void>[] = [];
   let activitiesTotal = 0;
+  let localActivitiesTotal = 0;
   let failed = 0;
   for (let i = 0; i < opts.calls; i++) {
     const plannedAtMs = startedAtMs + i * intervalMs;
     const waitMs = plannedAtMs - Date.now();
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
     if (Date.now() > deadline) throw new Error(`bare calls: only ${i} of ${opts.calls} started within ${opts.timeoutMs / 1000} s`);
-    // Spread the extra activities evenly over the run.
-    const activities = whole + (Math.floor(((i + 1) * extra) / opts.calls) - Math.floor((i * extra) / opts.calls));
+    const activities = activitiesOf(i);
+    const localActivities = localActivitiesOf(i);
     activitiesTotal += activities;
+    localActivitiesTotal += localActivities;
     startTimesMs.push(Date.now());
     results.push(
       client.workflow
-        .start(bareCallWorkflow, { workflowId: `${opts.idPrefix}-${i}`, taskQueue: opts.taskQueue, args: [{ activities, plannedAtMs }] })
+        .start(bareCallWorkflow, { workflowId: `${opts.idPrefix}-${i}`, taskQueue: opts.taskQueue, args: [{ activities, localActivities, plannedAtMs }] })
         .then((h) => h.result())
         .then((r) => void lags.push(r.schedulingLagMs))
         .catch(() => void failed++),
@@ -73,7 +83,7 @@ export async function runBareCalls(
   const outcome = await Promise.race([Promise.all(results), timedOut]);
   clearTimeout(timer);
   if (outcome === 'timeout') throw new Error(`bare calls did not finish within ${opts.timeoutMs / 1000} s`);
-  return { calls: opts.calls, activitiesTotal, startedAtMs, finishedAtMs: Date.now(), schedulingLagMs: lags, startTimesMs, failed };
+  return { calls: opts.calls, activitiesTotal, localActivitiesTotal, startedAtMs, finishedAtMs: Date.now(), schedulingLagMs: lags, startTimesMs, failed };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

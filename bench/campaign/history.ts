@@ -38,6 +38,8 @@ export interface ActionCounts {
   workflowStarted: number;
   activityScheduled: number;
   activityRetries: number;
+  /** Local activities: one `core_local_activity` marker each (Temporal Cloud bills them as actions too). */
+  localActivity: number;
   timerStarted: number;
   signalSent: number;
   signalReceived: number;
@@ -50,6 +52,7 @@ const emptyActions = (): ActionCounts => ({
   workflowStarted: 0,
   activityScheduled: 0,
   activityRetries: 0,
+  localActivity: 0,
   timerStarted: 0,
   signalSent: 0,
   signalReceived: 0,
@@ -66,6 +69,9 @@ function tsMs(ts: HistoryEvent['eventTime']): number {
   const seconds = typeof s === 'number' ? s : s ? s.toNumber() : 0;
   return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
 }
+
+/** The marker sdk-core records for each local activity's result. */
+const localActivityMarker = 'core_local_activity';
 
 export interface HistoryFigures {
   events: number;
@@ -94,7 +100,8 @@ export function analyseHistory(history: History): HistoryFigures {
     if (e.signalExternalWorkflowExecutionInitiatedEventAttributes) actions.signalSent++;
     if (e.workflowExecutionSignaledEventAttributes) actions.signalReceived++;
     if (e.upsertWorkflowSearchAttributesEventAttributes) actions.upsertSearchAttributes++;
-    if (e.markerRecordedEventAttributes) actions.markerRecorded++;
+    if (e.markerRecordedEventAttributes?.markerName === localActivityMarker) actions.localActivity++;
+    else if (e.markerRecordedEventAttributes) actions.markerRecorded++;
     if (e.workflowExecutionUpdateAcceptedEventAttributes) actions.updateAccepted++;
   }
   return { events: events.length, actions, activityMs };
@@ -129,6 +136,7 @@ export interface HistoryReport {
   /** Mean per call workflow over the sample, by kind. */
   callActionsMean: ActionCounts;
   callActivitiesMean: number;
+  callLocalActivitiesMean: number;
   /** Actions of the campaign's own runs (all fetched), by kind; zero for the bare variant. */
   driverActions: ActionCounts;
   /** (driver actions + call mean × calls) ÷ calls. */
@@ -173,6 +181,7 @@ export async function historyReport(client: Client, list: WorkflowExecutionInfo[
     sampledCalls: callFigures.length,
     callActionsMean,
     callActivitiesMean: round3(callActionsMean.activityScheduled),
+    callLocalActivitiesMean: round3(callActionsMean.localActivity),
     driverActions,
     actionsPerCall: round3(sumActions(actionsPerCallByKind)),
     actionsPerCallByKind,

@@ -36,7 +36,7 @@ const fmt = (v: number | null | undefined, unit = '') => (v === null || v === un
 const verdict = (met: boolean | null) => (met === null ? 'not measured' : met ? 'met' : 'not met');
 
 function actionsRow(label: string, a: ActionCounts, total: number): string {
-  return `| ${label} | ${a.workflowStarted} | ${a.activityScheduled} | ${a.activityRetries} | ${a.timerStarted} | ${a.signalSent} | ${a.signalReceived} | ${a.upsertSearchAttributes} | ${a.markerRecorded} | ${a.updateAccepted} | **${total}** |`;
+  return `| ${label} | ${a.workflowStarted} | ${a.activityScheduled} | ${a.activityRetries} | ${a.localActivity} | ${a.timerStarted} | ${a.signalSent} | ${a.signalReceived} | ${a.upsertSearchAttributes} | ${a.markerRecorded} | ${a.updateAccepted} | **${total}** |`;
 }
 
 export function renderMarkdown(r: CampaignBenchResults, jsonName: string, rerun: string): string {
@@ -94,9 +94,9 @@ Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitt
 - **Achieved pace**: from every dial's \`calls.created_at\` (first attempts and redials: both take a slot of the pacer), leaving out the first and last ${r.options.trimShare * 100} % of dials (ramp-up, and the tail where only redials waiting out their delay remain): (dials in between − 1) ÷ their time span. Also shown: first attempts alone (below the pace by design, redials share it) and the campaign's own \`stats\` query figure (untrimmed).
 - **Scheduling lag**: \`calls.scheduling_lag_ms\`, when the call workflow began its work (the workflow task after its wait for the slot, or its first one if it started after the slot) minus the time the pacer planned for its slot.
 - **History events per call**: \`historyLength\` summed over every execution the visibility query \`KickcallCampaignId='<id>'\` lists (every run of the campaign workflow across continue-as-new, and every call workflow), ÷ dials. The bare variant: every execution on its task queue ÷ its workflows.
-- **Actions per call**: counted from fetched histories: workflow started (client start, continue-as-new, child start: the child's own \`WorkflowExecutionStarted\`, so a child counts once), activity scheduled, activity retries (\`attempt − 1\` on \`ActivityTaskStarted\`), timer started, signal sent (\`SignalExternalWorkflowExecutionInitiated\`), signal received (\`WorkflowExecutionSignaled\`), upsert search attributes, marker recorded (\`patched()\` markers included), update accepted. Every run of the campaign workflow is fetched; call workflows are sampled (${m.history.sampledCalls} spread over the run), their mean × dials is added to the campaign's total, ÷ dials. Not in histories, so not counted: queries, activity heartbeats, visibility and list calls. This follows Temporal Cloud's action categories closely but is this benchmark's own count, not a bill.
+- **Actions per call**: counted from fetched histories: workflow started (client start, continue-as-new, child start: the child's own \`WorkflowExecutionStarted\`, so a child counts once), activity scheduled, activity retries (\`attempt − 1\` on \`ActivityTaskStarted\`), local activity (a \`core_local_activity\` marker each), timer started, signal sent (\`SignalExternalWorkflowExecutionInitiated\`), signal received (\`WorkflowExecutionSignaled\`), upsert search attributes, other markers recorded (\`patched()\`), update accepted. Every run of the campaign workflow is fetched; call workflows are sampled (${m.history.sampledCalls} spread over the run), their mean × dials is added to the campaign's total, ÷ dials. Not in histories, so not counted: queries, activity heartbeats, visibility and list calls. This follows Temporal Cloud's action categories closely but is this benchmark's own count, not a bill.
 - **CPU per 1,000 calls**: utime + stime (+ cutime + cstime, so exited children count) from \`/proc/<pid>/stat\` of three process trees, read at the phase's start and end: the worker this benchmark starts (tsx, node, esbuild), the Temporal dev server (\`temporal server start-dev\`, pid ${r.pids.temporal}), PostgreSQL (postmaster and every backend, pid ${r.pids.postgres}). × 1,000 ÷ dials. The phase runs from the start request to the campaign's close (ours) or from the first start to the last result (bare). Worker start-up (bundling) is before the phase.
-- **Bare**: \`bench/campaign/bare.ts\`: a worker in its own process on its own task queue with one workflow (\`bareCallWorkflow\`, \`bench/campaign/bare-workflows.ts\`) that runs no-op activities in sequence, as many per call as the call workflows averaged (${b.activitiesPerCall}, fractions spread so the total matches), started by the bench process for as many calls (${b.calls}) at the same pace on a fixed schedule. No campaign workflow, no signals, no search attributes, no database. The bench process's own CPU (it is the bare variant's "campaign") is shown separately and is not in the totals.
+- **Bare**: \`bench/campaign/bare.ts\`: a worker in its own process on its own task queue with one workflow (\`bareCallWorkflow\`, \`bench/campaign/bare-workflows.ts\`) that runs no-op activities and local activities in sequence, the local ones spread evenly between the others, as many of each per call as the call workflows averaged (${b.activitiesPerCall} and ${b.localActivitiesPerCall} local, fractions spread so the totals match), started by the bench process for as many calls (${b.calls}) at the same pace on a fixed schedule. No campaign workflow, no signals, no search attributes, no database. The bench process's own CPU (it is the bare variant's "campaign") is shown separately and is not in the totals.
 
 ## Results
 
@@ -110,15 +110,15 @@ ${lagMinutes}Outcomes per attempt: ${Object.entries(m.attemptOutcomes).map(([k, 
 ${stoppedNote}${paceNote}${lagNote}
 ### Temporal history and actions, ours vs bare
 
-| | executions | history events | events per call | activities per call workflow | actions per call |
-|---|---|---|---|---|---|
-| ours | ${Object.entries(m.history.executions).map(([k, v]) => `${v} ${k}`).join(', ')} | ${m.history.eventsTotal} | **${m.history.eventsPerCall}** | ${m.history.callActivitiesMean} | **${m.history.actionsPerCall}** |
-| bare | ${Object.entries(b.history.executions).map(([k, v]) => `${v} ${k}`).join(', ')} | ${b.history.eventsTotal} | **${b.history.eventsPerCall}** | ${b.history.callActivitiesMean} | **${b.history.actionsPerCall}** |
+| | executions | history events | events per call | activities per call workflow | local activities per call workflow | actions per call |
+|---|---|---|---|---|---|---|
+| ours | ${Object.entries(m.history.executions).map(([k, v]) => `${v} ${k}`).join(', ')} | ${m.history.eventsTotal} | **${m.history.eventsPerCall}** | ${m.history.callActivitiesMean} | ${m.history.callLocalActivitiesMean} | **${m.history.actionsPerCall}** |
+| bare | ${Object.entries(b.history.executions).map(([k, v]) => `${v} ${k}`).join(', ')} | ${b.history.eventsTotal} | **${b.history.eventsPerCall}** | ${b.history.callActivitiesMean} | ${b.history.callLocalActivitiesMean} | **${b.history.actionsPerCall}** |
 
 Actions per call by kind:
 
-| | workflow started | activity scheduled | activity retries | timer started | signal sent | signal received | upsert search attributes | marker | update | total |
-|---|---|---|---|---|---|---|---|---|---|---|
+| | workflow started | activity scheduled | activity retries | local activity | timer started | signal sent | signal received | upsert search attributes | other marker | update | total |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${actionsRow('ours: call workflow (sample mean)', m.history.callActionsMean, round3(sumActions(m.history.callActionsMean)))}
 ${actionsRow('ours: campaign runs (total)', m.history.driverActions, sumActions(m.history.driverActions))}
 ${actionsRow('ours: per call', m.history.actionsPerCallByKind, m.history.actionsPerCall)}

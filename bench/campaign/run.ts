@@ -237,14 +237,15 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
     );
     const mainList = await listWhenSettled(client, `KickcallCampaignId='${main.campaignId}'`, dials + 1);
     const mainHistory = await historyReport(client, mainList, { driverType: 'campaignWorkflow', calls: dials, sample: opts.actionSample });
-    log(`  ${mainHistory.eventsPerCall} history events per call, ${mainHistory.actionsPerCall} actions per call, ${mainHistory.callActivitiesMean} activities per call workflow`);
+    log(`  ${mainHistory.eventsPerCall} history events per call, ${mainHistory.actionsPerCall} actions per call, ${mainHistory.callActivitiesMean} activities and ${mainHistory.callLocalActivitiesMean} local activities per call workflow`);
     const mainCpuFigures = cpuFigures(mainCpu, (t1 - t0) / 1000, dials, mainBaseline);
     log(`  CPU per 1,000 calls: ${mainCpuFigures.per1000Calls.total} s (worker ${mainCpuFigures.per1000Calls.worker}, temporal ${mainCpuFigures.per1000Calls.temporal}, postgres ${mainCpuFigures.per1000Calls.postgres})`);
 
     // 4. Bare, as many calls at the same pace, as many activities per call.
     const activitiesPerCall = mainHistory.callActivitiesMean;
+    const localActivitiesPerCall = mainHistory.callLocalActivitiesMean;
     const bareCalls = Math.max(1, dials);
-    log(`idle ${opts.baselineS} s, then the bare comparison: ${bareCalls} workflows × ${activitiesPerCall} no-op activities at ${opts.callsPerSecond}/s`);
+    log(`idle ${opts.baselineS} s, then the bare comparison: ${bareCalls} workflows × ${activitiesPerCall} no-op activities and ${localActivitiesPerCall} local ones at ${opts.callsPerSecond}/s`);
     const bareBaseline = await measureBaseline(pids, opts.baselineS);
     const bareRoots = { worker: barePid, temporal: pids.temporal, postgres: pids.postgres };
     const b0 = readCpu(bareRoots);
@@ -253,6 +254,7 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
       idPrefix: `bare-${suffix}`,
       calls: bareCalls,
       activitiesPerCall,
+      localActivitiesPerCall,
       callsPerSecond: opts.callsPerSecond,
       timeoutMs: (bareCalls / opts.callsPerSecond) * 1000 + bareCalls * 2000 + 120_000,
     });
@@ -265,7 +267,9 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
     const bare = {
       calls: bareCalls,
       activitiesPerCall,
+      localActivitiesPerCall,
       activitiesTotal: bareRun.activitiesTotal,
+      localActivitiesTotal: bareRun.localActivitiesTotal,
       failed: bareRun.failed,
       wallTimeS: round3(bareWallS),
       pace: {

@@ -72,7 +72,9 @@ export interface CampaignBenchResults {
   bare: {
     calls: number;
     activitiesPerCall: number;
+    localActivitiesPerCall: number;
     activitiesTotal: number;
+    localActivitiesTotal: number;
     failed: number;
     wallTimeS: number;
     pace: { configuredCps: number; achieved: PaceFigures; relativeErrorPct: number | null };
