@@ -56,7 +56,7 @@ after(async () => {
   await disposeRtcRuntime();
 });
 
-function callInput(address: string): OutboundCallInput {
+function callInput(address: string, limits: OutboundCallInput['limits'] = {}): OutboundCallInput {
   return {
     tenantId,
     contactId: uniqueName('c'),
@@ -66,7 +66,7 @@ function callInput(address: string): OutboundCallInput {
     contact: { timeZone: 'UTC', consent: true },
     window: { start: '00:00', end: '23:59' },
     agent: { instructions: 'You are Ava, calling from Acme Dental about a free check-up. Be brief.', greeting: 'Hi, this is Ava from Acme Dental. Do you have a minute?' },
-    limits: { ringingTimeoutS: 10, maxDurationS: 120, silenceTimeoutS: 8 },
+    limits: { ringingTimeoutS: 10, maxDurationS: 120, silenceTimeoutS: 8, ...limits },
   };
 }
 
@@ -97,7 +97,13 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
     await close();
   });
   const sipp = await talkingCallee(5150, 16_150, 30_000);
-  const input = callInput(sipp.address);
+  // The workflow learns of the dead agent by silence (its last turn + the allowance + a
+  // 2 s grace) and dispatches a new one, whose joining starts the allowance again before
+  // "are you still there?", and as long again before the hang-up. The caller's next line
+  // comes ~32 s after their first. At 8 s the hang-up and that line came within a second
+  // of each other on CI; at 17 s the new agent is listening ~8 s before the line, and the
+  // prompt would come ~8 s after it.
+  const input = callInput(sipp.address, { silenceTimeoutS: 17 });
   const callId = callWorkflowId(input);
   const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [input] });
 
