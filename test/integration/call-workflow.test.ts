@@ -335,6 +335,33 @@ test('silence: the caller is asked once whether they are there, then the call en
   assert.equal(fake.calls('dispatchAgent').length, 1);
 });
 
+test('turns push the silence deadline back without a timer per event, and the caller is asked only after a full silence', async () => {
+  let lastTurnAtMs = 0;
+  let askedAtMs = 0;
+  const { result, fake, workflowId } = await runCall(callInput({ limits: { silenceTimeoutS: 3, maxDurationS: 60 } }), {}, async (h, live) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1)]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Later than the deadline the first timer was set for: that timer fires with nothing due.
+    await signalAll(h, [ev.agentTurn(2), ev.userTurn(3)]);
+    lastTurnAtMs = Date.now();
+    await waitFor(() => live.calls('sendControl').length === 2, 10_000, 'the caller was not asked');
+    askedAtMs = Date.now();
+    await signalAll(h, [ev.ended(4, 'end_call')]);
+  });
+  assert.equal(result.endReason, 'end_call');
+  const commands = fake.calls('sendControl').map((c) => (c.command as { command: string }).command);
+  assert.deepEqual(commands, ['ping', 'say'], 'the agent is alive, so the caller is asked');
+  assert.ok(askedAtMs - lastTurnAtMs >= 2_900, `asked ${askedAtMs - lastTurnAtMs} ms after the last turn, before a full silence`);
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const timersStarted = events.filter((e) => e.timerStartedEventAttributes).length;
+  const timersCancelled = events.filter((e) => e.timerCanceledEventAttributes).length;
+  // The first timer (kept through three events), the one that found the silence, and the
+  // one pending when the call ended (cancelled then).
+  assert.equal(timersStarted, 3, 'one timer per silence deadline reached, not one per event');
+  assert.equal(timersCancelled, 1, 'no event cancelled a timer');
+});
+
 test('an agent that no longer answers (its machine died, LiveKit still lists it) is replaced after a silence', async () => {
   const fake = fakeCallActivities({});
   let agentAlive = true;

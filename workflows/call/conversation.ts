@@ -7,6 +7,7 @@
 import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails } from '@temporalio/workflow';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { FailureType } from '../errors.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import type { CallState, Decision } from './state.js';
 import { sequenceGapMs } from './state.js';
 import type { CallLimits, OutboundCallInput } from './types.js';
@@ -49,6 +50,8 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
   // clock can be stale after a crash and a query (README, "Known SDK race"), and a choice
   // made by it would not replay.
   const judgeByDeadline = patched('timer-judged-by-its-deadline');
+  // Calls from before this cancelled and restarted their timer at every event.
+  const timer = patched('deadline-timer-kept') ? new DeadlineTimer() : undefined;
   showStatus(state);
 
   // Decisions already asked for are carried out even when the call has just ended: an
@@ -67,16 +70,20 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
     if (state.gapSinceMs !== undefined) deadlines.push(state.gapSinceMs + sequenceGapMs);
     if (state.voicemailAtMs !== undefined) deadlines.push(state.voicemailAtMs + voicemailMessageMaxMs);
     const seen = state.version;
+    const woken = () => state.version !== seen || state.ended !== undefined;
     const wakeAtMs = Math.min(...deadlines);
-    const woke = await condition(() => state.version !== seen || state.ended !== undefined, Math.max(1, wakeAtMs - Date.now()));
-    if (woke) {
+    let firedAtMs: number | undefined;
+    if (timer) firedAtMs = await timer.wait(woken, wakeAtMs, Date.now());
+    else if (!(await condition(woken, Math.max(1, wakeAtMs - Date.now())))) firedAtMs = wakeAtMs;
+    if (firedAtMs === undefined) {
       if (promptedAtMs !== undefined && state.lastCallerTurnAtMs > promptedAtMs) promptedAtMs = undefined;
       showStatus(state);
       continue;
     }
 
-    // The earliest deadline has come; any other that passed meanwhile fires on the next turn.
-    const now = judgeByDeadline ? wakeAtMs : Date.now();
+    // A deadline has come (or a kept timer for an earlier one fired, and nothing is due
+    // yet); any other that passed meanwhile fires on the next turn.
+    const now = judgeByDeadline ? firedAtMs : Date.now();
     if (now >= hardEndAt) {
       state.end('max_duration', 'workflow');
     } else if (state.voicemailAtMs !== undefined && now >= state.voicemailAtMs + voicemailMessageMaxMs) {
@@ -88,6 +95,7 @@ export async function converse(state: CallState, call: Conversation): Promise<vo
       promptedAtMs = await onSilence(state, call, promptedAtMs);
     }
   }
+  timer?.cancel();
 }
 
 /**

@@ -1,0 +1,60 @@
+/**
+ * One durable timer for the conversation's earliest deadline, kept while later events only
+ * push that deadline back.
+ *
+ * The conversation waits for its next event or its earliest deadline; nearly every event
+ * (a turn, its metrics, its usage) moves the silence deadline later. Cancelling the timer
+ * and starting a new one for each event put a TimerCanceled and a TimerStarted (an action)
+ * into history per event, four or more per turn, between the turns an engineer reads.
+ * Kept instead, the timer may fire before the deadline that now matters; the loop then
+ * finds nothing due at the time it fired and waits again for what is left. A deadline
+ * that moves earlier (a gap in the events, a voicemail) still gets a timer of its own.
+ */
+import { CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
+
+interface Timer {
+  deadlineMs: number;
+  scope: CancellationScope;
+  fired: boolean;
+}
+
+export class DeadlineTimer {
+  private timer: Timer | undefined;
+
+  /**
+   * Waits until `woken()` holds or a timer fires no later than `deadlineMs`. Returns
+   * undefined when woken, otherwise the deadline the fired timer was set for (at or
+   * before `deadlineMs`), by which the caller judges what is due.
+   */
+  async wait(woken: () => boolean, deadlineMs: number, nowMs: number): Promise<number | undefined> {
+    if (this.timer === undefined || this.timer.fired || this.timer.deadlineMs > deadlineMs) {
+      this.cancel();
+      this.timer = start(deadlineMs, Math.max(1, deadlineMs - nowMs));
+    }
+    const timer = this.timer;
+    await condition(() => woken() || timer.fired);
+    return woken() ? undefined : timer.deadlineMs;
+  }
+
+  /** The wait is over for good (the call ended): a pending timer goes, as it did before. */
+  cancel(): void {
+    if (this.timer && !this.timer.fired) this.timer.scope.cancel();
+    this.timer = undefined;
+  }
+}
+
+function start(deadlineMs: number, timeoutMs: number): Timer {
+  const timer: Timer = { deadlineMs, scope: new CancellationScope(), fired: false };
+  timer.scope
+    .run(() => sleep(timeoutMs))
+    .then(
+      () => {
+        timer.fired = true;
+      },
+      (err: unknown) => {
+        // Cancelled because the deadline moved earlier or the call ended: nothing to do.
+        if (!isCancellation(err)) throw err;
+      },
+    );
+  return timer;
+}
