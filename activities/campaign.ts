@@ -70,32 +70,34 @@ export interface Clocked {
 
 const openStates = ['pending', 'retry_wait'] as const;
 
+/** A campaign's contacts by state, and the final dispositions of those done. Takes a transaction too. */
+export async function contactTally(db: Db, campaignId: string): Promise<ContactTally> {
+  const rows = await db
+    .selectFrom('contacts')
+    .select(['state', 'last_disposition', sql<number>`count(*)::int`.as('n')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy(['state', 'last_disposition'])
+    .execute();
+  const t: ContactTally = { total: 0, pending: 0, dialling: 0, retryWait: 0, done: 0, cancelled: 0, dispositions: {} };
+  for (const r of rows) {
+    t.total += r.n;
+    if (r.state === 'pending') t.pending += r.n;
+    else if (r.state === 'dialling') t.dialling += r.n;
+    else if (r.state === 'retry_wait') t.retryWait += r.n;
+    else if (r.state === 'cancelled') t.cancelled += r.n;
+    else if (r.state === 'done') {
+      t.done += r.n;
+      const d = (r.last_disposition ?? 'failed') as Disposition;
+      t.dispositions[d] = (t.dispositions[d] ?? 0) + r.n;
+    }
+  }
+  return t;
+}
+
 export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams: number; ttsStreams: number }; prices?: PriceTable }) {
   const { db } = deps;
   const prices = deps.prices ?? defaultPrices;
 
-  async function tally(campaignId: string): Promise<ContactTally> {
-    const rows = await db
-      .selectFrom('contacts')
-      .select(['state', 'last_disposition', sql<number>`count(*)::int`.as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy(['state', 'last_disposition'])
-      .execute();
-    const t: ContactTally = { total: 0, pending: 0, dialling: 0, retryWait: 0, done: 0, cancelled: 0, dispositions: {} };
-    for (const r of rows) {
-      t.total += r.n;
-      if (r.state === 'pending') t.pending += r.n;
-      else if (r.state === 'dialling') t.dialling += r.n;
-      else if (r.state === 'retry_wait') t.retryWait += r.n;
-      else if (r.state === 'cancelled') t.cancelled += r.n;
-      else if (r.state === 'done') {
-        t.done += r.n;
-        const d = (r.last_disposition ?? 'failed') as Disposition;
-        t.dispositions[d] = (t.dispositions[d] ?? 0) + r.n;
-      }
-    }
-    return t;
-  }
 
   /**
    * A call's usage event comes after its end, through the event bridge: wait a moment for
@@ -307,7 +309,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       if (updated.numUpdatedRows === 0n) {
         throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `campaign ${input.campaignId} does not exist for this tenant`, nonRetryable: true });
       }
-      return tally(input.campaignId);
+      return contactTally(db, input.campaignId);
     },
 
     async claimDials(req: ClaimRequest): Promise<ClaimResult & Clocked> {
@@ -374,7 +376,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
           costedCalls++;
         }
       });
-      const t = await tally(input.campaignId);
+      const t = await contactTally(db, input.campaignId);
       await emitProgress(input.campaignId, t);
       return { costUsd, costedCalls, tally: t, finishedAtMs: Date.now() };
     },
@@ -387,12 +389,12 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         .where('campaign_id', '=', input.campaignId)
         .where('state', 'in', openStates)
         .execute();
-      return tally(input.campaignId);
+      return contactTally(db, input.campaignId);
     },
 
     /** Records the campaign's end and emits `campaign.completed` for webhooks. */
     async finishCampaign(input: { tenantId: string; campaignId: string; status: 'completed' | 'cancelled' | 'stopped'; stopReason?: string; note?: string; costUsd: number; dials: number }): Promise<ContactTally> {
-      const t = await tally(input.campaignId);
+      const t = await contactTally(db, input.campaignId);
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('campaigns')
@@ -419,8 +421,13 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
     /** Sets the campaign row's status as the workflow changes it (paused, running). */
     /** Undefined in the history of a campaign run by a worker from before `Clocked`. */
-    async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string }): Promise<Clocked | undefined> {
-      await db.updateTable('campaigns').set({ status: input.status, updated_at: sql`now()` }).where('id', '=', input.campaignId).where('tenant_id', '=', input.tenantId).execute();
+    async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string; stopReason?: string }): Promise<Clocked | undefined> {
+      await db
+        .updateTable('campaigns')
+        .set({ status: input.status, ...(input.stopReason ? { stop_reason: input.stopReason } : {}), updated_at: sql`now()` })
+        .where('id', '=', input.campaignId)
+        .where('tenant_id', '=', input.tenantId)
+        .execute();
       return { finishedAtMs: Date.now() };
     },
   };

@@ -240,7 +240,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Live statistics: contacts per state and disposition, cost, pace, estimated completion
+         * Live statistics: contacts per state and disposition, cost, pace, estimated completion (as recorded, about a second behind)
          * @description Requires the viewer role or above.
          */
         get: operations["getCampaignStats"];

@@ -23,7 +23,7 @@ import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { planCall, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
 import { startWebhookRelay } from '../../workers/webhook-relay.js';
-import { callWorkflowId, roomNameFor } from '../../workflows/ids.js';
+import { callWorkflowId, campaignWorkflowId, roomNameFor } from '../../workflows/ids.js';
 import { startApi, type ApiHarness, type TestTenant } from '../helpers/api.js';
 import { sleep, waitFor, withTimeout } from '../helpers/async.js';
 import { loadModeWorker } from '../helpers/campaigns.js';
@@ -362,6 +362,37 @@ describe('campaign control', () => {
       { stats: 200, pause: 200 },
       `right after a 202 start: stats ${stats.status} ${stats.text}; pause ${pause.status} ${pause.text}`,
     );
+  });
+});
+
+describe('campaign statistics', () => {
+  test('a running campaign\'s statistics are what it recorded, answered with no worker to query (a query then can stall a campaign)', async () => {
+    // An API whose campaigns start on a task queue no worker polls: a workflow query there
+    // would wait for a worker that never comes.
+    const idle = await startApi({ temporal, taskQueue: uniqueName('idle') });
+    const t = await idle.newTenant();
+    const key = t.keys.admin;
+    try {
+      assert.equal((await idle.request('POST', '/v1/trunks', { key, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } })).status, 201);
+      const config = { agent: { instructions: 'x', greeting: 'y' }, trunkId: 'main', callsPerSecond: 2, maxConcurrentCalls: 1, window: { start: '00:00', end: '23:59' } };
+      const { id } = (await idle.request('POST', '/v1/campaigns', { key, body: { name: 'Unattended', config } })).body as { id: string };
+      const csv = 'phone,time_zone,consent\n+14155550401,America/New_York,yes\n+14155550402,America/Chicago,yes\n+14155550403,Europe/Paris,yes\n';
+      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/contacts`, { key, raw: { contentType: 'text/csv', data: csv } })).status, 201);
+      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/start`, { key, body: {} })).status, 202);
+      try {
+        const reply = await withTimeout(idle.request('GET', `/v1/campaigns/${id}/stats`, { key }), 10_000, 'the statistics waited for a worker');
+        assert.equal(reply.status, 200, reply.text);
+        const stats = reply.body as { status: string; contacts: { total: number; pending: number; done: number }; dials: number; inFlight: number; costUsd: number; callsPerSecondConfigured: number };
+        assert.deepEqual(
+          { status: stats.status, total: stats.contacts.total, pending: stats.contacts.pending, done: stats.contacts.done, dials: stats.dials, inFlight: stats.inFlight, costUsd: stats.costUsd, cps: stats.callsPerSecondConfigured },
+          { status: 'running', total: 3, pending: 3, done: 0, dials: 0, inFlight: 0, costUsd: 0, cps: 2 },
+        );
+      } finally {
+        await temporal.workflow.getHandle(campaignWorkflowId(t.tenantId, id)).terminate('test over');
+      }
+    } finally {
+      await idle.close();
+    }
   });
 });
 

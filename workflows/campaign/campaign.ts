@@ -181,7 +181,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (statusToStore) {
       const status = statusToStore;
       statusToStore = undefined;
-      const stored = await acts.setCampaignStatus({ tenantId, campaignId, status });
+      // Stopping says why at once: the API's statistics read it from the row.
+      const why = status === 'stopping' && s.stopReason ? { stopReason: s.stopReason } : {};
+      const stored = await acts.setCampaignStatus({ tenantId, campaignId, status, ...why });
       clock.heard(stored?.finishedAtMs);
       // A resumed campaign's pace starts now, not when the clock last moved.
       if (clockInHistory && status === 'running') s.nextSlotAtMs = Math.max(s.nextSlotAtMs, clock.nowMs());
