@@ -10,16 +10,11 @@
  * finds nothing due at the time it fired and waits again for what is left. A deadline
  * that moves earlier (a gap in the events, a voicemail) still gets a timer of its own.
  */
-import { CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
-
-interface Timer {
-  deadlineMs: number;
-  scope: CancellationScope;
-  fired: boolean;
-}
+import { condition } from '@temporalio/workflow';
+import { startDurableTimer, type DurableTimer } from '../durable-timer.js';
 
 export class DeadlineTimer {
-  private timer: Timer | undefined;
+  private timer: DurableTimer | undefined;
 
   /**
    * Waits until `woken()` holds or a timer fires no later than `deadlineMs`. Returns
@@ -29,7 +24,7 @@ export class DeadlineTimer {
   async wait(woken: () => boolean, deadlineMs: number, nowMs: number): Promise<number | undefined> {
     if (this.timer === undefined || this.timer.fired || this.timer.deadlineMs > deadlineMs) {
       this.cancel();
-      this.timer = start(deadlineMs, Math.max(1, deadlineMs - nowMs));
+      this.timer = startDurableTimer(deadlineMs, Math.max(1, deadlineMs - nowMs));
     }
     const timer = this.timer;
     await condition(() => woken() || timer.fired);
@@ -38,23 +33,7 @@ export class DeadlineTimer {
 
   /** The wait is over for good (the call ended): a pending timer goes, as it did before. */
   cancel(): void {
-    if (this.timer && !this.timer.fired) this.timer.scope.cancel();
+    this.timer?.cancel();
     this.timer = undefined;
   }
-}
-
-function start(deadlineMs: number, timeoutMs: number): Timer {
-  const timer: Timer = { deadlineMs, scope: new CancellationScope(), fired: false };
-  timer.scope
-    .run(() => sleep(timeoutMs))
-    .then(
-      () => {
-        timer.fired = true;
-      },
-      (err: unknown) => {
-        // Cancelled because the deadline moved earlier or the call ended: nothing to do.
-        if (!isCancellation(err)) throw err;
-      },
-    );
-  return timer;
 }

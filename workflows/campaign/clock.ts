@@ -21,17 +21,12 @@
  * That is safe because every time-driven wait ends in a timer or an activity: a choice
  * that looks early is made at the next one, which moves the clock.
  */
-import { CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
-
-interface Timer {
-  deadlineMs: number;
-  scope: CancellationScope;
-  fired: boolean;
-}
+import { condition } from '@temporalio/workflow';
+import { startDurableTimer, type DurableTimer } from '../durable-timer.js';
 
 export class HistoryClock {
   private ms: number;
-  private timer: Timer | undefined;
+  private timer: DurableTimer | undefined;
 
   constructor(startMs: number) {
     this.ms = startMs;
@@ -59,28 +54,14 @@ export class HistoryClock {
   async waitUntil(woken: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadlineMs = this.ms + timeoutMs;
     if (this.timer === undefined || this.timer.fired || this.timer.deadlineMs !== deadlineMs) {
-      if (this.timer && !this.timer.fired) this.timer.scope.cancel();
-      this.timer = this.startTimer(deadlineMs, timeoutMs);
+      this.timer?.cancel();
+      // The timer that fires moves the clock to its deadline.
+      this.timer = startDurableTimer(deadlineMs, timeoutMs, () => {
+        if (deadlineMs > this.ms) this.ms = deadlineMs;
+      });
     }
     const timer = this.timer;
     await condition(() => woken() || timer.fired);
     return woken();
-  }
-
-  private startTimer(deadlineMs: number, timeoutMs: number): Timer {
-    const timer: Timer = { deadlineMs, scope: new CancellationScope(), fired: false };
-    timer.scope
-      .run(() => sleep(timeoutMs))
-      .then(
-        () => {
-          timer.fired = true;
-          if (deadlineMs > this.ms) this.ms = deadlineMs;
-        },
-        (err: unknown) => {
-          // Cancelled for another deadline: nothing to do.
-          if (!isCancellation(err)) throw err;
-        },
-      );
-    return timer;
   }
 }
