@@ -37,7 +37,36 @@ export interface ClaimRequest {
    * and the trunk's calls per second is checked at those times. Absent: all dial at `nowMs`.
    */
   plan?: { firstAtMs: number; intervalMs: number };
+  /**
+   * The campaign's own lines, counted from its contacts being dialled. Set by campaigns
+   * whose calls settle their own outcomes (`settleCampaignAttempt`): the claim then also
+   * holds the budget, writes what wakes the campaign if it must wait, and returns the
+   * campaign's figures. Absent: the workflow counted its lines and budget itself.
+   */
+  lines?: number;
+  budget?: { limitUsd: number; estimatedCostPerCallUsd: number };
+  /**
+   * False right before the campaign continues as new: it will claim again at once, so no
+   * call needs to wake it, and a wake signal crossing that task would fail it.
+   */
+  sleeps?: boolean;
 }
+
+/** The campaign's running figures, kept in its row as its calls settle. */
+export interface CampaignFigures {
+  /** Contacts being dialled: the campaign's calls in flight. */
+  dialling: number;
+  costUsd: number;
+  costedCalls: number;
+  /** Ended attempts by disposition. */
+  attempts: Partial<Record<Disposition, number>>;
+}
+
+/** The campaign's own limit on this claim: free lines, or the calls its budget still pays for. */
+type OwnLimit = { room: number; limitedBy: 'campaign_lines' | 'budget' };
+
+/** What wakes a sleeping campaign; written in its row by the pass that decided to sleep. */
+type WakeWhen = { when: 'call_ends' } | { when: 'idle_or_due'; dueBeforeMs?: number } | undefined;
 
 export interface ClaimedContact {
   contactId: string;
@@ -57,7 +86,9 @@ export type ClaimResult = {
   | { limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams'; retryAfterMs: number }
   /** Nothing more is due now; the next contact falls due at `nextDueAtMs` (absent: none left). */
   | { limitedBy: 'nothing_due'; nextDueAtMs?: number }
-);
+  /** The campaign's own lines are all busy, or its budget would be passed: a call's end wakes it. */
+  | { limitedBy: 'campaign_lines' | 'budget' }
+) & { figures?: CampaignFigures; tally?: ContactTally };
 
 /**
  * The activity's clock as it finished, returned to the campaign, whose clock for choices
@@ -93,6 +124,112 @@ export async function contactTally(db: Db, campaignId: string): Promise<ContactT
   }
   return t;
 }
+
+/** The campaign's row, locked: claims, settles and drains of one campaign take turns. */
+async function lockCampaign(trx: Db, campaignId: string) {
+  return trx
+    .selectFrom('campaigns')
+    .select(['status', 'cost_usd', 'costed_calls', 'attempt_outcomes', 'wake_when', 'wake_due_before'])
+    .where('id', '=', campaignId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+async function countDialling(trx: Db, campaignId: string): Promise<number> {
+  const row = await trx.selectFrom('contacts').select(sql<number>`count(*)::int`.as('n')).where('campaign_id', '=', campaignId).where('state', '=', 'dialling').executeTakeFirstOrThrow();
+  return row.n;
+}
+
+async function writeWake(trx: Db, campaignId: string, wake: WakeWhen): Promise<void> {
+  await trx
+    .updateTable('campaigns')
+    .set({ wake_when: wake?.when ?? null, wake_due_before: wake?.when === 'idle_or_due' && wake.dueBeforeMs !== undefined ? new Date(wake.dueBeforeMs) : null })
+    .where('id', '=', campaignId)
+    .execute();
+}
+
+/**
+ * Moves each attempt's contact on: waiting for its next attempt, or done (or cancelled:
+ * a redial the policy grants that a stopped campaign will not make), and frees its
+ * capacity. Only a contact still dialling this very call moves, so a repeated outcome
+ * changes nothing. Returns the outcomes that moved a contact.
+ */
+async function settleContacts(trx: Db, campaignId: string, outcomes: CallOutcome[], allowRetries: boolean, nowMs: number): Promise<CallOutcome[]> {
+  const settled: CallOutcome[] = [];
+  for (const o of outcomes) {
+    const retry = allowRetries && o.retryDelayMs !== undefined;
+    const redialCancelled = !allowRetries && o.retryDelayMs !== undefined;
+    const moved = await trx
+      .updateTable('contacts')
+      .set({
+        state: retry ? 'retry_wait' : redialCancelled ? 'cancelled' : 'done',
+        next_attempt_at: retry ? new Date(nowMs + o.retryDelayMs!) : null,
+        last_disposition: o.disposition,
+        claim_id: null,
+        updated_at: sql`now()`,
+      })
+      .where('campaign_id', '=', campaignId)
+      .where('id', '=', o.contactId)
+      .where('call_id', '=', o.callId)
+      .where('state', '=', 'dialling')
+      .executeTakeFirst();
+    if (moved.numUpdatedRows > 0n) settled.push(o);
+  }
+  const callIds = outcomes.map((o) => o.callId);
+  if (callIds.length > 0) {
+    await trx.updateTable('capacity_leases').set({ released_at: sql`clock_timestamp()` }).where('holder', 'in', callIds).where('released_at', 'is', null).execute();
+  }
+  return settled;
+}
+
+/** Prices each call once (cost_usd is null until then) and adds it to the campaign's figures with the attempts settled. */
+async function priceAndCount(trx: Db, campaignId: string, callIds: string[], prices: PriceTable, settled: CallOutcome[]): Promise<{ costUsd: number; costedCalls: number }> {
+  let costUsd = 0;
+  let costedCalls = 0;
+  if (callIds.length > 0) {
+    const calls = await trx
+      .selectFrom('calls')
+      .leftJoin('call_usage', 'call_usage.call_id', 'calls.id')
+      .select([
+        'calls.id',
+        sql<number>`coalesce(extract(epoch from (calls.ended_at - calls.answered_at)), 0)`.as('connectedS'),
+        sql<number>`coalesce(sum(call_usage.stt_audio_s), 0)`.as('sttS'),
+        sql<number>`coalesce(sum(call_usage.tts_characters), 0)::int`.as('ttsChars'),
+        sql<{ model: string; inputTokens: number; outputTokens: number }[]>`coalesce(json_agg(json_build_object('model', call_usage.llm_model, 'inputTokens', call_usage.llm_input_tokens, 'outputTokens', call_usage.llm_output_tokens)) filter (where call_usage.call_id is not null), '[]')`.as('llm'),
+      ])
+      .where('calls.id', 'in', callIds)
+      .where('calls.cost_usd', 'is', null)
+      .groupBy('calls.id')
+      .execute();
+    for (const c of calls) {
+      const cost = callCost({ sttAudioS: Number(c.sttS), ttsCharacters: c.ttsChars, llm: c.llm, connectedS: Number(c.connectedS) }, prices).totalUsd;
+      await trx.updateTable('calls').set({ cost_usd: cost }).where('id', '=', c.id).execute();
+      costUsd += cost;
+      costedCalls++;
+    }
+  }
+  if (costedCalls > 0 || settled.length > 0) {
+    const byDisposition = new Map<string, number>();
+    for (const o of settled) byDisposition.set(o.disposition, (byDisposition.get(o.disposition) ?? 0) + 1);
+    // One jsonb addition per disposition: {"busy": 3} + 1 -> {"busy": 4}.
+    let attempts = sql`attempt_outcomes`;
+    for (const [d, n] of byDisposition) attempts = sql`jsonb_set(${attempts}, ${sql.val([d])}::text[], to_jsonb(coalesce((attempt_outcomes ->> ${d})::int, 0) + ${n}))`;
+    await trx
+      .updateTable('campaigns')
+      .set({ cost_usd: sql`cost_usd + ${costUsd}`, costed_calls: sql`costed_calls + ${costedCalls}`, attempt_outcomes: sql`${attempts}` })
+      .where('id', '=', campaignId)
+      .execute();
+  }
+  return { costUsd, costedCalls };
+}
+
+async function figuresOf(trx: Db, campaignId: string): Promise<CampaignFigures> {
+  const row = await trx.selectFrom('campaigns').select(['cost_usd', 'costed_calls', 'attempt_outcomes']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+  return { dialling: await countDialling(trx, campaignId), costUsd: row.cost_usd, costedCalls: row.costed_calls, attempts: row.attempt_outcomes };
+}
+
+/** Statuses of a campaign row that still grant redials; a stopping or ended one does not. */
+const redialingStatuses = new Set(['draft', 'running', 'paused']);
 
 export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams: number; ttsStreams: number }; prices?: PriceTable }) {
   const { db } = deps;
@@ -153,149 +290,180 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
    */
   const claimDialsIn = (req: ClaimRequest): Promise<{ claim: ClaimResult; repeated: boolean }> =>
     db.transaction().execute(async (trx) => {
-      const trunkRow = await trx
-        .selectFrom('outbound_trunks')
-        .select(['address', 'numbers', 'max_calls_per_second', 'max_channels'])
-        .where('tenant_id', '=', req.tenantId)
-        .where('id', '=', req.trunkId)
-        .executeTakeFirst();
-      if (!trunkRow) {
-        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `outbound trunk ${req.trunkId} does not exist for this tenant`, nonRetryable: true });
+      if (req.lines === undefined) return claimIn(trx, req);
+      // The campaign's own limits: its lines and its budget, from what its calls settled.
+      const campaign = await lockCampaign(trx, req.campaignId);
+      if (!campaign) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `campaign ${req.campaignId} does not exist`, nonRetryable: true });
+      const dialling = await countDialling(trx, req.campaignId);
+      let own: OwnLimit = { room: Math.max(0, req.lines - dialling), limitedBy: 'campaign_lines' };
+      if (req.budget) {
+        const averageUsd = campaign.costed_calls > 0 ? campaign.cost_usd / campaign.costed_calls : req.budget.estimatedCostPerCallUsd;
+        const projectedUsd = campaign.cost_usd + dialling * averageUsd;
+        const budgetRoom = Math.max(0, Math.floor((req.budget.limitUsd - projectedUsd) / averageUsd));
+        if (budgetRoom < own.room) own = { room: budgetRoom, limitedBy: 'budget' };
       }
-      const trunk = { address: trunkRow.address, numbers: trunkRow.numbers };
-      const columns = ['id', 'attempts', 'call_id', 'phone_e164', 'time_zone', 'consent'] as const;
-      const toClaimed = (r: { id: string; attempts: number; call_id: string | null; phone_e164: string; time_zone: string; consent: boolean }): ClaimedContact => ({
-        contactId: r.id,
-        attempt: r.attempts,
-        callId: r.call_id!,
-        phoneE164: r.phone_e164,
-        timeZone: r.time_zone,
-        consent: r.consent,
-      });
-
-      // A retry of a claim that committed: the same contacts, nothing new.
-      const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
-      if (already.length > 0) return { claim: { contacts: already.map(toClaimed), trunk, limitedBy: 'none' }, repeated: true };
-
-      // Shared limits, locked in a fixed order so two campaigns never deadlock.
-      const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
-      const pools = [
-        { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
-        { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
-        { pool: 'provider:tts', limit: deps.capacity.ttsStreams, limitedBy: 'provider_streams' as const },
-      ].sort((a, b) => a.pool.localeCompare(b.pool));
-      for (const p of pools) await sql`select pg_advisory_xact_lock(hashtext(${p.pool}))`.execute(trx);
-      await trx
-        .deleteFrom('capacity_leases')
-        .where('pool', 'in', pools.map((p) => p.pool))
-        .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`clock_timestamp()`), eb('released_at', '<', sql<Date>`clock_timestamp() - interval '5 seconds'`)]))
-        .execute();
-      const usage = await trx
-        .selectFrom('capacity_leases')
-        .select([
-          'pool',
-          sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
-        ])
-        .where('pool', 'in', pools.map((p) => p.pool))
-        .groupBy('pool')
-        .execute();
-      const used = new Map(usage.map((u) => [u.pool, u]));
-      let room = req.max;
-      let limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams' | undefined;
-      let retryAfterMs = 1000;
-      for (const p of pools) {
-        const free = p.limit - (used.get(p.pool)?.held ?? 0);
-        if (free < room) {
-          room = Math.max(0, free);
-          limitedBy = p.limitedBy;
-        }
-      }
-      // The trunk's pace, at the times these contacts will dial.
-      const plannedAtMs = (i: number) => (req.plan ? req.plan.firstAtMs + i * req.plan.intervalMs : req.nowMs);
-      const planned = Array.from({ length: room }, (_, i) => plannedAtMs(i));
-      if (planned.length > 0) {
-        const dialling = await trx
-          .selectFrom('capacity_leases')
-          .select(sql<number>`extract(epoch from dial_at) * 1000`.as('atMs'))
-          .where('pool', '=', trunkPool)
-          .where('dial_at', '>', sql<Date>`to_timestamp(${(planned[0]! - 1000) / 1000})`)
-          .execute();
-        const rate = admitByRate(dialling.map((d) => Number(d.atMs)), planned, trunkRow.max_calls_per_second);
-        if (rate.admitted < room) {
-          room = rate.admitted;
-          limitedBy = 'trunk_rate';
-          retryAfterMs = Math.max(20, Math.ceil(rate.freesAtMs! - req.nowMs));
-        }
-      }
-
-      const w = { ...defaultCallingWindow, ...req.window };
-      const now = sql`to_timestamp(${req.nowMs / 1000})`;
-      const local = sql`(${now} at time zone contacts.time_zone)`;
-      const due = room === 0 ? [] : await trx
-        .selectFrom('contacts')
-        .select(['id', 'attempts'])
-        .where('campaign_id', '=', req.campaignId)
-        .where('state', 'in', openStates)
-        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
-        // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
-        .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
-        .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
-        .orderBy(sql`next_attempt_at nulls first`)
-        .orderBy('source_row')
-        .limit(room)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-
-      const contacts: ClaimedContact[] = [];
-      for (const c of due) {
-        const attempt = c.attempts + 1;
-        const callId = callWorkflowId({ tenantId: req.tenantId, campaignId: req.campaignId, contactId: c.id, attempt });
-        const row = await trx
-          .updateTable('contacts')
-          .set({ state: 'dialling', attempts: attempt, claim_id: req.claimId, call_id: callId, updated_at: sql`now()` })
-          .where('campaign_id', '=', req.campaignId)
-          .where('id', '=', c.id)
-          .returning(columns)
-          .executeTakeFirstOrThrow();
-        contacts.push(toClaimed(row));
-      }
-      if (contacts.length > 0) {
-        await trx
-          .insertInto('capacity_leases')
-          .values(
-            contacts.flatMap((c, i) =>
-              pools.map((p) => ({
-                pool: p.pool,
-                holder: c.callId,
-                dial_at: sql<Date>`to_timestamp(${plannedAtMs(i) / 1000})`,
-                expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval`,
-              })),
-            ),
-          )
-          .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
-          .execute();
-      }
-      if (contacts.length >= req.max) return { claim: { contacts, trunk, limitedBy: 'none' }, repeated: false };
-      if (limitedBy && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, retryAfterMs }, repeated: false };
-
-      // Nothing more is due: when is the next contact? Per zone, the earliest due time
-      // moved to when its window next opens.
-      const zones = await trx
-        .selectFrom('contacts')
-        .select(['time_zone', sql<Date | null>`min(next_attempt_at)`.as('earliest'), sql<number>`count(*) filter (where next_attempt_at is null)::int`.as('undated')])
-        .where('campaign_id', '=', req.campaignId)
-        .where('state', 'in', openStates)
-        .groupBy('time_zone')
-        .execute();
-      let nextDueAtMs: number | undefined;
-      for (const z of zones) {
-        const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
-        const at = nextWindowOpenMs(w, z.time_zone, from);
-        nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
-      }
-      return { claim: { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) }, repeated: false };
+      const { claim, repeated } = await claimIn(trx, req, own);
+      // Waiting on its own lines or budget, the campaign sleeps until a call's end wakes it;
+      // with nothing due, until the last call ends or a redial falls due sooner.
+      const wake: WakeWhen =
+        req.sleeps === false
+          ? undefined
+          : claim.limitedBy === 'nothing_due'
+            ? { when: 'idle_or_due', ...(claim.nextDueAtMs !== undefined ? { dueBeforeMs: claim.nextDueAtMs } : {}) }
+            : claim.limitedBy === 'campaign_lines' || claim.limitedBy === 'budget' || claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams'
+              ? { when: 'call_ends' }
+              : undefined;
+      await writeWake(trx, req.campaignId, wake);
+      return { claim: { ...claim, figures: await figuresOf(trx, req.campaignId), tally: await contactTally(trx, req.campaignId) }, repeated };
     });
+
+  /** The claim itself: shared limits, the trunk's pace, due contacts inside their windows. */
+  async function claimIn(trx: Db, req: ClaimRequest, own?: OwnLimit): Promise<{ claim: ClaimResult; repeated: boolean }> {
+    const trunkRow = await trx
+      .selectFrom('outbound_trunks')
+      .select(['address', 'numbers', 'max_calls_per_second', 'max_channels'])
+      .where('tenant_id', '=', req.tenantId)
+      .where('id', '=', req.trunkId)
+      .executeTakeFirst();
+    if (!trunkRow) {
+      throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `outbound trunk ${req.trunkId} does not exist for this tenant`, nonRetryable: true });
+    }
+    const trunk = { address: trunkRow.address, numbers: trunkRow.numbers };
+    const columns = ['id', 'attempts', 'call_id', 'phone_e164', 'time_zone', 'consent'] as const;
+    const toClaimed = (r: { id: string; attempts: number; call_id: string | null; phone_e164: string; time_zone: string; consent: boolean }): ClaimedContact => ({
+      contactId: r.id,
+      attempt: r.attempts,
+      callId: r.call_id!,
+      phoneE164: r.phone_e164,
+      timeZone: r.time_zone,
+      consent: r.consent,
+    });
+
+    // A retry of a claim that committed: the same contacts, nothing new.
+    const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
+    if (already.length > 0) return { claim: { contacts: already.map(toClaimed), trunk, limitedBy: 'none' }, repeated: true };
+
+    // Shared limits, locked in a fixed order so two campaigns never deadlock.
+    const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
+    const pools = [
+      { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
+      { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
+      { pool: 'provider:tts', limit: deps.capacity.ttsStreams, limitedBy: 'provider_streams' as const },
+    ].sort((a, b) => a.pool.localeCompare(b.pool));
+    for (const p of pools) await sql`select pg_advisory_xact_lock(hashtext(${p.pool}))`.execute(trx);
+    await trx
+      .deleteFrom('capacity_leases')
+      .where('pool', 'in', pools.map((p) => p.pool))
+      .where((eb) => eb.or([eb('expires_at', '<', sql<Date>`clock_timestamp()`), eb('released_at', '<', sql<Date>`clock_timestamp() - interval '5 seconds'`)]))
+      .execute();
+    const usage = await trx
+      .selectFrom('capacity_leases')
+      .select([
+        'pool',
+        sql<number>`count(*) filter (where released_at is null)::int`.as('held'),
+      ])
+      .where('pool', 'in', pools.map((p) => p.pool))
+      .groupBy('pool')
+      .execute();
+    const used = new Map(usage.map((u) => [u.pool, u]));
+    let room = req.max;
+    let limitedBy: 'trunk_rate' | 'trunk_channels' | 'provider_streams' | OwnLimit['limitedBy'] | undefined;
+    if (own && own.room < room) ({ room, limitedBy } = own);
+    let retryAfterMs = 1000;
+    for (const p of pools) {
+      const free = p.limit - (used.get(p.pool)?.held ?? 0);
+      if (free < room) {
+        room = Math.max(0, free);
+        limitedBy = p.limitedBy;
+      }
+    }
+    // The trunk's pace, at the times these contacts will dial.
+    const plannedAtMs = (i: number) => (req.plan ? req.plan.firstAtMs + i * req.plan.intervalMs : req.nowMs);
+    const planned = Array.from({ length: room }, (_, i) => plannedAtMs(i));
+    if (planned.length > 0) {
+      const dialling = await trx
+        .selectFrom('capacity_leases')
+        .select(sql<number>`extract(epoch from dial_at) * 1000`.as('atMs'))
+        .where('pool', '=', trunkPool)
+        .where('dial_at', '>', sql<Date>`to_timestamp(${(planned[0]! - 1000) / 1000})`)
+        .execute();
+      const rate = admitByRate(dialling.map((d) => Number(d.atMs)), planned, trunkRow.max_calls_per_second);
+      if (rate.admitted < room) {
+        room = rate.admitted;
+        limitedBy = 'trunk_rate';
+        retryAfterMs = Math.max(20, Math.ceil(rate.freesAtMs! - req.nowMs));
+      }
+    }
+
+    const w = { ...defaultCallingWindow, ...req.window };
+    const now = sql`to_timestamp(${req.nowMs / 1000})`;
+    const local = sql`(${now} at time zone contacts.time_zone)`;
+    const due = room === 0 ? [] : await trx
+      .selectFrom('contacts')
+      .select(['id', 'attempts'])
+      .where('campaign_id', '=', req.campaignId)
+      .where('state', 'in', openStates)
+      .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
+      // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
+      .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
+      .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
+      .orderBy(sql`next_attempt_at nulls first`)
+      .orderBy('source_row')
+      .limit(room)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+
+    const contacts: ClaimedContact[] = [];
+    for (const c of due) {
+      const attempt = c.attempts + 1;
+      const callId = callWorkflowId({ tenantId: req.tenantId, campaignId: req.campaignId, contactId: c.id, attempt });
+      const row = await trx
+        .updateTable('contacts')
+        .set({ state: 'dialling', attempts: attempt, claim_id: req.claimId, call_id: callId, updated_at: sql`now()` })
+        .where('campaign_id', '=', req.campaignId)
+        .where('id', '=', c.id)
+        .returning(columns)
+        .executeTakeFirstOrThrow();
+      contacts.push(toClaimed(row));
+    }
+    if (contacts.length > 0) {
+      await trx
+        .insertInto('capacity_leases')
+        .values(
+          contacts.flatMap((c, i) =>
+            pools.map((p) => ({
+              pool: p.pool,
+              holder: c.callId,
+              dial_at: sql<Date>`to_timestamp(${plannedAtMs(i) / 1000})`,
+              expires_at: sql<Date>`clock_timestamp() + ${`${req.leaseTtlMs} milliseconds`}::interval`,
+            })),
+          ),
+        )
+        .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
+        .execute();
+    }
+    if (contacts.length >= req.max) return { claim: { contacts, trunk, limitedBy: 'none' }, repeated: false };
+    if ((limitedBy === 'campaign_lines' || limitedBy === 'budget') && contacts.length >= room) return { claim: { contacts, trunk, limitedBy }, repeated: false };
+    if (limitedBy && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, retryAfterMs }, repeated: false };
+
+    // Nothing more is due: when is the next contact? Per zone, the earliest due time
+    // moved to when its window next opens.
+    const zones = await trx
+      .selectFrom('contacts')
+      .select(['time_zone', sql<Date | null>`min(next_attempt_at)`.as('earliest'), sql<number>`count(*) filter (where next_attempt_at is null)::int`.as('undated')])
+      .where('campaign_id', '=', req.campaignId)
+      .where('state', 'in', openStates)
+      .groupBy('time_zone')
+      .execute();
+    let nextDueAtMs: number | undefined;
+    for (const z of zones) {
+      const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
+      const at = nextWindowOpenMs(w, z.time_zone, from);
+      nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
+    }
+    return { claim: { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) }, repeated: false };
+  }
 
   return {
     /** Marks the campaign running (first run only keeps its start time) and counts its contacts. */
@@ -316,9 +484,10 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       const { claim: claimed, repeated } = await claimDialsIn(req);
       // A repeated claim's dials were counted when it first committed.
       if (!repeated) metrics.campaignDials.inc(claimed.contacts.length);
-      if (!repeated && claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams') {
+      if (!repeated && (claimed.limitedBy === 'trunk_rate' || claimed.limitedBy === 'trunk_channels' || claimed.limitedBy === 'provider_streams')) {
         metrics.campaignDialsWithheld.inc({ limit: claimed.limitedBy });
       }
+      if (claimed.tally) await emitProgress(req.campaignId, claimed.tally);
       return { ...claimed, finishedAtMs: Date.now() };
     },
 
@@ -328,57 +497,58 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
      * priced. Returns the cost added and a fresh tally, and emits `campaign.progress`.
      */
     async recordOutcomes(input: { campaignId: string; outcomes: CallOutcome[]; allowRetries: boolean; nowMs: number }): Promise<{ costUsd: number; costedCalls: number; tally: ContactTally } & Clocked> {
-      let costUsd = 0;
-      let costedCalls = 0;
       await usageArrived(input.outcomes.map((o) => o.callId));
-      await db.transaction().execute(async (trx) => {
-        for (const o of input.outcomes) {
-          const retry = input.allowRetries && o.retryDelayMs !== undefined;
-          // A redial the policy grants but a stopped campaign will not make: cancelled, not done.
-          const redialCancelled = !input.allowRetries && o.retryDelayMs !== undefined;
-          await trx
-            .updateTable('contacts')
-            .set({
-              state: retry ? 'retry_wait' : redialCancelled ? 'cancelled' : 'done',
-              next_attempt_at: retry ? new Date(input.nowMs + o.retryDelayMs!) : null,
-              last_disposition: o.disposition,
-              claim_id: null,
-              updated_at: sql`now()`,
-            })
-            .where('campaign_id', '=', input.campaignId)
-            .where('id', '=', o.contactId)
-            .where('call_id', '=', o.callId)
-            .where('state', '=', 'dialling')
-            .execute();
-        }
-        const callIds = input.outcomes.map((o) => o.callId);
-        if (callIds.length === 0) return;
-        await trx.updateTable('capacity_leases').set({ released_at: sql`clock_timestamp()` }).where('holder', 'in', callIds).where('released_at', 'is', null).execute();
-        // Price each call once (cost_usd is null until then).
-        const calls = await trx
-          .selectFrom('calls')
-          .leftJoin('call_usage', 'call_usage.call_id', 'calls.id')
-          .select([
-            'calls.id',
-            sql<number>`coalesce(extract(epoch from (calls.ended_at - calls.answered_at)), 0)`.as('connectedS'),
-            sql<number>`coalesce(sum(call_usage.stt_audio_s), 0)`.as('sttS'),
-            sql<number>`coalesce(sum(call_usage.tts_characters), 0)::int`.as('ttsChars'),
-            sql<{ model: string; inputTokens: number; outputTokens: number }[]>`coalesce(json_agg(json_build_object('model', call_usage.llm_model, 'inputTokens', call_usage.llm_input_tokens, 'outputTokens', call_usage.llm_output_tokens)) filter (where call_usage.call_id is not null), '[]')`.as('llm'),
-          ])
-          .where('calls.id', 'in', callIds)
-          .where('calls.cost_usd', 'is', null)
-          .groupBy('calls.id')
-          .execute();
-        for (const c of calls) {
-          const cost = callCost({ sttAudioS: Number(c.sttS), ttsCharacters: c.ttsChars, llm: c.llm, connectedS: Number(c.connectedS) }, prices).totalUsd;
-          await trx.updateTable('calls').set({ cost_usd: cost }).where('id', '=', c.id).execute();
-          costUsd += cost;
-          costedCalls++;
-        }
+      const priced = await db.transaction().execute(async (trx) => {
+        await lockCampaign(trx, input.campaignId);
+        const settled = await settleContacts(trx, input.campaignId, input.outcomes, input.allowRetries, input.nowMs);
+        return priceAndCount(trx, input.campaignId, input.outcomes.map((o) => o.callId), prices, settled);
       });
       const t = await contactTally(db, input.campaignId);
       await emitProgress(input.campaignId, t);
-      return { costUsd, costedCalls, tally: t, finishedAtMs: Date.now() };
+      return { ...priced, tally: t, finishedAtMs: Date.now() };
+    },
+
+    /**
+     * A call of the campaign settles its own end: its contact moves on (a redial only
+     * while the campaign still dials), its capacity is freed, it is priced and counted in
+     * the campaign's figures, all in one transaction under the campaign's row lock. The
+     * campaign hears nothing of it unless it sleeps waiting for such an end: then this
+     * call clears the wait and says so, and the call wakes it with one signal.
+     */
+    async settleCampaignAttempt(input: { campaignId: string; outcome: CallOutcome; endedAtMs: number }): Promise<{ wakeCampaign: boolean }> {
+      await usageArrived([input.outcome.callId]);
+      return db.transaction().execute(async (trx) => {
+        const campaign = await lockCampaign(trx, input.campaignId);
+        if (!campaign) return { wakeCampaign: false };
+        const settled = await settleContacts(trx, input.campaignId, [input.outcome], redialingStatuses.has(campaign.status), input.endedAtMs);
+        await priceAndCount(trx, input.campaignId, [input.outcome.callId], prices, settled);
+        // Settled by an earlier try whose result was lost: that try may have cleared the
+        // wait without its wake being sent, so wake again (a spare wake costs one pass).
+        if (settled.length === 0) return { wakeCampaign: true };
+        let wake = campaign.wake_when === 'call_ends';
+        if (campaign.wake_when === 'idle_or_due') {
+          const retryAtMs = redialingStatuses.has(campaign.status) && input.outcome.retryDelayMs !== undefined ? input.endedAtMs + input.outcome.retryDelayMs : undefined;
+          wake = (retryAtMs !== undefined && (campaign.wake_due_before === null || retryAtMs < campaign.wake_due_before.getTime())) || (await countDialling(trx, input.campaignId)) === 0;
+        }
+        if (wake) await writeWake(trx, input.campaignId, undefined);
+        return { wakeCampaign: wake };
+      });
+    },
+
+    /**
+     * A stopping campaign's pass: queued contacts are cancelled (once; later passes find
+     * none) and, while calls are still in flight, it sleeps until the last one ends.
+     */
+    async drainCampaign(input: { campaignId: string; sleeps: boolean }): Promise<{ tally: ContactTally; figures: CampaignFigures } & Clocked> {
+      const drained = await db.transaction().execute(async (trx) => {
+        await lockCampaign(trx, input.campaignId);
+        await trx.updateTable('contacts').set({ state: 'cancelled', claim_id: null, updated_at: sql`now()` }).where('campaign_id', '=', input.campaignId).where('state', 'in', openStates).execute();
+        const figures = await figuresOf(trx, input.campaignId);
+        await writeWake(trx, input.campaignId, input.sleeps && figures.dialling > 0 ? { when: 'idle_or_due' } : undefined);
+        return { tally: await contactTally(trx, input.campaignId), figures };
+      });
+      await emitProgress(input.campaignId, drained.tally);
+      return { ...drained, finishedAtMs: Date.now() };
     },
 
     /** Ends queued work: contacts not yet dialled (or waiting to be redialled) are cancelled. */
@@ -395,6 +565,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     /** Records the campaign's end and emits `campaign.completed` for webhooks. */
     async finishCampaign(input: { tenantId: string; campaignId: string; status: 'completed' | 'cancelled' | 'stopped'; stopReason?: string; note?: string; costUsd: number; dials: number }): Promise<ContactTally> {
       const t = await contactTally(db, input.campaignId);
+      await emitProgress(input.campaignId, t);
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('campaigns')

@@ -13,6 +13,7 @@ import * as m0005 from './migrations/0005_api.js';
 import * as m0006 from './migrations/0006_retention.js';
 import * as m0007 from './migrations/0007_call_agent.js';
 import * as m0008 from './migrations/0008_lease_dial_time.js';
+import * as m0009 from './migrations/0009_calls_settle_with_campaign.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0006_retention': m0006,
   '0007_call_agent': m0007,
   '0008_lease_dial_time': m0008,
+  '0009_calls_settle_with_campaign': m0009,
 };
 
 export class MigrationError extends Error {

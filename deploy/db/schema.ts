@@ -135,6 +135,14 @@ export interface CampaignsTable {
   finished_at: Timestamp | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Spend on priced calls and how many, kept as calls are priced. */
+  cost_usd: Generated<number>;
+  costed_calls: Generated<number>;
+  /** Ended attempts by disposition. */
+  attempt_outcomes: ColumnType<Partial<Record<string, number>>, string | undefined, string>;
+  /** What wakes the sleeping campaign (migration 0009); null while it is awake. */
+  wake_when: 'call_ends' | 'idle_or_due' | null;
+  wake_due_before: Timestamp | null;
 }
 
 export interface ContactsTable {

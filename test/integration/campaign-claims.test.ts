@@ -134,3 +134,72 @@ async function heldTtsLeases(): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+test('calls settle their own ends: lines freed, redials set, figures counted once, and a sleeping campaign woken only by the end it waits for', async () => {
+  const { tenantId, campaignId } = await setup();
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(4));
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  const allDay = { start: '00:00', end: '23:59' };
+  const claim = (claimId: string, more: { lines: number; budget?: { limitUsd: number; estimatedCostPerCallUsd: number } }) =>
+    acts.claimDials({ ...base, tenantId, campaignId, claimId, max: 10, nowMs: Date.now(), window: allDay, ...more });
+  const wakeState = async () => (await db.selectFrom('campaigns').select(['wake_when', 'wake_due_before']).where('id', '=', campaignId).executeTakeFirstOrThrow()).wake_when;
+  const end = (c: { callId: string; contactId: string }, disposition: 'completed' | 'busy', retryDelayMs?: number) =>
+    acts.settleCampaignAttempt({ campaignId, outcome: { callId: c.callId, contactId: c.contactId, attempt: 1, disposition, ...(retryDelayMs !== undefined ? { retryDelayMs } : {}) }, endedAtMs: Date.now() });
+
+  // Two lines: two calls, then the campaign sleeps until a call ends.
+  const first = await claim('k1', { lines: 2 });
+  assert.equal(first.contacts.length, 2);
+  assert.equal(first.limitedBy, 'campaign_lines');
+  assert.equal(first.figures?.dialling, 2);
+  assert.equal(await wakeState(), 'call_ends');
+  const [a, b] = first.contacts as [typeof first.contacts[0], typeof first.contacts[0]];
+  assert.deepEqual(await end(a, 'busy', 3_600_000), { wakeCampaign: true }, 'the first end frees a line and wakes it');
+  assert.equal(await wakeState(), null, 'once: the wait is cleared');
+  const second = await claim('k2', { lines: 2 });
+  assert.equal(second.contacts.length, 1, 'the freed line is used');
+  const c = second.contacts[0]!;
+  // One contact left undialled, waiting an hour: nothing due now, two calls in flight.
+  const third = await claim('k3', { lines: 3 });
+  assert.equal(third.contacts.length, 1);
+  const d = third.contacts[0]!;
+  const idle = await claim('k4', { lines: 10 });
+  assert.equal(idle.limitedBy, 'nothing_due');
+  assert.equal(await wakeState(), 'idle_or_due');
+  assert.deepEqual(await end(b, 'completed'), { wakeCampaign: false }, 'an end that changes nothing lets it sleep');
+  assert.deepEqual(await end(c, 'busy', 60_000), { wakeCampaign: true }, 'a redial due before the hour wakes it');
+  await claim('k5', { lines: 10 });
+  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true }, 'the last call in flight wakes it');
+
+  // A retried settle changes nothing and wakes again (its first try's wake may be lost).
+  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true });
+  const row = await db.selectFrom('campaigns').select(['attempt_outcomes']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+  assert.deepEqual(row.attempt_outcomes, { busy: 2, completed: 2 }, 'each attempt counted once');
+  const contacts = await db.selectFrom('contacts').select(['id', 'state']).where('campaign_id', '=', campaignId).orderBy('id').execute();
+  assert.deepEqual(Object.fromEntries(contacts.map((r) => [r.id, r.state])), { [a.contactId]: 'retry_wait', [b.contactId]: 'done', [c.contactId]: 'retry_wait', [d.contactId]: 'done' });
+
+  // Stopping: a redial the policy grants is not made, and draining sleeps until the last call.
+  const fourth = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k6', max: 1, nowMs: Date.now() + 3_700_000, window: allDay, lines: 10 });
+  assert.equal(fourth.contacts.length, 1);
+  await db.updateTable('campaigns').set({ status: 'stopping' }).where('id', '=', campaignId).execute();
+  const drained = await acts.drainCampaign({ campaignId, sleeps: true });
+  assert.equal(drained.figures.dialling, 1);
+  assert.equal(drained.tally.cancelled, 1, 'the queued redial is cancelled');
+  assert.deepEqual(await end(fourth.contacts[0]!, 'busy', 60_000), { wakeCampaign: true });
+  const stopped = await db.selectFrom('contacts').select('state').where('campaign_id', '=', campaignId).where('id', '=', fourth.contacts[0]!.contactId).executeTakeFirstOrThrow();
+  assert.equal(stopped.state, 'cancelled', 'no redial once the campaign stops');
+  assert.equal((await acts.drainCampaign({ campaignId, sleeps: true })).figures.dialling, 0);
+});
+
+test('a campaign’s budget is held by its claim from the spend its calls settled', async () => {
+  const { tenantId, campaignId } = await setup();
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(10));
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  await db.updateTable('campaigns').set({ cost_usd: 0.3, costed_calls: 3 }).where('id', '=', campaignId).execute();
+  // $0.10 a call so far and $0.65 budget: 0.3 spent, 3 more calls fit (0.6), not a fourth.
+  const claimed = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'b1', max: 10, nowMs: Date.now(), window: { start: '00:00', end: '23:59' }, lines: 10, budget: { limitUsd: 0.65, estimatedCostPerCallUsd: 0.05 } });
+  assert.equal(claimed.contacts.length, 3);
+  assert.equal(claimed.limitedBy, 'budget');
+  const none = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'b2', max: 10, nowMs: Date.now(), window: { start: '00:00', end: '23:59' }, lines: 10, budget: { limitUsd: 0.65, estimatedCostPerCallUsd: 0.05 } });
+  assert.equal(none.contacts.length, 0, 'calls in flight are projected at the average');
+  assert.equal(none.limitedBy, 'budget');
+});

@@ -98,6 +98,9 @@ test('two campaigns on one trunk: every contact accounted for once, attempts as 
     const hb = await startCampaign(w.taskQueue, tenantId, b, campaignConfig);
     const results = await Promise.all([ha.result(), hb.result()]);
     await saveHistoryIfRecording(ha, 'campaign-shared-trunk-retries');
+    // A call that settled a redial with its campaign itself.
+    const redialled = await db.selectFrom('calls').select('id').where('campaign_id', '=', a).where('disposition', '=', 'busy').limit(1).executeTakeFirst();
+    if (redialled) await saveHistoryIfRecording(client.workflow.getHandle(redialled.id), 'call-campaign-call-settles-its-redial');
     return results;
   });
   await w.close();

@@ -7,6 +7,7 @@ import { proxyActivities, type ActivityOptions, type LocalActivityOptions } from
 import type { AgentActivities } from '../../activities/agent.js';
 import type { AnalysisActivities } from '../../activities/analysis.js';
 import type { CallRecordActivities } from '../../activities/call-records.js';
+import type { CampaignActivities } from '../../activities/campaign.js';
 import type { ComplianceActivities } from '../../activities/compliance.js';
 import type { TelephonyActivities } from '../../activities/telephony.js';
 import { FailureType, nonRetryableFailureTypes } from '../errors.js';
@@ -46,6 +47,11 @@ const options = {
   agent: { startToCloseTimeout: '15 seconds', retry: { ...retry, maximumAttempts: 5 } },
   /** A control command may wait for a notice to be spoken. */
   control: { startToCloseTimeout: '45 seconds', retry: { ...retry, maximumAttempts: 2 } },
+  /**
+   * Settling a campaign call's end waits up to 5 s for its usage to be priced; retried
+   * without limit, since its campaign counts the line busy until it is done.
+   */
+  settle: { startToCloseTimeout: '30 seconds', retry },
   /** Heartbeats, so a worker lost mid-analysis is noticed in seconds. */
   analysis: { startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 5 } },
 } satisfies Record<string, ActivityOptions>;
@@ -56,6 +62,7 @@ export const telephony = proxyActivities<TelephonyActivities>(options.telephony)
 export const agents = proxyActivities<AgentActivities>(options.agent);
 export const control = proxyActivities<Pick<AgentActivities, 'sendControl'>>(options.control);
 export const analysis = proxyActivities<AnalysisActivities>(options.analysis);
+export const campaignSettle = proxyActivities<Pick<CampaignActivities, 'settleCampaignAttempt'>>({ ...options.settle, summary: 'settle the end with the campaign' });
 
 /** The same activity proxies, with a one-line summary shown in the Temporal UI. */
 export function withSummary<K extends keyof typeof options>(group: K, summary: string) {

@@ -21,10 +21,10 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../errors.js';
 import { calleeIdentityFor, callWorkflowId, campaignWorkflowId, roomNameFor } from '../ids.js';
-import { callOutcomeSignal } from '../campaign/messages.js';
+import { callEndedSignal, callOutcomeSignal } from '../campaign/messages.js';
 import type { CallOutcome } from '../campaign/types.js';
 import { callStatusKey, dispositionKey, outboundCallSearchAttributes } from '../search-attributes.js';
-import { withSummary } from './activities.js';
+import { campaignSettle, withSummary } from './activities.js';
 import { registerCallHandlers } from './handlers.js';
 import { agentConfigFor } from './agent-config.js';
 import { nextWindowOpenMs, windowProblem } from './calling-window.js';
@@ -48,14 +48,23 @@ export async function outboundCallWorkflow(input: OutboundCallInput): Promise<Ca
 }
 
 /**
- * Tells the campaign how this attempt ended (its retry decision included). Signalled, not
- * returned: the campaign may have continued as new since it started this call. A campaign
- * that no longer runs has nothing to hear.
+ * Tells the campaign how this attempt ended (its retry decision included). A campaign
+ * that counts its lines in PostgreSQL has the call settle its end there and hears of it
+ * only if it sleeps waiting for it; an older campaign run waits for the outcome by signal.
+ * Not returned: the campaign may have continued as new since it started this call. A
+ * campaign that no longer runs has nothing to hear.
  */
 async function reportToCampaign(input: OutboundCallInput, outcome: Pick<CallOutcome, 'disposition' | 'retryDelayMs' | 'durationMs'>): Promise<void> {
-  if (input.campaignId === undefined || !patched('report-outcome-to-campaign')) return;
-  const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.tenantId, input.campaignId));
+  if (input.campaignId === undefined) return;
   const report: CallOutcome = { callId: workflowInfo().workflowId, contactId: input.contactId, attempt: input.attempt, ...outcome };
+  const campaign = getExternalWorkflowHandle(campaignWorkflowId(input.tenantId, input.campaignId));
+  if (input.settlesWithCampaign) {
+    const { campaignId } = input;
+    const settled = await CancellationScope.nonCancellable(() => campaignSettle.settleCampaignAttempt({ campaignId, outcome: report, endedAtMs: Date.now() }));
+    if (settled.wakeCampaign) await CancellationScope.nonCancellable(() => campaign.signal(callEndedSignal)).catch(() => undefined);
+    return;
+  }
+  if (!patched('report-outcome-to-campaign')) return;
   await CancellationScope.nonCancellable(() => campaign.signal(callOutcomeSignal, report)).catch(() => undefined);
 }
 

@@ -97,6 +97,12 @@ export interface OutboundCallInput {
   chainRetries?: boolean;
   /** For a campaign's call: when its pacer planned the call to start (ms since the epoch). */
   plannedAtMs?: number;
+  /**
+   * For a campaign's call: settle its end with the campaign in PostgreSQL (and wake the
+   * campaign only if it sleeps waiting for it) instead of signalling its outcome. Set by
+   * campaign runs that count their lines from PostgreSQL; older runs wait for the signal.
+   */
+  settlesWithCampaign?: boolean;
   analysis?: { goal?: string; fields?: Record<string, AnalysisFieldSpec> };
 }
 

@@ -1,11 +1,18 @@
 /**
  * The campaign actor: drives every contact of a campaign to its final outcome. It claims
- * due contacts from PostgreSQL a few at a time (inside their calling window and every
- * shared capacity limit), starts one call workflow per attempt with an ID naming the
- * attempt a few seconds ahead of its slot (Temporal holds the call until the slot), hears
- * each call's outcome by signal, and writes outcomes back in batches.
+ * due contacts from PostgreSQL a few at a time (inside their calling window, its own lines
+ * and budget, and every shared capacity limit) and starts one call workflow per attempt
+ * with an ID naming the attempt a few seconds ahead of its slot (Temporal holds the call
+ * until the slot). Each call settles its own end with the campaign in PostgreSQL (the
+ * contact's next state, the lines it frees, its price), so while the campaign dials at
+ * its pace no call signals it; a campaign asleep waiting on its calls (lines full,
+ * nothing due, draining) is woken by the one call whose end it waits for.
  * Contacts never enter workflow history; the state it carries across continue-as-new is
- * a few counters, the pacer's next slot and the calls in flight.
+ * a few counters and the pacer's next slot.
+ *
+ * Runs from before calls settled themselves heard each call's outcome by signal and wrote
+ * outcomes back in batches; they replay that way, and a newer run still records the
+ * signalled outcomes of calls such a run started.
  *
  * Exactly-once dialling rests on two facts: a claim is idempotent by its ID (a retried
  * claim returns the contacts it already took), and a call workflow's ID names the
@@ -33,10 +40,10 @@ import { defaultLimits } from '../call/conversation.js';
 import type { OutboundCallInput } from '../call/types.js';
 import { FailureType } from '../errors.js';
 import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
-import type { ClaimedContact, ClaimResult } from '../../activities/campaign.js';
+import type { CampaignFigures, ClaimedContact, ClaimResult } from '../../activities/campaign.js';
 import { campaignActivities as acts } from './activities.js';
 import { HistoryClock } from './clock.js';
-import { callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
+import { callEndedSignal, callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
 import { claimAheadMs, dueSlots, dueSlotsMovedToWake, nextClaimAtMs, nextSlotAfter } from './pacer.js';
 import { campaignStats } from './stats.js';
 import type { CampaignCarry, CampaignInput, CampaignResult, CampaignStatus, StopReason } from './types.js';
@@ -75,7 +82,18 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const clock = new HistoryClock(Date.now());
   const clockInHistory = patched('history-clock');
   const nowMs = (): number => (clockInHistory ? clock.nowMs() : Date.now());
-  const inFlightCount = () => Object.keys(s.inFlight).length;
+  // Calls settle their own outcomes in PostgreSQL (`settleCampaignAttempt`); the lines in
+  // use and the spend come back with each claim. `s.inFlight` then holds only calls that
+  // older runs started, which still signal their outcome.
+  const callsSettle = patched('calls-settle-themselves');
+  const inFlightCount = () => (callsSettle && s.dialling !== undefined ? s.dialling : Object.keys(s.inFlight).length);
+  const applyFigures = (f: CampaignFigures | undefined) => {
+    if (!f) return;
+    s.dialling = f.dialling;
+    s.costUsd = f.costUsd;
+    s.costedCalls = f.costedCalls;
+    s.attemptOutcomes = f.attempts;
+  };
 
   setHandler(callOutcomeSignal, (outcome) => {
     // Deduped by call ID: a call the campaign is not waiting for was already counted.
@@ -89,6 +107,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (outcome.retryDelayMs !== undefined && (s.nextDueAtMs !== undefined || !patched('retry-only-shortens-a-wait'))) {
       s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, nowMs() + outcome.retryDelayMs);
     }
+    wake = true;
+  });
+  setHandler(callEndedSignal, () => {
+    // A redial may now fall due before the time this campaign meant to sleep until.
+    delete s.nextDueAtMs;
     wake = true;
   });
   const transition = (allowedFrom: CampaignStatus[], verb: string) => () => {
@@ -161,8 +184,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   let sharedCapacityFull = false;
 
   for (;;) {
+    // Cleared as a pass begins (runs before calls settled cleared it before sleeping): a
+    // call's end heard during the pass may have come after its claim read the lines.
+    if (callsSettle) wake = false;
     let now = nowMs();
-    const free = config.maxConcurrentCalls - inFlightCount();
+    const free = config.maxConcurrentCalls - Object.keys(s.inFlight).length;
+    // About to continue as new: the next run claims at once, so nothing need wake this one.
+    const sleeps = !(workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
 
     // 1. Outcomes to PostgreSQL, in batches. With a budget, before every dial decision:
     // the spend so far must be the priced calls, not an average.
@@ -192,7 +220,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // 2. Stopping: close the queue once, let calls in flight finish, then end.
     if (s.status === 'running' && config.endsAt && now >= Date.parse(config.endsAt)) stop('end_date');
     if (s.status === 'stopping') {
-      if (!s.queueClosed) {
+      if (callsSettle) {
+        // Every pass: a call that ended since woke it, and the last one lets it finish.
+        const drained = await acts.drainCampaign({ campaignId, sleeps });
+        clock.heard(drained.finishedAtMs);
+        applyFigures(drained.figures);
+        s.tally = drained.tally;
+        s.queueClosed = true;
+      } else if (!s.queueClosed) {
         s.tally = await acts.closeQueue({ campaignId });
         s.queueClosed = true;
       }
@@ -211,8 +246,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
       const budgetRoom = config.budgetUsd === undefined ? Infinity : Math.floor((config.budgetUsd - projectedUsd) / averageCallCostUsd());
       const notDueYet = s.nextDueAtMs !== undefined && s.nextDueAtMs > now;
-      const want = Math.min(slots.count, free, budgetRoom);
-      if (budgetRoom <= 0 && inFlightCount() === 0 && s.unrecorded.length === 0) {
+      // Settling calls: the claim holds the campaign's lines and budget itself.
+      const want = callsSettle ? slots.count : Math.min(slots.count, free, budgetRoom);
+      if (!callsSettle && budgetRoom <= 0 && inFlightCount() === 0 && s.unrecorded.length === 0) {
         stop('budget');
         continue;
       }
@@ -227,8 +263,17 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           nowMs: now,
           leaseTtlMs,
           ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs } } : {}),
+          ...(callsSettle
+            ? {
+                lines: config.maxConcurrentCalls,
+                ...(config.budgetUsd !== undefined ? { budget: { limitUsd: config.budgetUsd, estimatedCostPerCallUsd: config.estimatedCostPerCallUsd ?? defaultCostPerCallUsd } } : {}),
+                sleeps,
+              }
+            : {}),
         });
         clock.heard(claim.finishedAtMs);
+        applyFigures(claim.figures);
+        if (claim.tally) s.tally = claim.tally;
         await startCalls(claim, slots.firstAtMs, slots.intervalMs);
         sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
         s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
@@ -237,6 +282,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           if (claim.nextDueAtMs === undefined && inFlightCount() === 0 && s.unrecorded.length === 0) return finish('completed');
         } else {
           delete s.nextDueAtMs;
+        }
+        // Over budget with nothing in flight: no call will end to make room.
+        if (claim.limitedBy === 'budget' && inFlightCount() === 0 && s.unrecorded.length === 0) {
+          stop('budget');
+          continue;
         }
         waitMs = waitAfterClaim(claim, now, nextClaimAt);
       } else if (notDueYet) {
@@ -255,7 +305,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       await condition(allHandlersFinished);
       await continueAsNew<typeof campaignWorkflow>({ ...input, carry: { ...s, runs: s.runs + 1 } });
     }
-    wake = false;
+    if (!callsSettle) wake = false;
+    // Woken during the pass: pass again at once, without a timer.
+    if (callsSettle && wake) continue;
     if (clockInHistory) await clock.waitUntil(() => wake, Math.max(waitMs, minTickMs));
     else await condition(() => wake, Math.max(waitMs, minTickMs));
   }
@@ -265,7 +317,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     for (const contact of claim.contacts) {
       // Registered before the start: a call that ends at once may report before it resolves.
       // Date.now() here only feeds the figures (stats.ts), never a choice.
-      s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
+      if (!callsSettle) s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
       s.dials++;
       s.firstDialAtMs ??= Date.now();
       s.lastDialAtMs = Date.now();
@@ -324,6 +376,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       ...(config.analysis ? { analysis: config.analysis } : {}),
       chainRetries: false,
       plannedAtMs,
+      ...(callsSettle ? { settlesWithCampaign: true } : {}),
     };
   }
 
@@ -333,6 +386,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         return nextClaimAt(s.nextSlotAtMs) - now;
       case 'nothing_due':
         return claim.nextDueAtMs === undefined ? idleCheckMs : claim.nextDueAtMs - now;
+      // A call's end wakes the campaign (the claim wrote that it waits for one).
+      case 'campaign_lines':
+      case 'budget':
+        return idleCheckMs;
       default:
         return claim.retryAfterMs;
     }

@@ -8,6 +8,12 @@ import type { CallOutcome, CampaignStats, CampaignStatus } from './types.js';
 /** Sent by each call workflow of the campaign when it ends (at least once; deduped by call ID). */
 export const callOutcomeSignal = defineSignal<[CallOutcome]>('callOutcome');
 
+/**
+ * Sent by the call whose end a sleeping campaign waits for (a free line, the last call in
+ * flight, a redial due sooner); the call has already settled its outcome in PostgreSQL.
+ */
+export const callEndedSignal = defineSignal('callEnded');
+
 export interface CampaignControlResult {
   status: CampaignStatus;
 }

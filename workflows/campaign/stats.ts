@@ -4,7 +4,8 @@ import type { CampaignCarry, CampaignConfig, CampaignStats } from './types.js';
 export function campaignStats(campaignId: string, config: CampaignConfig, s: CampaignCarry, nowMs: number): CampaignStats {
   const spanMs = s.firstDialAtMs !== undefined && s.lastDialAtMs !== undefined ? s.lastDialAtMs - s.firstDialAtMs : 0;
   const achieved = spanMs > 0 ? ((s.dials - 1) * 1000) / spanMs : 0;
-  const inFlight = Object.keys(s.inFlight).length;
+  // Counted in PostgreSQL by runs whose calls settle themselves; older runs kept a map.
+  const inFlight = s.dialling ?? Object.keys(s.inFlight).length;
   // Every contact still queued needs at least one more attempt; redials are not guessed.
   const left = s.tally ? s.tally.pending + s.tally.retryWait : undefined;
   const estimate =

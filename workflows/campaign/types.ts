@@ -75,6 +75,8 @@ export interface CampaignCarry {
   inFlight: Record<string, InFlightCall>;
   /** Outcomes received but not yet written to PostgreSQL. */
   unrecorded: CallOutcome[];
+  /** Calls in flight as PostgreSQL last counted them, in runs whose calls settle themselves. */
+  dialling?: number;
   /** When the pacer's next slot opens, ms since the epoch. */
   nextSlotAtMs: number;
   /** Claims made so far, across runs: names the next claim. */
