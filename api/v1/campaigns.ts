@@ -134,8 +134,9 @@ async function finishedCampaignStats(tx: TenantTx, row: CampaignRow): Promise<z.
  * workflow's `stats` query. A query that reaches a fresh worker just after the campaign's
  * worker died can make that worker split the campaign's pending task, and the campaign
  * then stops on a nondeterminism error (README, "Known SDK race"); a dashboard polling
- * this endpoint would send that query after every crash. The figures trail the campaign by
- * its outcome batches (about a second); the query stays for the Temporal UI and CLI.
+ * this endpoint would send that query after every crash. Each call settles its end here
+ * as it ends (a campaign run from before that wrote outcomes in batches, about a second
+ * behind); the query stays for the Temporal UI and CLI.
  */
 async function recordedCampaignStats(tx: TenantTx, row: CampaignRow, nowMs: number): Promise<z.infer<typeof stats>> {
   const contacts = await contactTally(tx, row.id);

@@ -139,7 +139,7 @@ Bare pace: ${fmt(b.pace.achieved.callsPerSecond)} starts/s (${fmt(b.pace.relativ
 |---|---|---|---|---|---|---|
 | **${fmt(r.ratios.cpuPer1000CallsTotal)}** | ${fmt(r.ratios.cpuPer1000CallsWorkerAndTemporal)} | ${fmt(r.ratios.cpuPer1000CallsWorker)} | ${fmt(r.ratios.cpuPer1000CallsTemporal)} | ${fmt(r.ratios.netCpuPer1000CallsTotal)} | **${fmt(r.ratios.historyEventsPerCall)}** | ${fmt(r.ratios.actionsPerCall)} |
 
-"Ours" does real work the bare variant does not: each call's activities write PostgreSQL (call record, compliance check, outcome, domain event), the simulated dial and ringing, the campaign's claims and outcome batches; the ratio is what all of Kickcall's orchestration costs over Temporal doing the same count of workflows and activities, not a per-feature breakdown.
+"Ours" does real work the bare variant does not: each call's activities write PostgreSQL (call record, compliance check, outcome, domain event, its settle with the campaign), the simulated dial and ringing, the campaign's claims; the ratio is what all of Kickcall's orchestration costs over Temporal doing the same count of workflows and activities, not a per-feature breakdown.
 
 ${holdSection}
 ## Targets (compared, not asserted)
@@ -160,7 +160,7 @@ ${rerun}
 - One ${r.machine.nproc}-core machine runs the stack, both workers and the bench: Temporal's and PostgreSQL's CPU contain that background (the "background cores" were read over ${r.options.baselineS} s idle just before each phase and vary during it). Compare ours and bare within this run, not across runs.
 - The net figure subtracts a background read over ${r.options.baselineS} s before each phase; ${Math.abs(m.cpu.baselineCores.temporal - b.cpu.baselineCores.temporal) > 0.2 ? `here the backgrounds differed a lot (Temporal ${m.cpu.baselineCores.temporal} cores before ours, ${b.cpu.baselineCores.temporal} before bare) and other work came and went during the phases, so the net ratio is not reliable; the gross ratio is the one to quote` : 'the background moved during the phases too, so treat it as a rough correction'}.
 - The Temporal server is the dev server (\`temporal server start-dev\`, SQLite): its CPU per action is not a production cluster's, and the ratio between ours and bare is the transferable figure.
-- Load mode has no media and ringing and talk times scaled by ${r.options.timeScale}; a real campaign's calls last minutes, so it holds many more calls in flight for the same pace (memory and the campaign's in-flight map grow; the per-call Temporal cost does not).
+- Load mode has no media and ringing and talk times scaled by ${r.options.timeScale}; a real campaign's calls last minutes, so it holds many more calls in flight for the same pace (the rows being dialled grow, and a campaign whose lines are full is woken by a call's end, one signal each; the per-call Temporal cost otherwise does not).
 - The issue asks for 10k- and 100k-contact campaigns; at the ${fmt(m.pace.achieved.callsPerSecond)} calls/s this machine achieved, a full 10k campaign (about 13,000 dials with redials) takes ~${Math.round(13_000 / Math.max(0.1, m.pace.achieved.callsPerSecond ?? 0.1) / 60)} min and 100k ten times that, beyond one run's budget here. The 100k case is meant to be covered by the bounded hold run (claims over 100k queued rows)${r.hold ? '' : ', which did not produce figures this time'}; per-call figures do not depend on campaign size, since the campaign continues as new every ≤ 8,000 events and contacts never enter history.
 `;
 }
