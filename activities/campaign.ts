@@ -536,6 +536,20 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     },
 
     /**
+     * A paused campaign's view of its calls finishing: its figures, and (while calls are
+     * in flight) a wait that the next call's end wakes, so its in-flight count stays true.
+     */
+    async readCampaignFigures(input: { campaignId: string; sleeps: boolean }): Promise<{ tally: ContactTally; figures: CampaignFigures } & Clocked> {
+      const read = await db.transaction().execute(async (trx) => {
+        await lockCampaign(trx, input.campaignId);
+        const figures = await figuresOf(trx, input.campaignId);
+        await writeWake(trx, input.campaignId, input.sleeps && figures.dialling > 0 ? { when: 'call_ends' } : undefined);
+        return { tally: await contactTally(trx, input.campaignId), figures };
+      });
+      return { ...read, finishedAtMs: Date.now() };
+    },
+
+    /**
      * A stopping campaign's pass: queued contacts are cancelled (once; later passes find
      * none) and, while calls are still in flight, it sleeps until the last one ends.
      */

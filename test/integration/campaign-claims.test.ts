@@ -180,6 +180,10 @@ test('calls settle their own ends: lines freed, redials set, figures counted onc
   // Stopping: a redial the policy grants is not made, and draining sleeps until the last call.
   const fourth = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k6', max: 1, nowMs: Date.now() + 3_700_000, window: allDay, lines: 10 });
   assert.equal(fourth.contacts.length, 1);
+  // Paused, the campaign watches its calls finish: the next end wakes it.
+  const watched = await acts.readCampaignFigures({ campaignId, sleeps: true });
+  assert.equal(watched.figures.dialling, 1);
+  assert.equal(await wakeState(), 'call_ends');
   await db.updateTable('campaigns').set({ status: 'stopping' }).where('id', '=', campaignId).execute();
   const drained = await acts.drainCampaign({ campaignId, sleeps: true });
   assert.equal(drained.figures.dialling, 1);

@@ -297,6 +297,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // Lines or budget full: an outcome wakes the loop.
     } else if (s.status === 'stopping' && inFlightCount() === 0) {
       waitMs = 0;
+    } else if (callsSettle && s.status === 'paused' && inFlightCount() > 0) {
+      // Paused, no claims read the lines: watch the calls in flight finish, each end waking it.
+      const read = await acts.readCampaignFigures({ campaignId, sleeps });
+      clock.heard(read.finishedAtMs);
+      applyFigures(read.figures);
+      s.tally = read.tally;
     }
     if (s.unrecorded.length > 0) waitMs = Math.min(waitMs, lastRecordAtMs + recordEveryMs - now);
 
