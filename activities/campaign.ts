@@ -397,16 +397,15 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
     const w = { ...defaultCallingWindow, ...req.window };
     const now = sql`to_timestamp(${req.nowMs / 1000})`;
-    const local = sql`(${now} at time zone contacts.time_zone)`;
     const due = room === 0 ? [] : await trx
       .selectFrom('contacts')
       .select(['id', 'attempts'])
       .where('campaign_id', '=', req.campaignId)
       .where('state', 'in', openStates)
       .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
-      // The calling window in each contact's own zone (PostgreSQL's tz database, DST included).
-      .where(sql<boolean>`extract(isodow from ${local})::int = any(${sql.val(w.days)}::int[])`)
-      .where(sql<boolean>`${local}::time >= ${w.start}::time and ${local}::time < ${w.end}::time`)
+      // The calling window in each contact's own zone (PostgreSQL's tz database, DST
+      // included), as one function: migration 0010 says why.
+      .where(sql<boolean>`kickcall_in_calling_window(${now}, contacts.time_zone, ${sql.val(w.days)}::int[], ${w.start}::time, ${w.end}::time)`)
       .orderBy(sql`next_attempt_at nulls first`)
       .orderBy('source_row')
       .limit(room)

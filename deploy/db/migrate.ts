@@ -14,6 +14,7 @@ import * as m0006 from './migrations/0006_retention.js';
 import * as m0007 from './migrations/0007_call_agent.js';
 import * as m0008 from './migrations/0008_lease_dial_time.js';
 import * as m0009 from './migrations/0009_calls_settle_with_campaign.js';
+import * as m0010 from './migrations/0010_claim_in_order.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0007_call_agent': m0007,
   '0008_lease_dial_time': m0008,
   '0009_calls_settle_with_campaign': m0009,
+  '0010_claim_in_order': m0010,
 };
 
 export class MigrationError extends Error {
