@@ -111,4 +111,6 @@ test('statistics: achieved pace over the dialling span, estimated completion fro
   assert.equal(stats.inFlight, 1);
   assert.equal(stats.estimatedCompletionAt, '2026-11-27T10:01:40.000Z', '400 contacts left at 5 per second');
   assert.equal(campaignStats('cmp-1', config, { ...s, status: 'paused' }, 0).estimatedCompletionAt, undefined, 'no estimate while paused');
+  // A run whose calls settle themselves counts its calls in flight in PostgreSQL.
+  assert.equal(campaignStats('cmp-1', config, { ...s, inFlight: {}, dialling: 7 }, 0).inFlight, 7);
 });
