@@ -148,6 +148,21 @@ async function writeWake(trx: Db, campaignId: string, wake: WakeWhen): Promise<v
     .execute();
 }
 
+/** Cancels the contacts not yet dialled or waiting for a redial: a stopped campaign's queued work. */
+async function cancelQueued(trx: Db, campaignId: string): Promise<void> {
+  await trx.updateTable('contacts').set({ state: 'cancelled', claim_id: null, updated_at: sql`now()` }).where('campaign_id', '=', campaignId).where('state', 'in', openStates).execute();
+}
+
+/**
+ * The figures of a campaign that dials nothing this pass (paused or stopping) and, when it
+ * will sleep while calls are in flight, what wakes it. Runs under the campaign's row lock.
+ */
+async function figuresAndWake(trx: Db, campaignId: string, sleepsUntil: 'call_ends' | 'idle_or_due' | undefined): Promise<{ tally: ContactTally; figures: CampaignFigures }> {
+  const figures = await figuresOf(trx, campaignId);
+  await writeWake(trx, campaignId, sleepsUntil && figures.dialling > 0 ? { when: sleepsUntil } : undefined);
+  return { tally: await contactTally(trx, campaignId), figures };
+}
+
 /**
  * Moves each attempt's contact on: waiting for its next attempt, or done (or cancelled:
  * a redial the policy grants that a stopped campaign will not make), and frees its
@@ -541,9 +556,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     async readCampaignFigures(input: { campaignId: string; sleeps: boolean }): Promise<{ tally: ContactTally; figures: CampaignFigures } & Clocked> {
       const read = await db.transaction().execute(async (trx) => {
         await lockCampaign(trx, input.campaignId);
-        const figures = await figuresOf(trx, input.campaignId);
-        await writeWake(trx, input.campaignId, input.sleeps && figures.dialling > 0 ? { when: 'call_ends' } : undefined);
-        return { tally: await contactTally(trx, input.campaignId), figures };
+        return figuresAndWake(trx, input.campaignId, input.sleeps ? 'call_ends' : undefined);
       });
       return { ...read, finishedAtMs: Date.now() };
     },
@@ -555,10 +568,8 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     async drainCampaign(input: { campaignId: string; sleeps: boolean }): Promise<{ tally: ContactTally; figures: CampaignFigures } & Clocked> {
       const drained = await db.transaction().execute(async (trx) => {
         await lockCampaign(trx, input.campaignId);
-        await trx.updateTable('contacts').set({ state: 'cancelled', claim_id: null, updated_at: sql`now()` }).where('campaign_id', '=', input.campaignId).where('state', 'in', openStates).execute();
-        const figures = await figuresOf(trx, input.campaignId);
-        await writeWake(trx, input.campaignId, input.sleeps && figures.dialling > 0 ? { when: 'idle_or_due' } : undefined);
-        return { tally: await contactTally(trx, input.campaignId), figures };
+        await cancelQueued(trx, input.campaignId);
+        return figuresAndWake(trx, input.campaignId, input.sleeps ? 'idle_or_due' : undefined);
       });
       await emitProgress(input.campaignId, drained.tally);
       return { ...drained, finishedAtMs: Date.now() };
@@ -566,12 +577,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
     /** Ends queued work: contacts not yet dialled (or waiting to be redialled) are cancelled. */
     async closeQueue(input: { campaignId: string }): Promise<ContactTally> {
-      await db
-        .updateTable('contacts')
-        .set({ state: 'cancelled', claim_id: null, updated_at: sql`now()` })
-        .where('campaign_id', '=', input.campaignId)
-        .where('state', 'in', openStates)
-        .execute();
+      await cancelQueued(db, input.campaignId);
       return contactTally(db, input.campaignId);
     },
 
