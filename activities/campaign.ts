@@ -60,6 +60,10 @@ export interface CampaignFigures {
   costedCalls: number;
   /** Ended attempts by disposition. */
   attempts: Partial<Record<Disposition, number>>;
+  /** The number of the last wake a call's end sent (`settleCampaignAttempt`): later ones are news. */
+  wakeSeq: number;
+  /** This pass left the campaign asleep until a call's end wakes it. */
+  sleepsUntilWoken: boolean;
 }
 
 /** The campaign's own limit on this claim: free lines, or the calls its budget still pays for. */
@@ -129,7 +133,7 @@ export async function contactTally(db: Db, campaignId: string): Promise<ContactT
 async function lockCampaign(trx: Db, campaignId: string) {
   return trx
     .selectFrom('campaigns')
-    .select(['status', 'cost_usd', 'costed_calls', 'attempt_outcomes', 'wake_when', 'wake_due_before'])
+    .select(['status', 'cost_usd', 'costed_calls', 'attempt_outcomes', 'wake_when', 'wake_due_before', 'wake_seq'])
     .where('id', '=', campaignId)
     .forUpdate()
     .executeTakeFirst();
@@ -159,8 +163,9 @@ async function cancelQueued(trx: Db, campaignId: string): Promise<void> {
  */
 async function figuresAndWake(trx: Db, campaignId: string, sleepsUntil: 'call_ends' | 'idle_or_due' | undefined): Promise<{ tally: ContactTally; figures: CampaignFigures }> {
   const figures = await figuresOf(trx, campaignId);
-  await writeWake(trx, campaignId, sleepsUntil && figures.dialling > 0 ? { when: sleepsUntil } : undefined);
-  return { tally: await contactTally(trx, campaignId), figures };
+  const wake = sleepsUntil && figures.dialling > 0 ? { when: sleepsUntil } : undefined;
+  await writeWake(trx, campaignId, wake);
+  return { tally: await contactTally(trx, campaignId), figures: { ...figures, sleepsUntilWoken: wake !== undefined } };
 }
 
 /**
@@ -239,8 +244,15 @@ async function priceAndCount(trx: Db, campaignId: string, callIds: string[], pri
 }
 
 async function figuresOf(trx: Db, campaignId: string): Promise<CampaignFigures> {
-  const row = await trx.selectFrom('campaigns').select(['cost_usd', 'costed_calls', 'attempt_outcomes']).where('id', '=', campaignId).executeTakeFirstOrThrow();
-  return { dialling: await countDialling(trx, campaignId), costUsd: row.cost_usd, costedCalls: row.costed_calls, attempts: row.attempt_outcomes };
+  const row = await trx.selectFrom('campaigns').select(['cost_usd', 'costed_calls', 'attempt_outcomes', 'wake_seq', 'wake_when']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+  return {
+    dialling: await countDialling(trx, campaignId),
+    costUsd: row.cost_usd,
+    costedCalls: row.costed_calls,
+    attempts: row.attempt_outcomes,
+    wakeSeq: row.wake_seq,
+    sleepsUntilWoken: row.wake_when !== null,
+  };
 }
 
 /** Statuses of a campaign row that still grant redials; a stopping or ended one does not. */
@@ -527,9 +539,10 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
      * while the campaign still dials), its capacity is freed, it is priced and counted in
      * the campaign's figures, all in one transaction under the campaign's row lock. The
      * campaign hears nothing of it unless it sleeps waiting for such an end: then this
-     * call clears the wait and says so, and the call wakes it with one signal.
+     * call clears the wait and says so, and the call wakes it with one signal carrying the
+     * wake's number (`wakeSeq`), so the campaign can tell a wake its last claim already saw.
      */
-    async settleCampaignAttempt(input: { campaignId: string; outcome: CallOutcome; endedAtMs: number }): Promise<{ wakeCampaign: boolean }> {
+    async settleCampaignAttempt(input: { campaignId: string; outcome: CallOutcome; endedAtMs: number }): Promise<{ wakeCampaign: boolean; wakeSeq?: number }> {
       await usageArrived([input.outcome.callId]);
       return db.transaction().execute(async (trx) => {
         const campaign = await lockCampaign(trx, input.campaignId);
@@ -538,14 +551,21 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         await priceAndCount(trx, input.campaignId, [input.outcome.callId], prices, settled);
         // Settled by an earlier try whose result was lost: that try may have cleared the
         // wait without its wake being sent, so wake again (a spare wake costs one pass).
-        if (settled.length === 0) return { wakeCampaign: true };
+        if (settled.length === 0) return { wakeCampaign: true, wakeSeq: campaign.wake_seq };
         let wake = campaign.wake_when === 'call_ends';
         if (campaign.wake_when === 'idle_or_due') {
           const retryAtMs = redialingStatuses.has(campaign.status) && input.outcome.retryDelayMs !== undefined ? input.endedAtMs + input.outcome.retryDelayMs : undefined;
           wake = (retryAtMs !== undefined && (campaign.wake_due_before === null || retryAtMs < campaign.wake_due_before.getTime())) || (await countDialling(trx, input.campaignId)) === 0;
         }
-        if (wake) await writeWake(trx, input.campaignId, undefined);
-        return { wakeCampaign: wake };
+        if (!wake) return { wakeCampaign: false };
+        // The wait is over, and this wake takes the next number.
+        const woken = await trx
+          .updateTable('campaigns')
+          .set({ wake_when: null, wake_due_before: null, wake_seq: sql`wake_seq + 1` })
+          .where('id', '=', input.campaignId)
+          .returning('wake_seq')
+          .executeTakeFirstOrThrow();
+        return { wakeCampaign: true, wakeSeq: woken.wake_seq };
       });
     },
 

@@ -15,6 +15,7 @@ import * as m0007 from './migrations/0007_call_agent.js';
 import * as m0008 from './migrations/0008_lease_dial_time.js';
 import * as m0009 from './migrations/0009_calls_settle_with_campaign.js';
 import * as m0010 from './migrations/0010_claim_in_order.js';
+import * as m0011 from './migrations/0011_wake_sequence.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0008_lease_dial_time': m0008,
   '0009_calls_settle_with_campaign': m0009,
   '0010_claim_in_order': m0010,
+  '0011_wake_sequence': m0011,
 };
 
 export class MigrationError extends Error {

@@ -143,6 +143,8 @@ export interface CampaignsTable {
   /** What wakes the sleeping campaign (migration 0009); null while it is awake. */
   wake_when: 'call_ends' | 'idle_or_due' | null;
   wake_due_before: Timestamp | null;
+  /** The number of the last wake a call's end sent (migration 0011). */
+  wake_seq: Generated<number>;
 }
 
 export interface ContactsTable {

@@ -135,7 +135,7 @@ async function heldTtsLeases(): Promise<number> {
   return Number(row.n);
 }
 
-test('calls settle their own ends: lines freed, redials set, figures counted once, and a sleeping campaign woken only by the end it waits for', async () => {
+test('calls settle their own ends: lines freed, redials set, figures counted once, and a sleeping campaign woken, with a number, only by the end it waits for', async () => {
   const { tenantId, campaignId } = await setup();
   await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(4));
   const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
@@ -152,11 +152,13 @@ test('calls settle their own ends: lines freed, redials set, figures counted onc
   assert.equal(first.limitedBy, 'campaign_lines');
   assert.equal(first.figures?.dialling, 2);
   assert.equal(await wakeState(), 'call_ends');
+  assert.deepEqual([first.figures?.wakeSeq, first.figures?.sleepsUntilWoken], [0, true], 'the claim says it sleeps, having seen no wake');
   const [a, b] = first.contacts as [typeof first.contacts[0], typeof first.contacts[0]];
-  assert.deepEqual(await end(a, 'busy', 3_600_000), { wakeCampaign: true }, 'the first end frees a line and wakes it');
+  assert.deepEqual(await end(a, 'busy', 3_600_000), { wakeCampaign: true, wakeSeq: 1 }, 'the first end frees a line and wakes it, as wake 1');
   assert.equal(await wakeState(), null, 'once: the wait is cleared');
   const second = await claim('k2', { lines: 2 });
   assert.equal(second.contacts.length, 1, 'the freed line is used');
+  assert.equal(second.figures?.wakeSeq, 1, 'the next claim has seen wake 1');
   const c = second.contacts[0]!;
   // One contact left undialled, waiting an hour: nothing due now, two calls in flight.
   const third = await claim('k3', { lines: 3 });
@@ -166,12 +168,14 @@ test('calls settle their own ends: lines freed, redials set, figures counted onc
   assert.equal(idle.limitedBy, 'nothing_due');
   assert.equal(await wakeState(), 'idle_or_due');
   assert.deepEqual(await end(b, 'completed'), { wakeCampaign: false }, 'an end that changes nothing lets it sleep');
-  assert.deepEqual(await end(c, 'busy', 60_000), { wakeCampaign: true }, 'a redial due before the hour wakes it');
-  await claim('k5', { lines: 10 });
-  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true }, 'the last call in flight wakes it');
+  assert.deepEqual(await end(c, 'busy', 60_000), { wakeCampaign: true, wakeSeq: 2 }, 'a redial due before the hour wakes it');
+  const awake = await claim('k5', { lines: 10 });
+  assert.equal(awake.figures?.wakeSeq, 2);
+  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true, wakeSeq: 3 }, 'the last call in flight wakes it');
 
-  // A retried settle changes nothing and wakes again (its first try's wake may be lost).
-  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true });
+  // A retried settle changes nothing and wakes again (its first try's wake may be lost),
+  // with the number the campaign compares against what its last claim saw.
+  assert.deepEqual(await end(d, 'completed'), { wakeCampaign: true, wakeSeq: 3 });
   const row = await db.selectFrom('campaigns').select(['attempt_outcomes']).where('id', '=', campaignId).executeTakeFirstOrThrow();
   assert.deepEqual(row.attempt_outcomes, { busy: 2, completed: 2 }, 'each attempt counted once');
   const contacts = await db.selectFrom('contacts').select(['id', 'state']).where('campaign_id', '=', campaignId).orderBy('id').execute();
@@ -183,15 +187,18 @@ test('calls settle their own ends: lines freed, redials set, figures counted onc
   // Paused, the campaign watches its calls finish: the next end wakes it.
   const watched = await acts.readCampaignFigures({ campaignId, sleeps: true });
   assert.equal(watched.figures.dialling, 1);
+  assert.equal(watched.figures.sleepsUntilWoken, true);
   assert.equal(await wakeState(), 'call_ends');
+  assert.equal((await acts.readCampaignFigures({ campaignId, sleeps: false })).figures.sleepsUntilWoken, false, 'about to continue as new, it does not sleep');
   await db.updateTable('campaigns').set({ status: 'stopping' }).where('id', '=', campaignId).execute();
   const drained = await acts.drainCampaign({ campaignId, sleeps: true });
   assert.equal(drained.figures.dialling, 1);
   assert.equal(drained.tally.cancelled, 1, 'the queued redial is cancelled');
-  assert.deepEqual(await end(fourth.contacts[0]!, 'busy', 60_000), { wakeCampaign: true });
+  assert.deepEqual(await end(fourth.contacts[0]!, 'busy', 60_000), { wakeCampaign: true, wakeSeq: 4 });
   const stopped = await db.selectFrom('contacts').select('state').where('campaign_id', '=', campaignId).where('id', '=', fourth.contacts[0]!.contactId).executeTakeFirstOrThrow();
   assert.equal(stopped.state, 'cancelled', 'no redial once the campaign stops');
-  assert.equal((await acts.drainCampaign({ campaignId, sleeps: true })).figures.dialling, 0);
+  const empty = await acts.drainCampaign({ campaignId, sleeps: true });
+  assert.deepEqual([empty.figures.dialling, empty.figures.sleepsUntilWoken, empty.figures.wakeSeq], [0, false, 4], 'nothing in flight: nothing to wait for');
 });
 
 test('a campaign’s budget is held by its claim from the spend its calls settled', async () => {

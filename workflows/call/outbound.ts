@@ -61,7 +61,10 @@ async function reportToCampaign(input: OutboundCallInput, outcome: Pick<CallOutc
   if (input.settlesWithCampaign) {
     const { campaignId } = input;
     const settled = await CancellationScope.nonCancellable(() => campaignSettle.settleCampaignAttempt({ campaignId, outcome: report, endedAtMs: Date.now() }));
-    if (settled.wakeCampaign) await CancellationScope.nonCancellable(() => campaign.signal(callEndedSignal)).catch(() => undefined);
+    if (settled.wakeCampaign) {
+      const ended = settled.wakeSeq !== undefined ? [{ wakeSeq: settled.wakeSeq }] : [];
+      await CancellationScope.nonCancellable(() => campaign.signal(callEndedSignal, ...ended)).catch(() => undefined);
+    }
     return;
   }
   if (!patched('report-outcome-to-campaign')) return;

@@ -86,6 +86,18 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   // use and the spend come back with each claim. `s.inFlight` then holds only calls that
   // older runs started, which still signal their outcome.
   const callsSettle = patched('calls-settle-themselves');
+  // A call's end wakes the campaign with a number (`wakeSeq`), compared with the number
+  // its last claim (drain, read) saw; a run from before woke on any end and replays so.
+  // Why numbers: the SDK race (README) can hand a workflow task's signal to the code
+  // before or after the activity result that ends the same task, so a signal may change
+  // what the campaign does only through the wait's predicate, where both orders lead to
+  // the same commands, and never through state a pass reads.
+  const wakesNumbered = callsSettle && patched('numbered-wakes');
+  let wakesHeard = 0;
+  let wakesSeen = 0;
+  // Set by this pass's claim (drain, read): it left the campaign asleep until a call's end.
+  let sleepsUntilWoken = false;
+  const callEndedSinceRead = () => wakesNumbered && sleepsUntilWoken && wakesHeard > wakesSeen;
   const inFlightCount = () => (callsSettle && s.dialling !== undefined ? s.dialling : Object.keys(s.inFlight).length);
   const applyFigures = (f: CampaignFigures | undefined) => {
     if (!f) return;
@@ -93,6 +105,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     s.costUsd = f.costUsd;
     s.costedCalls = f.costedCalls;
     s.attemptOutcomes = f.attempts;
+    // Absent from results of activities older than numbered wakes.
+    if (f.wakeSeq !== undefined) wakesSeen = f.wakeSeq;
+    sleepsUntilWoken = f.sleepsUntilWoken ?? false;
   };
 
   setHandler(callOutcomeSignal, (outcome) => {
@@ -109,7 +124,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
     wake = true;
   });
-  setHandler(callEndedSignal, () => {
+  setHandler(callEndedSignal, (ended) => {
+    if (wakesNumbered && ended?.wakeSeq !== undefined) {
+      wakesHeard = Math.max(wakesHeard, ended.wakeSeq);
+      return;
+    }
     // A redial may now fall due before the time this campaign meant to sleep until.
     delete s.nextDueAtMs;
     wake = true;
@@ -187,6 +206,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // Cleared as a pass begins (runs before calls settled cleared it before sleeping): a
     // call's end heard during the pass may have come after its claim read the lines.
     if (callsSettle) wake = false;
+    sleepsUntilWoken = false;
     let now = nowMs();
     const free = config.maxConcurrentCalls - Object.keys(s.inFlight).length;
     // About to continue as new: the next run claims at once, so nothing need wake this one.
@@ -314,8 +334,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (!callsSettle) wake = false;
     // Woken during the pass: pass again at once, without a timer.
     if (callsSettle && wake) continue;
-    if (clockInHistory) await clock.waitUntil(() => wake, Math.max(waitMs, minTickMs));
-    else await condition(() => wake, Math.max(waitMs, minTickMs));
+    const woken = () => wake || callEndedSinceRead();
+    if (clockInHistory) await clock.waitUntil(woken, Math.max(waitMs, minTickMs));
+    else await condition(woken, Math.max(waitMs, minTickMs));
+    // A redial may now fall due before the time this campaign meant to sleep until. Read
+    // only where a wait ended: a wait that a redial's due time bounds ends no sooner than
+    // that time, so a wake heard with its timer changes nothing here.
+    if (callEndedSinceRead()) delete s.nextDueAtMs;
   }
 
   /** Starts one call workflow per claimed contact; the pace planned each one's time. */

@@ -11,8 +11,14 @@ export const callOutcomeSignal = defineSignal<[CallOutcome]>('callOutcome');
 /**
  * Sent by the call whose end a sleeping campaign waits for (a free line, the last call in
  * flight, a redial due sooner); the call has already settled its outcome in PostgreSQL.
+ * `wakeSeq` numbers the wake (the campaign row's `wake_seq`); calls whose settle ran
+ * before wakes were numbered send nothing.
  */
-export const callEndedSignal = defineSignal('callEnded');
+export const callEndedSignal = defineSignal<[CallEnded?]>('callEnded');
+
+export interface CallEnded {
+  wakeSeq?: number;
+}
 
 export interface CampaignControlResult {
   status: CampaignStatus;
