@@ -6,7 +6,7 @@
  * so the history shows the task clock each workflow task ran with, and a replay that
  * reads another time for its choice chooses another activity (a nondeterminism error).
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import { HistoryClock } from '../../workflows/campaign/clock.js';
 
 export interface Note {
@@ -33,5 +33,45 @@ export async function clockProbe(n: number, clockKind: 'task' | 'history' = 'tas
     const noted = await (late ? noteLateClock : noteClock)({ seq, nowMs, choiceMs });
     clock.heard(noted?.finishedAtMs);
     await clock.waitUntil(() => false, 1500);
+  }
+}
+
+/**
+ * The probe workflow for wake.ts: the campaign's sleep on its lines, reduced. Each pass
+ * claims (an activity that returns the number of the last wake it saw) and then sleeps
+ * until a wake or 2 s. `flag` wakes as campaign runs before numbered wakes did: a signal
+ * sets a flag that each pass clears as it begins, and a pass that finds it set passes again
+ * at once. `numbered` wakes as the campaign does now (workflows/campaign/campaign.ts): the
+ * signal's number counts only in the sleep's predicate, against the claim's.
+ */
+export const wokenSignal = defineSignal<[{ wakeSeq: number }]>('woken');
+export const passesQuery = defineQuery<number>('passes');
+
+export async function wakeProbe(passes: number, wakes: 'flag' | 'numbered', activityQueue: string): Promise<void> {
+  const { claim } = proxyActivities<{ claim(pass: number, wokenAsleep: boolean): Promise<{ wakeSeq: number; finishedAtMs: number }> }>({ startToCloseTimeout: '1 minute', taskQueue: activityQueue });
+  const clock = new HistoryClock(Date.now());
+  let pass = 0;
+  let wake = false;
+  let heard = 0;
+  let seen = 0;
+  setHandler(wokenSignal, ({ wakeSeq }) => {
+    if (wakes === 'flag') wake = true;
+    else heard = Math.max(heard, wakeSeq);
+  });
+  setHandler(passesQuery, () => pass);
+  // Whether the last pass went to sleep unwoken and a wake ended it: what a wake split
+  // from its task looks like from inside. Only in the claim's input, which replay does
+  // not compare, so the runner can tell a split from a wake that came with the task.
+  let wokenAsleep = false;
+  for (; pass < passes; pass++) {
+    if (wakes === 'flag') wake = false;
+    const claimed = await claim(pass, wokenAsleep);
+    clock.heard(claimed.finishedAtMs);
+    seen = claimed.wakeSeq;
+    wokenAsleep = false;
+    if (wakes === 'flag' && wake) continue;
+    const woken = () => (wakes === 'flag' ? wake : heard > seen);
+    const asleep = !woken();
+    wokenAsleep = (await clock.waitUntil(woken, 2000)) && asleep;
   }
 }
