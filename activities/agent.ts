@@ -12,6 +12,7 @@ import { callConfigSchema, type CallConfigInput, type Turn } from '../media/agen
 import { readCallEvents } from '../media/events/history.js';
 import { controlReplySchema, type ControlCommand } from '../media/events/schema.js';
 import { callControlSubject } from '../media/events/subjects.js';
+import { isNoResponders } from '../media/events/control-client.js';
 import { FailureType } from '../workflows/errors.js';
 import { currentTraceparent } from '../deploy/telemetry/tracing.js';
 
@@ -79,7 +80,7 @@ export function createAgentActivities(deps: AgentDeps) {
       } catch (err) {
         // Nobody subscribed (NATS "no responders") means the agent's process is gone:
         // retrying cannot help, the workflow replaces the agent. A timeout may be a slow agent.
-        const gone = /no responders/i.test(String((err as Error).message)) || (err as { code?: string }).code === '503';
+        const gone = isNoResponders(err);
         throw ApplicationFailure.create({
           type: FailureType.AgentUnavailable,
           message: gone ? 'the call has no live agent' : 'the call’s agent did not answer in time',

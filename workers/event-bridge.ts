@@ -4,7 +4,8 @@
  * PostgreSQL (turn text, latency metrics, usage) idempotently by (call, seq), signals the
  * call's workflow with the compact event, and acks only after the signal was accepted.
  * Several instances share the same durable consumer; the workflow dedupes and orders by
- * seq, so redelivery and interleaving are safe.
+ * seq, so redelivery and interleaving are safe. It also watches each call's agent
+ * (`agent-watch.ts`) so that a media job whose machine died is replaced within seconds.
  *
  *   tsx workers/event-bridge.ts      (SIGTERM/SIGINT: stop pulling, finish the message, close)
  */
@@ -20,7 +21,8 @@ import { createLogger, type Logger } from '../deploy/logger.js';
 import { ensureCallEventsStream } from '../media/events/publisher.js';
 import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
 import { callEventBridgeDurable, callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
-import { callEventSignal, type CallEventSignal } from '../workflows/messages.js';
+import { agentUnreachableSignal, callEventSignal, type CallEventSignal } from '../workflows/messages.js';
+import { startAgentWatch, type AgentWatchOptions } from './agent-watch.js';
 import { SpanKind } from '@opentelemetry/api';
 import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
@@ -149,6 +151,12 @@ export interface EventBridgeDeps {
   deliverPolicy?: DeliverPolicy;
   /** Prices for the cost counters. Default the price table's defaults. */
   prices?: PriceTable;
+  /**
+   * Each call's agent is watched from its `agent.joined` until it leaves, and the call's
+   * workflow told at once when its process is gone (`workers/agent-watch.ts`). `false`
+   * turns that off; an object tunes it.
+   */
+  agentWatch?: false | Pick<AgentWatchOptions, 'probeEveryMs' | 'missesToLose' | 'reconnectGraceMs'>;
 }
 
 export interface EventBridge {
@@ -177,6 +185,23 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
       max_deliver: -1,
     });
   }
+  const agentWatch =
+    deps.agentWatch === false
+      ? undefined
+      : startAgentWatch({
+          nc: deps.nc,
+          log: deps.log,
+          ...deps.agentWatch,
+          onUnreachable: async (callId, participantIdentity) => {
+            await deps.temporal.workflow
+              .getHandle(callId)
+              .signal(agentUnreachableSignal, { participantIdentity })
+              .catch((err: unknown) => {
+                // The call has ended meanwhile: nothing to replace.
+                if (!(err instanceof WorkflowNotFoundError)) throw err;
+              });
+          },
+        });
   const consumer = await jetstream(deps.nc).consumers.get(callEventsStream, durable);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   let handled = 0;
@@ -198,6 +223,8 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
         await persistEvent(deps.db, event);
         await deps.temporal.workflow.getHandle(event.callId).signal(callEventSignal, toSignal(event));
       });
+      if (event.type === 'agent.joined' && event.participantIdentity) agentWatch?.watch(event.callId, event.participantIdentity, event.seq);
+      if (event.type === 'agent.left' || event.type === 'call.ended') agentWatch?.forget(event.callId, event.seq);
       m.ack();
       observeEvent(event, Date.now(), deps.prices);
     } catch (err) {
@@ -224,6 +251,7 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
       return handled;
     },
     async stop() {
+      agentWatch?.stop();
       await messages.close();
       await done;
     },

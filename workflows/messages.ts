@@ -46,6 +46,16 @@ export interface RoomEventSignal {
 }
 export const roomEventSignal = defineSignal<[RoomEventSignal]>('roomEvent');
 
+/**
+ * From the event bridge (`workers/agent-watch.ts`): no process serves the call's control
+ * subject any more, so the agent that joined as `participantIdentity` is gone, though
+ * LiveKit may list it for ~20 s yet.
+ */
+export interface AgentUnreachableSignal {
+  participantIdentity: string;
+}
+export const agentUnreachableSignal = defineSignal<[AgentUnreachableSignal]>('agentUnreachable');
+
 /** Ends a live call now (an operator, the API, a campaign cancel). */
 export interface HangUpRequest {
   reason: string;

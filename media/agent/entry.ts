@@ -126,13 +126,15 @@ async function runCall(
   session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => lastWords.track(finish(String(reason))));
 
   await session.start({ agent, room: ctx.room, record: false });
+  // Served before the agent says it joined: the event bridge pings this subject from then
+  // on to tell a live agent from one whose machine died (workers/agent-watch.ts).
+  const control = serveControl(nc, call.callId, { session, agent, hangup: (reason) => endAfter('', reason) }, log);
   await reporter.publish({
     type: 'agent.joined',
     workerId: ctx.workerId,
     resumed: call.resume !== undefined,
     ...(ctx.room.localParticipant ? { participantIdentity: ctx.room.localParticipant.identity } : {}),
   });
-  const control = serveControl(nc, call.callId, { session, agent, hangup: (reason) => endAfter('', reason) }, log);
   ctx.addShutdownCallback(() => Promise.resolve(control.unsubscribe()));
 
   if (call.resume) {

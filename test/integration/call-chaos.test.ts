@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startSipp } from '../../deploy/sipp.js';
 import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
+import { readCallEvents } from '../../media/events/history.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
@@ -97,13 +98,13 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
     await close();
   });
   const sipp = await talkingCallee(5150, 16_150, 30_000);
-  // The workflow learns of the dead agent by silence (its last turn + the allowance + a
-  // 2 s grace) and dispatches a new one, whose joining starts the allowance again before
-  // "are you still there?", and as long again before the hang-up. The caller's next line
-  // comes ~32 s after their first. At 8 s the hang-up and that line came within a second
-  // of each other on CI; at 17 s the new agent is listening ~8 s before the line, and the
-  // prompt would come ~8 s after it.
-  const input = callInput(sipp.address, { silenceTimeoutS: 17 });
+  // The event bridge's watch finds the dead agent within a few seconds (its call's control
+  // subject has no responders) and the workflow dispatches a new one after a 2 s grace.
+  // The new agent's joining starts the silence allowance again. The caller's next line
+  // comes ~27 s after the kill; at 25 s, "are you still there?" cannot come before it even
+  // if the new agent joins at once. Silence alone would find the dead agent only 27 s after
+  // its last turn, too late for that line.
+  const input = callInput(sipp.address, { silenceTimeoutS: 25 });
   const callId = callWorkflowId(input);
   const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [input] });
 
@@ -114,6 +115,7 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
     return rows.at(-1)?.role === 'agent' && rows.length >= 3;
   }, 20_000, 'the first agent never replied');
   await first.kill();
+  const killedAtMs = Date.now();
   // A second machine is there to take the replacement job (in-process here), with a warm
   // job process as in production: a cold one took 7.6 s to start on a loaded CI machine,
   // and the caller's next line came before the new agent listened.
@@ -129,6 +131,13 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   const result = await handle.result();
   await saveHistoryIfRecording(handle, 'chaos-media-worker-killed');
   assert.equal(result.agents, 2, 'a second agent joined the call');
+  const history = await handle.fetchHistory();
+  const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter(Boolean);
+  assert.ok(signals.includes('agentUnreachable'), 'the bridge told the workflow its agent was gone');
+  const joins = (await readCallEvents(nc, callId)).filter((e) => e.type === 'agent.joined');
+  const replacedAfterMs = Date.parse(joins[1]!.ts) - killedAtMs;
+  // Silence would have taken 27 s from the last turn; the second server starts after the kill.
+  assert.ok(replacedAfterMs < 15_000, `the new agent joined ${replacedAfterMs} ms after the kill`);
   assert.equal(result.disposition, 'completed', `ended ${result.endReason}`);
   assert.deepEqual(await userTurns(callId), ['Sorry, who is this?', 'No thanks, I am not interested. Goodbye.'], 'the new agent heard the rest of the conversation');
   const rows = await db.selectFrom('calls').select(['id', 'agent_count']).where('tenant_id', '=', tenantId).where('contact_id', '=', input.contactId).execute();

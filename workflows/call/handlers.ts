@@ -4,12 +4,13 @@
  * (validated first), and the status query reads it.
  */
 import { setHandler } from '@temporalio/workflow';
-import { callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
+import { agentUnreachableSignal, callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import type { CallState } from './state.js';
 
 export function registerCallHandlers(state: CallState, callId: string, opts: { onHangUp?: () => void } = {}): void {
   setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
   setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
+  setHandler(agentUnreachableSignal, ({ participantIdentity }) => state.onAgentUnreachable(participantIdentity, Date.now()));
   setHandler(
     hangUpUpdate,
     ({ reason }) => {

@@ -44,7 +44,7 @@ export class CallState {
   generation = 0;
   agentIdentity: string | undefined;
   /** Set when the current agent is gone but the call is not over. */
-  agentLost: { atMs: number; cause: 'agent_left' | 'participant_left' | 'silence' } | undefined;
+  agentLost: { atMs: number; cause: 'agent_left' | 'participant_left' | 'unreachable' | 'silence' } | undefined;
   ended: { reason: string; by: EndedBy } | undefined;
   voicemailAtMs: number | undefined;
   optedOut = false;
@@ -92,6 +92,13 @@ export class CallState {
     if (event.participantKind === 'agent' && ours && !this.ended) {
       this.agentLost ??= { atMs: nowMs, cause: 'participant_left' };
     }
+  }
+
+  /** The current agent's process is gone (the bridge's watch); an earlier agent's loss changes nothing. */
+  onAgentUnreachable(participantIdentity: string, nowMs: number): void {
+    this.version++;
+    if (this.ended || participantIdentity !== this.agentIdentity) return;
+    this.agentLost ??= { atMs: nowMs, cause: 'unreachable' };
   }
 
   private applyReady(nowMs: number): void {
