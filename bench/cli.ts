@@ -92,6 +92,7 @@ function parseCampaignArgs(args: string[]): CampaignBenchOptions {
       'hold-contacts': { type: 'string' },
       'hold-window-s': { type: 'string' },
       'max-run-s': { type: 'string' },
+      'bare-calls': { type: 'string' },
     },
     strict: true,
   });
@@ -113,6 +114,7 @@ function parseCampaignArgs(args: string[]): CampaignBenchOptions {
     holdContacts,
     holdWindowS: Math.min(positiveInt('hold-window-s', values['hold-window-s'], d.holdWindowS), 1800),
     maxRunS: Math.min(positiveInt('max-run-s', values['max-run-s'], d.maxRunS, 30), 4 * 3600),
+    bareCalls: positiveInt('bare-calls', values['bare-calls'], d.bareCalls, 0),
   };
 }
 

@@ -50,6 +50,7 @@ export const defaultCampaignBenchOptions: CampaignBenchOptions = {
   holdContacts: 0,
   holdWindowS: 60,
   maxRunS: 900,
+  bareCalls: 0,
   timeScale: 0.005,
   actionSample: 200,
   baselineS: 10,
@@ -244,7 +245,7 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
     // 4. Bare, as many calls at the same pace, as many activities per call.
     const activitiesPerCall = mainHistory.callActivitiesMean;
     const localActivitiesPerCall = mainHistory.callLocalActivitiesMean;
-    const bareCalls = Math.max(1, dials);
+    const bareCalls = Math.max(1, opts.bareCalls > 0 ? Math.min(opts.bareCalls, dials) : dials);
     log(`idle ${opts.baselineS} s, then the bare comparison: ${bareCalls} workflows × ${activitiesPerCall} no-op activities and ${localActivitiesPerCall} local ones at ${opts.callsPerSecond}/s`);
     const bareBaseline = await measureBaseline(pids, opts.baselineS);
     const bareRoots = { worker: barePid, temporal: pids.temporal, postgres: pids.postgres };

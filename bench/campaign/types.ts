@@ -19,6 +19,11 @@ export interface CampaignBenchOptions {
   holdWindowS: number;
   /** The main campaign is cancelled after this long if it has not completed (the figures cover what it dialled). */
   maxRunS: number;
+  /**
+   * Calls the bare comparison runs: 0 for as many as the campaign dialled. Its figures are
+   * per call, so fewer (at the same pace) compare as well and save a long run half its time.
+   */
+  bareCalls: number;
   /** Load mode's time scale for ringing and talk (as the chaos run). */
   timeScale: number;
   /** Call histories fetched to count actions, per variant. */
