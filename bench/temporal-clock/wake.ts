@@ -78,7 +78,8 @@ export async function runWakeProbe(passes: number, wakes: WakeProbeRun['wakes'])
 
   let wakeSeq = 0;
   let splits = 0;
-  let restarted: Promise<unknown> = Promise.resolve();
+  /** Slots whose worker was killed and has not yet been started again. */
+  const down = new Set<number>();
   let ended = false;
   /** Queries sent by claims, each with the pass that sent it and the killed worker's slot. */
   const queries: Promise<{ pass: number; slot: number }>[] = [];
@@ -90,9 +91,10 @@ export async function runWakeProbe(passes: number, wakes: WakeProbeRun['wakes'])
     activities: {
       async claim(pass: number, _wokenAsleep: boolean) {
         // Both workers up first: the one not killed must be there to answer.
-        await restarted;
+        while (down.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
         const slot = await ownerOf();
         if (slot >= 0) {
+          down.add(slot);
           await workers[slot]!.kill();
           // Sent before the claim completes: it waits out the dead worker's sticky queue
           // (3 s) and then reaches the other worker, which runs the history it finds,
@@ -120,6 +122,13 @@ export async function runWakeProbe(passes: number, wakes: WakeProbeRun['wakes'])
       }
       handled++;
       const { pass, slot } = await asked;
+      // A query refused at once (before the claim completed) ran nothing: wait for the
+      // completion, so the wake never lands before it.
+      while (Date.now() < deadline) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        if (events.filter((e) => e.activityTaskCompletedEventAttributes).length > pass) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       // At once after the answer: the wake lands before that task is handed on.
       await handle.signal(wokenSignal, { wakeSeq: ++wakeSeq });
       while (!ended && Date.now() < deadline && (await handle.query(passesQuery).catch(() => pass)) <= pass) {
@@ -132,10 +141,10 @@ export async function runWakeProbe(passes: number, wakes: WakeProbeRun['wakes'])
         break;
       }
       if (await splitAfter(pass)) splits++;
-      restarted = startWorker(slot).then((w) => (workers[slot] = w));
-      await restarted;
+      workers[slot] = await startWorker(slot);
+      down.delete(slot);
     }
-    const completed = await Promise.race([result.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000))]);
+    const completed = await Promise.race([result.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000))]);
     let replayError: string | null = null;
     try {
       await Worker.runReplayHistory({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) }, await handle.fetchHistory(), taskQueue);
