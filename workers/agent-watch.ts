@@ -8,7 +8,7 @@
  * ping counts for nothing, and so do answers just after this process reconnected to NATS:
  * the job may not have re-subscribed yet.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, QueuedIterator, Status } from '@nats-io/transport-node';
 import type { Logger } from '../deploy/logger.js';
 import { pingAgent } from '../media/events/control-client.js';
 
@@ -41,8 +41,11 @@ export function startAgentWatch(opts: AgentWatchOptions): AgentWatch {
   let quietUntilMs = 0;
   let stopped = false;
 
+  // Typed as an AsyncIterable, a QueuedIterator at run time: `stop()` ends this loop and
+  // drops the listener, so a watch stopped on a connection that lives on leaves nothing.
+  const statuses = opts.nc.status() as AsyncIterable<Status> & Partial<Pick<QueuedIterator<Status>, 'stop'>>;
   void (async () => {
-    for await (const s of opts.nc.status()) {
+    for await (const s of statuses) {
       if (s.type === 'reconnect' || s.type === 'disconnect') {
         quietUntilMs = Date.now() + reconnectGraceMs;
         for (const w of watched.values()) w.misses = 0;
@@ -89,6 +92,7 @@ export function startAgentWatch(opts: AgentWatchOptions): AgentWatch {
     stop() {
       stopped = true;
       clearInterval(timer);
+      statuses.stop?.();
       watched.clear();
     },
   };
