@@ -14,7 +14,7 @@ import type { Db } from '../deploy/db/schema.js';
 import { nextWindowOpenMs, defaultCallingWindow, type CallingWindow } from '../workflows/call/calling-window.js';
 import type { Disposition } from '../workflows/call/types.js';
 import type { CallOutcome, ContactTally } from '../workflows/campaign/types.js';
-import { FailureType } from '../workflows/errors.js';
+import { FailureType, InvalidInputError } from '../workflows/errors.js';
 import { callWorkflowId } from '../workflows/ids.js';
 import { callCost, defaultPrices, type PriceTable } from './pricing.js';
 import { admitByRate } from './trunk-rate.js';
@@ -255,8 +255,26 @@ async function figuresOf(trx: Db, campaignId: string): Promise<CampaignFigures> 
   };
 }
 
-/** Statuses of a campaign row that still grant redials; a stopping or ended one does not. */
-const redialingStatuses = new Set(['draft', 'running', 'paused']);
+/** Statuses of a campaign row that still dial (redials, new contacts); a stopping or ended one does not. */
+export const dialingStatuses = new Set(['draft', 'running', 'paused']);
+
+/**
+ * Contacts were just added to a campaign, in the adder's transaction (an import). Under
+ * the campaign's row lock: refused if the campaign no longer dials, so one that finished
+ * while the file streamed in keeps no contacts it will never call (its finish takes the
+ * same lock and looks for open contacts, `finishCampaign`); and if it sleeps until a
+ * contact falls due, the next wake number, for the adder to signal once it has committed
+ * (`contactsAddedSignal`). The wait is left written: if that signal is lost, a call's end
+ * still wakes the campaign, and its own timer does at the latest.
+ */
+export async function contactsArrived(trx: Db, campaignId: string): Promise<{ accepted: true; wakeSeq?: number } | { accepted: false; status: string }> {
+  const campaign = await lockCampaign(trx, campaignId);
+  if (!campaign) throw new InvalidInputError(`campaign ${campaignId} does not exist`);
+  if (!dialingStatuses.has(campaign.status)) return { accepted: false, status: campaign.status };
+  if (campaign.wake_when !== 'idle_or_due') return { accepted: true };
+  const woken = await trx.updateTable('campaigns').set({ wake_seq: sql`wake_seq + 1` }).where('id', '=', campaignId).returning('wake_seq').executeTakeFirstOrThrow();
+  return { accepted: true, wakeSeq: woken.wake_seq };
+}
 
 export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams: number; ttsStreams: number }; prices?: PriceTable }) {
   const { db } = deps;
@@ -547,14 +565,14 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       return db.transaction().execute(async (trx) => {
         const campaign = await lockCampaign(trx, input.campaignId);
         if (!campaign) return { wakeCampaign: false };
-        const settled = await settleContacts(trx, input.campaignId, [input.outcome], redialingStatuses.has(campaign.status), input.endedAtMs);
+        const settled = await settleContacts(trx, input.campaignId, [input.outcome], dialingStatuses.has(campaign.status), input.endedAtMs);
         await priceAndCount(trx, input.campaignId, [input.outcome.callId], prices, settled);
         // Settled by an earlier try whose result was lost: that try may have cleared the
         // wait without its wake being sent, so wake again (a spare wake costs one pass).
         if (settled.length === 0) return { wakeCampaign: true, wakeSeq: campaign.wake_seq };
         let wake = campaign.wake_when === 'call_ends';
         if (campaign.wake_when === 'idle_or_due') {
-          const retryAtMs = redialingStatuses.has(campaign.status) && input.outcome.retryDelayMs !== undefined ? input.endedAtMs + input.outcome.retryDelayMs : undefined;
+          const retryAtMs = dialingStatuses.has(campaign.status) && input.outcome.retryDelayMs !== undefined ? input.endedAtMs + input.outcome.retryDelayMs : undefined;
           wake = (retryAtMs !== undefined && (campaign.wake_due_before === null || retryAtMs < campaign.wake_due_before.getTime())) || (await countDialling(trx, input.campaignId)) === 0;
         }
         if (!wake) return { wakeCampaign: false };
@@ -601,11 +619,28 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       return contactTally(db, input.campaignId);
     },
 
-    /** Records the campaign's end and emits `campaign.completed` for webhooks. */
-    async finishCampaign(input: { tenantId: string; campaignId: string; status: 'completed' | 'cancelled' | 'stopped'; stopReason?: string; note?: string; costUsd: number; dials: number }): Promise<ContactTally> {
-      const t = await contactTally(db, input.campaignId);
-      await emitProgress(input.campaignId, t);
-      await db.transaction().execute(async (trx) => {
+    /**
+     * Records the campaign's end and emits `campaign.completed` for webhooks. With
+     * `unlessContactsOpen`, a campaign with open contacts (added after its last claim found
+     * none, `contactsArrived`) is left running; the tally it returns shows them.
+     */
+    async finishCampaign(input: {
+      tenantId: string;
+      campaignId: string;
+      status: 'completed' | 'cancelled' | 'stopped';
+      stopReason?: string;
+      note?: string;
+      costUsd: number;
+      dials: number;
+      unlessContactsOpen?: boolean;
+    }): Promise<ContactTally> {
+      // Before the end, in its own transaction, so webhooks see progress before `campaign.completed`.
+      await emitProgress(input.campaignId, await contactTally(db, input.campaignId));
+      return db.transaction().execute(async (trx) => {
+        // The lock an import takes to add contacts: they are in this tally, or it finds the campaign ended.
+        await lockCampaign(trx, input.campaignId);
+        const tally = await contactTally(trx, input.campaignId);
+        if (input.unlessContactsOpen && tally.pending + tally.retryWait > 0) return tally;
         await trx
           .updateTable('campaigns')
           .set({ status: input.status, stop_reason: input.stopReason ?? null, finished_at: sql`coalesce(finished_at, now())`, updated_at: sql`now()` })
@@ -620,13 +655,13 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
             type: 'campaign.completed',
             call_id: null,
             campaign_id: input.campaignId,
-            payload: JSON.stringify({ campaignId: input.campaignId, status: input.status, stopReason: input.stopReason, note: input.note, contacts: t, dials: input.dials, costUsd: input.costUsd }),
+            payload: JSON.stringify({ campaignId: input.campaignId, status: input.status, stopReason: input.stopReason, note: input.note, contacts: tally, dials: input.dials, costUsd: input.costUsd }),
             occurred_at: new Date(),
           })
           .onConflict((oc) => oc.column('id').doNothing())
           .execute();
+        return tally;
       });
-      return t;
     },
 
     /** Sets the campaign row's status as the workflow changes it (paused, running). */

@@ -1687,7 +1687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign has finished. */
+            /** @description The campaign is stopping or has finished. */
             409: {
                 headers: {
                     [name: string]: unknown;

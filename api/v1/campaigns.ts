@@ -11,9 +11,9 @@ import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { contactTally } from '../../activities/campaign.js';
+import { contactTally, contactsArrived, dialingStatuses } from '../../activities/campaign.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
-import { cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
+import { cancelCampaignUpdate, contactsAddedSignal, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
 import type { CampaignConfig, CampaignInput } from '../../workflows/campaign/types.js';
 import { importContactsCsv } from '../contacts-import.js';
 import { ApiProblem, notFound, problem } from '../problem.js';
@@ -293,16 +293,15 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
       responses: {
         201: { description: 'What was imported, and every refused row with its reason.', schema: importReport },
         404: { description: 'No such campaign in this tenant.' },
-        409: { description: 'The campaign has finished.' },
+        409: { description: 'The campaign is stopping or has finished.' },
         413: { description: 'The upload is too large.' },
       },
-      handler: async ({ principal, params, query, body, tenantDb }) => {
-        const report = await tenantDb(async (tx) => {
+      handler: async ({ principal, params, query, body, tenantDb, request }) => {
+        const closed = (id: string, status: string) => new ApiProblem(problem('invalid-transition', 409, 'Invalid transition', `Campaign ${id} is ${status}; it takes no more contacts.`));
+        const { report, wakeSeq } = await tenantDb(async (tx) => {
           const row = await readCampaign(tx, params.campaignId);
-          if (['completed', 'cancelled', 'stopped'].includes(row.status)) {
-            throw new ApiProblem(problem('invalid-transition', 409, 'Invalid transition', `Campaign ${row.id} has ${row.status}; it takes no more contacts.`));
-          }
-          return importContactsCsv(
+          if (!dialingStatuses.has(row.status)) throw closed(row.id, row.status);
+          const report = await importContactsCsv(
             tx,
             {
               tenantId: principal.tenantId,
@@ -313,7 +312,18 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
             },
             body as Readable,
           );
+          // Checked again under the campaign's lock: it may have ended while the file streamed in.
+          const arrived = await contactsArrived(tx, row.id);
+          if (!arrived.accepted) throw closed(row.id, arrived.status);
+          return { report, wakeSeq: arrived.wakeSeq };
         });
+        // A campaign asleep until something falls due dials the new contacts now. The
+        // contacts are in either way: without this signal it finds them when it next wakes.
+        if (wakeSeq !== undefined) {
+          await handleOf(principal.tenantId, params.campaignId)
+            .signal(contactsAddedSignal, { wakeSeq })
+            .catch((err: unknown) => request.log.warn({ err, campaignId: params.campaignId }, 'could not wake the campaign for its new contacts'));
+        }
         return { status: 201, body: report };
       },
     }),

@@ -1,12 +1,13 @@
 /**
  * The campaign's claim against PostgreSQL, on its own: calling windows read in each
  * contact's zone by the database across a DST change (and agreeing with the workflow's
- * arithmetic), shared trunk and provider limits, and a retried claim returning what it
- * already took instead of taking more.
+ * arithmetic), shared trunk and provider limits, a retried claim returning what it
+ * already took instead of taking more, and contacts added while the campaign waits or
+ * finishes.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createCampaignActivities } from '../../activities/campaign.js';
+import { contactsArrived, createCampaignActivities } from '../../activities/campaign.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { metrics } from '../../deploy/telemetry/metrics.js';
 import { nextWindowOpenMs } from '../../workflows/call/calling-window.js';
@@ -213,4 +214,55 @@ test('a campaign’s budget is held by its claim from the spend its calls settle
   const none = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'b2', max: 10, nowMs: Date.now(), window: { start: '00:00', end: '23:59' }, lines: 10, budget: { limitUsd: 0.65, estimatedCostPerCallUsd: 0.05 } });
   assert.equal(none.contacts.length, 0, 'calls in flight are projected at the average');
   assert.equal(none.limitedBy, 'budget');
+});
+
+test('contacts added to a campaign asleep until something falls due wake it with a number; a finishing campaign keeps them; an ended one refuses them', async () => {
+  const { tenantId, campaignId } = await setup();
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(1));
+  await db.updateTable('campaigns').set({ status: 'running' }).where('id', '=', campaignId).execute();
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  const claim = (claimId: string) => acts.claimDials({ ...base, tenantId, campaignId, claimId, max: 10, nowMs: Date.now(), window: { start: '00:00', end: '23:59' }, lines: 10 });
+  // As an import does: the contacts and the arrival in one transaction.
+  const add = (ids: string[]) =>
+    db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('contacts')
+        .values(ids.map((id) => ({ campaign_id: campaignId, id, tenant_id: tenantId, phone_e164: `+1555999${id.slice(-1)}000`, time_zone: 'UTC', consent: true, import_id: 'late', source_row: 1 })))
+        .execute();
+      return contactsArrived(trx, campaignId);
+    });
+
+  // Lines full (a call in flight, one line): new contacts need no wake, a call's end brings it.
+  const busy = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k1', max: 10, nowMs: Date.now(), window: { start: '00:00', end: '23:59' }, lines: 1 });
+  assert.equal(busy.contacts.length, 1);
+  const inFlight = busy.contacts[0]!;
+  assert.deepEqual(await add(['late1']), { accepted: true }, 'asleep on its lines: no wake');
+  await acts.settleCampaignAttempt({ campaignId, outcome: { callId: inFlight.callId, contactId: inFlight.contactId, attempt: 1, disposition: 'completed' }, endedAtMs: Date.now() });
+  const taken = await claim('k2');
+  assert.deepEqual(taken.contacts.map((c) => c.contactId), ['late1']);
+  await acts.settleCampaignAttempt({ campaignId, outcome: { callId: taken.contacts[0]!.callId, contactId: 'late1', attempt: 1, disposition: 'completed' }, endedAtMs: Date.now() });
+
+  // Nothing due, nothing left: the campaign sleeps until something falls due.
+  const idle = await claim('k3');
+  assert.equal(idle.limitedBy, 'nothing_due');
+  const seen = idle.figures!.wakeSeq;
+  const woken = await add(['late2']);
+  assert.deepEqual(woken, { accepted: true, wakeSeq: seen + 1 }, 'the import takes the next wake number');
+  // The last claim found nothing, but the finish looks again under the lock the import took.
+  const kept = await acts.finishCampaign({ tenantId, campaignId, status: 'completed', costUsd: 0, dials: 2, unlessContactsOpen: true });
+  assert.equal(kept.pending, 1, 'the finish reports the added contact');
+  const row = async () => db.selectFrom('campaigns').select(['status', 'finished_at']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+  assert.deepEqual(await row(), { status: 'running', finished_at: null }, 'and leaves the campaign running');
+  const completed = await db.selectFrom('domain_events').select('id').where('id', '=', `${campaignId}:campaign.completed`).executeTakeFirst();
+  assert.equal(completed, undefined, 'no campaign.completed was announced');
+
+  const last = await claim('k4');
+  assert.deepEqual(last.contacts.map((c) => c.contactId), ['late2']);
+  await acts.settleCampaignAttempt({ campaignId, outcome: { callId: last.contacts[0]!.callId, contactId: 'late2', attempt: 1, disposition: 'completed' }, endedAtMs: Date.now() });
+  assert.equal((await claim('k5')).limitedBy, 'nothing_due');
+  const done = await acts.finishCampaign({ tenantId, campaignId, status: 'completed', costUsd: 0, dials: 3, unlessContactsOpen: true });
+  assert.deepEqual([done.done, done.pending], [3, 0]);
+  assert.equal((await row()).status, 'completed');
+  // Whatever an import read before, under the lock it finds the campaign ended (the API then rolls it back, 409).
+  assert.deepEqual(await add(['late3']), { accepted: false, status: 'completed' });
 });

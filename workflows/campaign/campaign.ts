@@ -6,7 +6,8 @@
  * until the slot). Each call settles its own end with the campaign in PostgreSQL (the
  * contact's next state, the lines it frees, its price), so while the campaign dials at
  * its pace no call signals it; a campaign asleep waiting on its calls (lines full,
- * nothing due, draining) is woken by the one call whose end it waits for.
+ * nothing due, draining) is woken by the one call whose end it waits for, and one asleep
+ * until something falls due also by an upload of contacts.
  * Contacts never enter workflow history; the state it carries across continue-as-new is
  * a few counters and the pacer's next slot.
  *
@@ -43,7 +44,7 @@ import { campaignIdKey, tenantIdKey } from '../search-attributes.js';
 import type { CampaignFigures, ClaimedContact, ClaimResult } from '../../activities/campaign.js';
 import { campaignActivities as acts } from './activities.js';
 import { HistoryClock } from './clock.js';
-import { callEndedSignal, callOutcomeSignal, campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
+import { callEndedSignal, callOutcomeSignal, campaignStatsQuery, contactsAddedSignal, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from './messages.js';
 import { claimAheadMs, dueSlots, dueSlotsMovedToWake, nextClaimAtMs, nextSlotAfter } from './pacer.js';
 import { campaignStats } from './stats.js';
 import type { CampaignCarry, CampaignInput, CampaignResult, CampaignStatus, StopReason } from './types.js';
@@ -95,9 +96,16 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const wakesNumbered = callsSettle && patched('numbered-wakes');
   let wakesHeard = 0;
   let wakesSeen = 0;
-  // Set by this pass's claim (drain, read): it left the campaign asleep until a call's end.
+  // Set by this pass's claim (drain, read): it left the campaign asleep until a call's end
+  // (or an import) wakes it.
   let sleepsUntilWoken = false;
-  const callEndedSinceRead = () => wakesNumbered && sleepsUntilWoken && wakesHeard > wakesSeen;
+  const wokenSinceRead = () => wakesNumbered && sleepsUntilWoken && wakesHeard > wakesSeen;
+  // Only a claim of this run makes a due time one to sleep until. One carried over
+  // continue-as-new, or kept through a pause, was read before calls that ended since made
+  // a redial due sooner or contacts were added, and nothing wakes a campaign whose last
+  // claim did not write that it sleeps. Runs from before slept until it and replay so.
+  const claimsBeforeTrustingDue = patched('claims-before-trusting-due');
+  if (claimsBeforeTrustingDue && input.carry) delete s.nextDueAtMs;
   const inFlightCount = () => (callsSettle && s.dialling !== undefined ? s.dialling : Object.keys(s.inFlight).length);
   const applyFigures = (f: CampaignFigures | undefined) => {
     if (!f) return;
@@ -123,6 +131,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       s.nextDueAtMs = Math.min(s.nextDueAtMs ?? Infinity, nowMs() + outcome.retryDelayMs);
     }
     wake = true;
+  });
+  setHandler(contactsAddedSignal, ({ wakeSeq }) => {
+    // Runs without numbered wakes find the contacts when their timer ends.
+    if (wakesNumbered) wakesHeard = Math.max(wakesHeard, wakeSeq);
   });
   setHandler(callEndedSignal, (ended) => {
     if (wakesNumbered && ended?.wakeSeq !== undefined) {
@@ -157,6 +169,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       s.status = statusToStore = 'running';
       // Moved up to the time the status is stored at, below: the clock may lag a long pause.
       s.nextSlotAtMs = nowMs();
+      if (claimsBeforeTrustingDue) delete s.nextDueAtMs;
       wake = true;
       return { status: s.status };
     },
@@ -251,7 +264,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         s.tally = await acts.closeQueue({ campaignId });
         s.queueClosed = true;
       }
-      if (inFlightCount() === 0 && s.unrecorded.length === 0) return finish(s.stopReason === 'cancelled' ? 'cancelled' : 'stopped');
+      if (inFlightCount() === 0 && s.unrecorded.length === 0) {
+        const result = await finish(s.stopReason === 'cancelled' ? 'cancelled' : 'stopped');
+        if (result) return result;
+      }
     }
 
     // 3. Dial what the pace, the lines, the budget and the due contacts allow.
@@ -299,7 +315,12 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
         if (claim.limitedBy === 'nothing_due') {
           s.nextDueAtMs = claim.nextDueAtMs;
-          if (claim.nextDueAtMs === undefined && inFlightCount() === 0 && s.unrecorded.length === 0) return finish('completed');
+          if (claim.nextDueAtMs === undefined && inFlightCount() === 0 && s.unrecorded.length === 0) {
+            const result = await finish('completed');
+            if (result) return result;
+            // Contacts were added after the claim: the next pass claims them.
+            continue;
+          }
         } else {
           delete s.nextDueAtMs;
         }
@@ -334,13 +355,13 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     if (!callsSettle) wake = false;
     // Woken during the pass: pass again at once, without a timer.
     if (callsSettle && wake) continue;
-    const woken = () => wake || callEndedSinceRead();
+    const woken = () => wake || wokenSinceRead();
     if (clockInHistory) await clock.waitUntil(woken, Math.max(waitMs, minTickMs));
     else await condition(woken, Math.max(waitMs, minTickMs));
     // A redial may now fall due before the time this campaign meant to sleep until. Read
     // only where a wait ended: a wait that a redial's due time bounds ends no sooner than
     // that time, so a wake heard with its timer changes nothing here.
-    if (callEndedSinceRead()) delete s.nextDueAtMs;
+    if (wokenSinceRead()) delete s.nextDueAtMs;
   }
 
   /** Starts one call workflow per claimed contact; the pace planned each one's time. */
@@ -426,8 +447,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
   }
 
-  async function finish(status: CampaignResult['status']): Promise<CampaignResult> {
-    s.status = status;
+  /** Ends the campaign; undefined when contacts added since its last claim keep it going. */
+  async function finish(status: CampaignResult['status']): Promise<CampaignResult | undefined> {
+    // An import that committed after the claim found nothing due (`contactsArrived`) left
+    // open contacts; the finish looks under the same row lock. Runs from before finished.
+    const unlessContactsOpen = status === 'completed' && patched('finish-keeps-late-contacts');
     const contacts = await acts.finishCampaign({
       tenantId,
       campaignId,
@@ -436,8 +460,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       ...(s.cancelNote ? { note: s.cancelNote } : {}),
       costUsd: s.costUsd,
       dials: s.dials,
+      ...(unlessContactsOpen ? { unlessContactsOpen } : {}),
     });
     s.tally = contacts;
+    if (unlessContactsOpen && contacts.pending + contacts.retryWait > 0) return undefined;
+    s.status = status;
     setCurrentDetails(details());
     return { status, ...(s.stopReason ? { stopReason: s.stopReason } : {}), contacts, dials: s.dials, costUsd: s.costUsd };
   }

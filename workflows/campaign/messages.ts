@@ -20,6 +20,17 @@ export interface CallEnded {
   wakeSeq?: number;
 }
 
+/**
+ * Sent by an import that added contacts to a campaign asleep until something falls due,
+ * once the contacts are committed (`contactsArrived`); `wakeSeq` numbers the wake as a
+ * call's end does.
+ */
+export const contactsAddedSignal = defineSignal<[ContactsAdded]>('contactsAdded');
+
+export interface ContactsAdded {
+  wakeSeq: number;
+}
+
 export interface CampaignControlResult {
   status: CampaignStatus;
 }
