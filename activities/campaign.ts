@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import type { Db } from '../deploy/db/schema.js';
 import { nextWindowOpenMs, defaultCallingWindow, type CallingWindow } from '../workflows/call/calling-window.js';
 import type { Disposition } from '../workflows/call/types.js';
-import type { CallOutcome, ContactTally } from '../workflows/campaign/types.js';
+import type { CallOutcome, ContactTally, RedialOrder } from '../workflows/campaign/types.js';
 import { FailureType, InvalidInputError } from '../workflows/errors.js';
 import { callWorkflowId } from '../workflows/ids.js';
 import { callCost, defaultPrices, type PriceTable } from './pricing.js';
@@ -28,6 +28,8 @@ export interface ClaimRequest {
   trunkId: string;
   max: number;
   window?: CallingWindow;
+  /** Whether due redials go before contacts not yet dialled; default `when_due`. */
+  redialOrder?: RedialOrder;
   /** The workflow's clock: windows and due times are read at this instant. */
   nowMs: number;
   /** How long a lease lives if its holder never releases it. */
@@ -442,21 +444,28 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
     const w = { ...defaultCallingWindow, ...req.window };
     const now = sql`to_timestamp(${req.nowMs / 1000})`;
-    const due = room === 0 ? [] : await trx
-      .selectFrom('contacts')
-      .select(['id', 'attempts'])
-      .where('campaign_id', '=', req.campaignId)
-      .where('state', 'in', openStates)
-      .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', sql<Date>`${now}`)]))
-      // The calling window in each contact's own zone (PostgreSQL's tz database, DST
-      // included), as one function: migration 0010 says why.
-      .where(sql<boolean>`kickcall_in_calling_window(${now}, contacts.time_zone, ${sql.val(w.days)}::int[], ${w.start}::time, ${w.end}::time)`)
-      .orderBy(sql`next_attempt_at nulls first`)
-      .orderBy('source_row')
-      .limit(room)
-      .forUpdate()
-      .skipLocked()
-      .execute();
+    // Redials whose delay has passed, and contacts not yet dialled, as two walks of the
+    // claim-order index (migration 0010): one range each, so neither reads the redials
+    // still waiting out their delay, however many there are.
+    const dueContacts = (kind: 'redials' | 'first_attempts', limit: number) =>
+      limit <= 0 ? Promise.resolve([]) : trx
+        .selectFrom('contacts')
+        .select(['id', 'attempts'])
+        .where('campaign_id', '=', req.campaignId)
+        .where('state', 'in', openStates)
+        .where((eb) => (kind === 'redials' ? eb('next_attempt_at', '<=', sql<Date>`${now}`) : eb('next_attempt_at', 'is', null)))
+        // The calling window in each contact's own zone (PostgreSQL's tz database, DST
+        // included), as one function: migration 0010 says why.
+        .where(sql<boolean>`kickcall_in_calling_window(${now}, contacts.time_zone, ${sql.val(w.days)}::int[], ${w.start}::time, ${w.end}::time)`)
+        .orderBy(sql`next_attempt_at nulls first`)
+        .orderBy('source_row')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+    const [firstKind, thenKind] = (req.redialOrder ?? 'when_due') === 'when_due' ? (['redials', 'first_attempts'] as const) : (['first_attempts', 'redials'] as const);
+    const firstDue = await dueContacts(firstKind, room);
+    const due = [...firstDue, ...(await dueContacts(thenKind, room - firstDue.length))];
 
     const contacts: ClaimedContact[] = [];
     for (const c of due) {

@@ -1404,6 +1404,11 @@ export interface operations {
                                 delayS: number;
                             };
                         };
+                        /**
+                         * @description when_due (default): a redial whose delay has passed takes the next free slot, before contacts not yet dialled. after_first_pass: every contact due now is dialled once before any redial.
+                         * @enum {string}
+                         */
+                        redialOrder?: "when_due" | "after_first_pass";
                         transfer?: {
                             to: string;
                             label?: string;

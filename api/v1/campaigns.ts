@@ -37,6 +37,10 @@ export const campaignConfigSchema = z.strictObject({
   callsPerSecond: z.number().min(0.01).max(100),
   maxConcurrentCalls: z.number().int().min(1).max(10_000),
   retry: retryPolicySchema.optional(),
+  redialOrder: z
+    .enum(['when_due', 'after_first_pass'])
+    .optional()
+    .meta({ description: 'when_due (default): a redial whose delay has passed takes the next free slot, before contacts not yet dialled. after_first_pass: every contact due now is dialled once before any redial.' }),
   transfer: transferSchema.optional(),
   limits: limitsSchema.optional(),
   analysis: analysisSchema.optional(),

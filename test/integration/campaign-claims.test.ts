@@ -266,3 +266,32 @@ test('contacts added to a campaign asleep until something falls due wake it with
   // Whatever an import read before, under the lock it finds the campaign ended (the API then rolls it back, 409).
   assert.deepEqual(await add(['late3']), { accepted: false, status: 'completed' });
 });
+
+test('redials whose delay has passed go before contacts not yet dialled, unless the campaign dials its first pass first', async () => {
+  const allDay = { start: '00:00', end: '23:59' };
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  // Six contacts; the first three dialled and busy: c2 may be redialled after 0.5 s, c0
+  // after 1 s, c1 only after a minute.
+  const campaignWithRedials = async () => {
+    const { tenantId, campaignId } = await setup();
+    await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(6));
+    const t0 = Date.now();
+    const first = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k1', max: 3, nowMs: t0, window: allDay });
+    assert.deepEqual(first.contacts.map((c) => c.contactId), ['c0', 'c1', 'c2']);
+    const delayMs: Record<string, number> = { c0: 1_000, c1: 60_000, c2: 500 };
+    for (const c of first.contacts) {
+      await acts.settleCampaignAttempt({ campaignId, outcome: { callId: c.callId, contactId: c.contactId, attempt: 1, disposition: 'busy', retryDelayMs: delayMs[c.contactId]! }, endedAtMs: t0 });
+    }
+    return { tenantId, campaignId, later: t0 + 2_000 };
+  };
+  const claimed = (claim: { contacts: { contactId: string; attempt: number }[] }) => claim.contacts.map((c) => `${c.contactId}#${c.attempt}`);
+
+  const onTime = await campaignWithRedials();
+  const byDefault = await acts.claimDials({ ...base, ...onTime, claimId: 'k2', max: 3, nowMs: onTime.later, window: allDay });
+  assert.deepEqual(claimed(byDefault), ['c2#2', 'c0#2', 'c3#1'], 'the due redials first, the longest due first; the one not yet due waits');
+
+  const firstPass = await campaignWithRedials();
+  const pass = { ...base, ...firstPass, redialOrder: 'after_first_pass' as const, nowMs: firstPass.later, window: allDay };
+  assert.deepEqual(claimed(await acts.claimDials({ ...pass, claimId: 'k2', max: 2 })), ['c3#1', 'c4#1']);
+  assert.deepEqual(claimed(await acts.claimDials({ ...pass, claimId: 'k3', max: 3 })), ['c5#1', 'c2#2', 'c0#2'], 'redials once every contact has been dialled');
+});

@@ -296,6 +296,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           trunkId: config.trunkId,
           max: want,
           ...(config.window ? { window: config.window } : {}),
+          ...(config.redialOrder ? { redialOrder: config.redialOrder } : {}),
           nowMs: now,
           leaseTtlMs,
           ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs } } : {}),

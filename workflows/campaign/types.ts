@@ -21,6 +21,8 @@ export interface CampaignConfig {
   maxConcurrentCalls: number;
   /** Attempts and delays per outcome; unset outcomes use the defaults. */
   retry?: RetryPolicy;
+  /** When a redial whose delay has passed is dialled; default `when_due`. */
+  redialOrder?: RedialOrder;
   transfer?: OutboundCallInput['transfer'];
   limits?: CallLimits;
   analysis?: OutboundCallInput['analysis'];
@@ -31,6 +33,14 @@ export interface CampaignConfig {
   /** No dials after this instant (ISO 8601). */
   endsAt?: string;
 }
+
+/**
+ * `when_due`: a redial whose delay has passed takes the next free slot, before contacts
+ * not yet dialled, so a retry delay is a delay and not a minimum stretched by the queue
+ * (at 5 calls/s, 10,000 first attempts would hold a busy contact's redial for 33 min).
+ * `after_first_pass`: every contact due now is dialled once before any redial.
+ */
+export type RedialOrder = 'when_due' | 'after_first_pass';
 
 export type CampaignStatus = 'running' | 'paused' | 'stopping' | 'completed' | 'cancelled' | 'stopped';
 
