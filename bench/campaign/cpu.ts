@@ -136,3 +136,59 @@ export async function measureBaseline(pids: { temporal: number; postgres: number
   const d = cpuDelta(before, readCpu(pids));
   return { temporal: round3((d.temporal ?? 0) / seconds), postgres: round3((d.postgres ?? 0) / seconds) };
 }
+
+// ---------------------------------------------------------------------------------------
+// CPU second by second: the machine (/proc/stat) and each tree, to tell a minute whose
+// lag rose because the 2 cores were full (and by whom) from one where they were not, and
+// to see time the hypervisor gave to other guests (steal).
+
+export interface CpuSample {
+  atMs: number;
+  /** Cores busy over the second before `atMs`, per tree (as `readCpu`), and the machine's. */
+  cores: Record<string, number> & { machineBusy: number; machineSteal: number };
+}
+
+function machineTicks(): { busy: number; steal: number } {
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7]! };
+}
+
+export function startCpuSampler(roots: Record<string, number>, everyMs = 1000): { stop(): CpuSample[] } {
+  const samples: CpuSample[] = [];
+  let last = { atMs: Date.now(), trees: readCpu(roots), machine: machineTicks() };
+  const timer = setInterval(() => {
+    const now = { atMs: Date.now(), trees: readCpu(roots), machine: machineTicks() };
+    const s = (now.atMs - last.atMs) / 1000;
+    const trees = Object.fromEntries(Object.keys(roots).map((k) => [k, round3((now.trees[k]! - (last.trees[k] ?? 0)) / s)]));
+    samples.push({
+      atMs: now.atMs,
+      cores: { ...trees, machineBusy: round3((now.machine.busy - last.machine.busy) / clockTicksPerS / s), machineSteal: round3((now.machine.steal - last.machine.steal) / clockTicksPerS / s) },
+    });
+    last = now;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return samples;
+    },
+  };
+}
+
+/** Per-minute means of the samples, the minutes counted from `t0Ms`, with the busiest second's machine load. */
+export function cpuByMinute(samples: readonly CpuSample[], t0Ms: number): Map<number, { mean: Record<string, number>; machineBusyMaxCores: number }> {
+  const byMinute = new Map<number, CpuSample[]>();
+  for (const s of samples) {
+    const minute = Math.floor((s.atMs - t0Ms) / 60_000);
+    if (minute >= 0) byMinute.set(minute, [...(byMinute.get(minute) ?? []), s]);
+  }
+  return new Map(
+    [...byMinute].map(([minute, ss]) => [
+      minute,
+      {
+        mean: Object.fromEntries(Object.keys(ss[0]!.cores).map((k) => [k, round3(ss.reduce((n, s) => n + s.cores[k]!, 0) / ss.length)])),
+        machineBusyMaxCores: Math.max(...ss.map((s) => s.cores.machineBusy)),
+      },
+    ]),
+  );
+}

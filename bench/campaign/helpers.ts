@@ -22,19 +22,32 @@ export interface LagMinute {
   /** Minutes since the campaign's first call. */
   minute: number;
   lag: LagSummary;
+  /** Cores busy on average over the minute, per process tree and the whole machine (sampled each second). */
+  cpuCores?: Record<string, number>;
+  /** The machine's busiest second in the minute, in cores. */
+  machineBusyMaxCores?: number;
 }
 
 /** Scheduling lag per minute of the run, by when each call was created. */
-export function lagByMinute(rows: readonly { created_at: Date; scheduling_lag_ms: number | null }[]): LagMinute[] {
+export function lagByMinute(
+  rows: readonly { created_at: Date; scheduling_lag_ms: number | null }[],
+  cpu?: (t0Ms: number) => Map<number, { mean: Record<string, number>; machineBusyMaxCores: number }>,
+): LagMinute[] {
   const measured = rows.filter((r) => r.scheduling_lag_ms !== null);
   if (measured.length === 0) return [];
   const t0 = Math.min(...measured.map((r) => r.created_at.getTime()));
+  const cpuMinutes = cpu?.(t0);
   const byMinute = new Map<number, number[]>();
   for (const r of measured) {
     const minute = Math.floor((r.created_at.getTime() - t0) / 60_000);
     byMinute.set(minute, [...(byMinute.get(minute) ?? []), r.scheduling_lag_ms!]);
   }
-  return [...byMinute].sort((a, b) => a[0] - b[0]).map(([minute, lags]) => ({ minute, lag: lagSummary(lags) }));
+  return [...byMinute]
+    .sort((a, b) => a[0] - b[0])
+    .map(([minute, lags]) => {
+      const c = cpuMinutes?.get(minute);
+      return { minute, lag: lagSummary(lags), ...(c ? { cpuCores: c.mean, machineBusyMaxCores: c.machineBusyMaxCores } : {}) };
+    });
 }
 
 export function lagSummary(values: readonly number[]): LagSummary {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { claimAheadMs } from '../../workflows/campaign/pacer.js';
 import type { CpuFigures } from './cpu.js';
-import { round3 } from './helpers.js';
+import { round3, type LagMinute } from './helpers.js';
 import { sumActions, type ActionCounts } from './history.js';
 import type { CampaignBenchResults } from './types.js';
 
@@ -56,12 +56,16 @@ export function renderMarkdown(r: CampaignBenchResults, jsonName: string, rerun:
     m.schedulingLagMs.p99 !== null && m.schedulingLagMs.p99 >= 250
       ? `\n**Why the lag is long**: the campaign claims contacts up to ${claimAheadMs / 1000} s ahead of their slots (\`claimAheadMs\`) and starts each batch of calls from one activity with Temporal's start delay, so the claim (\`claimDials\`, p50 ${fmt(claim?.p50, ' ms')}) and the start are off the slot's path and the server dispatches each call's first task at its slot. What is left is that dispatch, to a worker sharing ${r.machine.nproc} cores with a dev server that used ${fmt(temporalCores)} of them and the rest of the stack, and the calls whose slots were claimed late because a pass ran slow (outcome writes, \`recordOutcomes\` p50 ${fmt(record?.p50, ' ms')}; more of them while the worker and the server warm up, see the lag by minute). The bare variant, which starts workflows from a timer in the bench process, lagged ${fmt(b.schedulingLagMs.p50, ' ms')} at p50.\n`
       : '';
+  const withCpu = m.schedulingLagByMinute?.some((w) => w.cpuCores) ?? false;
+  const cores = (w: LagMinute, k: string) => fmt(w.cpuCores?.[k]);
   const lagMinutes = m.schedulingLagByMinute?.length
-    ? `Scheduling lag by minute of the run (by each call's creation; the first minutes include the worker's and the server's warm-up):
+    ? `Scheduling lag by minute of the run (by each call's creation; the first minutes include the worker's and the server's warm-up)${withCpu ? `, with the cores busy on average in that minute (sampled each second from \`/proc\`): the worker, Temporal and PostgreSQL as above, the whole machine (everything on it: the rest of the stack too), its busiest second, and the time the hypervisor ran other guests instead (steal)` : ''}:
 
-| minute | dials | lag p50 | lag p99 | lag max |
-|---|---|---|---|---|
-${m.schedulingLagByMinute.map((w) => `| ${w.minute + 1} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |`).join('\n')}
+| minute | dials | lag p50 | lag p99 | lag max |${withCpu ? ' worker | temporal | postgres | machine | machine, busiest second | steal |' : ''}
+|---|---|---|---|---|${withCpu ? '---|---|---|---|---|---|' : ''}
+${m.schedulingLagByMinute
+  .map((w) => `| ${w.minute + 1} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |${withCpu ? ` ${cores(w, 'worker')} | ${cores(w, 'temporal')} | ${cores(w, 'postgres')} | ${cores(w, 'machineBusy')} | ${fmt(w.machineBusyMaxCores)} | ${cores(w, 'machineSteal')} |` : ''}`)
+  .join('\n')}
 
 `
     : '';

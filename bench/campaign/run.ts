@@ -35,7 +35,7 @@ import { campaignWorkflowId } from '../../workflows/ids.js';
 import { machineInfo } from '../media/report.js';
 import { auditCampaign } from './audit.js';
 import { runBareCalls, startBareWorker } from './bare.js';
-import { cpuDelta, cpuFigures, measureBaseline, readCpu, stackPids } from './cpu.js';
+import { cpuByMinute, cpuDelta, cpuFigures, measureBaseline, readCpu, stackPids, startCpuSampler, type CpuSample } from './cpu.js';
 import { loadCampaignConfig, numberedContacts, seedCampaign, seedTrunk } from './fixtures.js';
 import { achievedPace, lagByMinute, lagSummary, round3, sleep } from './helpers.js';
 import { analyseHistory, historyReport, listWhenSettled } from './history.js';
@@ -97,6 +97,7 @@ async function phaseFigures(
   wallTimeS: number,
   stats: CampaignStats | undefined,
   finalStates: string[],
+  cpuSamples?: readonly CpuSample[],
 ): Promise<CampaignPhase> {
   const rows = await callRows(ctx.db, ids.campaignId);
   const achieved = achievedPace(rows.map((r) => r.created_at.getTime()), ctx.opts.trimShare);
@@ -117,7 +118,7 @@ async function phaseFigures(
       relativeErrorPct: achieved.callsPerSecond === null ? null : round3(((achieved.callsPerSecond - cps) / cps) * 100),
     },
     schedulingLagMs: lagSummary(rows.flatMap((r) => (r.scheduling_lag_ms === null ? [] : [r.scheduling_lag_ms]))),
-    schedulingLagByMinute: lagByMinute(rows),
+    schedulingLagByMinute: lagByMinute(rows, cpuSamples ? (t0Ms) => cpuByMinute(cpuSamples, t0Ms) : undefined),
     attemptOutcomes: stats?.attempts ?? {},
     audit: { contacts: audit.contacts, calls: audit.calls, reattachedDials: audit.reattachedDials, problems: audit.problems.length, firstProblems: audit.problems.slice(0, 20) },
   };
@@ -224,15 +225,17 @@ export async function runCampaignBench(opts: CampaignBenchOptions, log: (line: s
     const mainRoots = { worker: workerPid, temporal: pids.temporal, postgres: pids.postgres };
     log(`campaign ${main.campaignId}: ${opts.contacts} contacts at ${opts.callsPerSecond} calls/s, at most ${opts.maxConcurrentCalls} at once`);
     const cpu0 = readCpu(mainRoots);
+    const sampler = startCpuSampler(mainRoots);
     const t0 = Date.now();
     const handle = await startCampaign(ctx, main.tenantId, main.campaignId, main.campaignConfig);
     const followed = await followCampaign(ctx, handle, deadlineMs);
     const t1 = Date.now();
     const mainCpu = cpuDelta(cpu0, readCpu(mainRoots));
+    const cpuSamples = sampler.stop();
     const dials = followed.result?.dials ?? followed.stats?.dials ?? 0;
     const mainStatus = followed.result?.status ?? 'timed_out';
     // Cancelled at the deadline: contacts still queued were cancelled, not owed a dial.
-    const mainPhase = await phaseFigures(ctx, main, main.campaignConfig, opts.contacts, mainStatus, dials, (t1 - t0) / 1000, followed.stats, mainStatus === 'completed' ? ['done'] : ['done', 'cancelled']);
+    const mainPhase = await phaseFigures(ctx, main, main.campaignConfig, opts.contacts, mainStatus, dials, (t1 - t0) / 1000, followed.stats, mainStatus === 'completed' ? ['done'] : ['done', 'cancelled'], cpuSamples);
     log(
       `  ${mainPhase.status} in ${mainPhase.wallTimeS} s: ${dials} dials, ${mainPhase.pace.achieved.callsPerSecond} cps achieved (${mainPhase.pace.relativeErrorPct} %), lag p50 ${mainPhase.schedulingLagMs.p50} ms p99 ${mainPhase.schedulingLagMs.p99} ms, ${mainPhase.audit.problems} audit problems`,
     );
