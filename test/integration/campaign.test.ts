@@ -199,6 +199,39 @@ test('a redial an hour away does not hold up the contacts due now', async () => 
   assert.equal(result.contacts.cancelled, 12, 'the redials an hour away were cancelled with the campaign');
 });
 
+test('a redial that falls due while the campaign idles takes a slot from then, not one left unused before', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  // Three contacts at one call a second, every line busy, one redial 5 s later: the first
+  // attempts take three slots of the first claim, which finds nothing more due and leaves
+  // the rest unused; each redial falls due while the campaign sleeps.
+  const delayS = 5;
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 1, maxConcurrentCalls: 4, retry: { busy: { maxAttempts: 2, delayS } } });
+  const id = uniqueName('idle');
+  await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(3));
+  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 1, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
+  const result = await w.worker.runUntil(async () => {
+    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
+    const ended = await handle.result();
+    await saveHistoryIfRecording(handle, 'campaign-idle-slots');
+    return ended;
+  });
+  await w.close();
+  assert.equal(result.status, 'completed');
+  const calls = await db.selectFrom('calls').select(['id', 'contact_id', 'attempt']).where('campaign_id', '=', id).execute();
+  assert.equal(calls.length, 6, 'two attempts per contact');
+  const plannedAtMs = async (callId: string) => {
+    const started = (await client.workflow.getHandle(callId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString()) as { plannedAtMs: number };
+    return input.plannedAtMs;
+  };
+  for (const contactId of ['c0', 'c1', 'c2']) {
+    const [first, redial] = await Promise.all([1, 2].map((attempt) => plannedAtMs(calls.find((c) => c.contact_id === contactId && c.attempt === attempt)!.id)));
+    // The redial fell due `delayS` after the first attempt ended, which was after its slot.
+    assert.ok(redial! >= first! + delayS * 1000, `${contactId}: redial planned ${redial! - first!} ms after the first attempt's slot, before it fell due`);
+  }
+});
+
 test('a budget stops dialling once the projected spend would pass it', async () => {
   const tenantId = tenant();
   await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });

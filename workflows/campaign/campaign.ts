@@ -277,6 +277,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // call's own timer) holds each call until its slot. Runs started before that claimed
       // at the slot.
       const aheadMs = patched('claim-ahead') ? claimAheadMs : 0;
+      // The slots a claim left unused because nothing more was due had no one to dial: the
+      // pace owes nothing for them. Without this a contact falling due later took one up to
+      // the backlog old (pacer.ts), began at once and counted that age as lag, and several
+      // such contacts dialled in one burst.
+      if (s.slotsUnowed && patched('unused-slots-not-owed')) s.nextSlotAtMs = Math.max(s.nextSlotAtMs, now);
       const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);
       const nextClaimAt = aheadMs > 0 ? nextClaimAtMs : (nextSlotAtMs: number) => nextSlotAtMs;
       const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
@@ -314,6 +319,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         await startCalls(claim, slots.firstAtMs, slots.intervalMs);
         sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
         s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
+        s.slotsUnowed = claim.limitedBy === 'nothing_due';
         if (claim.limitedBy === 'nothing_due') {
           s.nextDueAtMs = claim.nextDueAtMs;
           if (claim.nextDueAtMs === undefined && inFlightCount() === 0 && s.unrecorded.length === 0) {

@@ -89,6 +89,8 @@ export interface CampaignCarry {
   dialling?: number;
   /** When the pacer's next slot opens, ms since the epoch. */
   nextSlotAtMs: number;
+  /** The last claim found nothing more due: the slots it left unused are owed to no one. */
+  slotsUnowed?: boolean;
   /** Claims made so far, across runs: names the next claim. */
   claims: number;
   runs: number;
