@@ -38,7 +38,17 @@ export interface ClaimRequest {
    * The slots being claimed for: the i-th contact dials at `firstAtMs + i * intervalMs`,
    * and the trunk's calls per second is checked at those times. Absent: all dial at `nowMs`.
    */
-  plan?: { firstAtMs: number; intervalMs: number };
+  plan?: {
+    firstAtMs: number;
+    intervalMs: number;
+    /**
+     * No slot is owed (the campaign's last claim found nothing more due): start the slots
+     * no earlier than the claim itself. The workflow's clock lags the wall clock after a
+     * signal woke it (workflows/campaign/clock.ts), so its plan may lie in the past; a call
+     * dialled at once against it would count that as lag, for slots no one waited for.
+     */
+    unowed?: boolean;
+  };
   /**
    * The campaign's own lines, counted from its contacts being dialled. Set by campaigns
    * whose calls settle their own outcomes (`settleCampaignAttempt`): the claim then also
@@ -94,7 +104,12 @@ export type ClaimResult = {
   | { limitedBy: 'nothing_due'; nextDueAtMs?: number }
   /** The campaign's own lines are all busy, or its budget would be passed: a call's end wakes it. */
   | { limitedBy: 'campaign_lines' | 'budget' }
-) & { figures?: CampaignFigures; tally?: ContactTally };
+) & {
+  figures?: CampaignFigures;
+  tally?: ContactTally;
+  /** With a plan: the first slot's time as claimed (its leases' dial time), later than planned if it was unowed and past. */
+  plannedFirstAtMs?: number;
+};
 
 /**
  * The activity's clock as it finished, returned to the campaign, whose clock for choices
@@ -386,12 +401,23 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       consent: r.consent,
     });
 
-    // A retry of a claim that committed: the same contacts, nothing new.
+    const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
+    // A retry of a claim that committed: the same contacts at the same times, nothing new.
     const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
-    if (already.length > 0) return { claim: { contacts: already.map(toClaimed), trunk, limitedBy: 'none' }, repeated: true };
+    if (already.length > 0) {
+      const leased = req.plan
+        ? await trx
+            .selectFrom('capacity_leases')
+            .select(sql<number | null>`min(extract(epoch from dial_at) * 1000)`.as('atMs'))
+            .where('pool', '=', trunkPool)
+            .where('holder', 'in', already.map((c) => c.call_id!))
+            .executeTakeFirst()
+        : undefined;
+      const plannedFirstAtMs = leased?.atMs != null ? Number(leased.atMs) : req.plan?.firstAtMs;
+      return { claim: { contacts: already.map(toClaimed), trunk, limitedBy: 'none', ...(plannedFirstAtMs !== undefined ? { plannedFirstAtMs } : {}) }, repeated: true };
+    }
 
     // Shared limits, locked in a fixed order so two campaigns never deadlock.
-    const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
     const pools = [
       { pool: trunkPool, limit: trunkRow.max_channels, limitedBy: 'trunk_channels' as const },
       { pool: 'provider:stt', limit: deps.capacity.sttStreams, limitedBy: 'provider_streams' as const },
@@ -425,7 +451,9 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       }
     }
     // The trunk's pace, at the times these contacts will dial.
-    const plannedAtMs = (i: number) => (req.plan ? req.plan.firstAtMs + i * req.plan.intervalMs : req.nowMs);
+    const firstAtMs = req.plan?.unowed ? Math.max(req.plan.firstAtMs, Date.now()) : req.plan?.firstAtMs;
+    const plannedAtMs = (i: number) => (req.plan ? firstAtMs! + i * req.plan.intervalMs : req.nowMs);
+    const plannedFirst = req.plan ? { plannedFirstAtMs: firstAtMs! } : {};
     const planned = Array.from({ length: room }, (_, i) => plannedAtMs(i));
     if (planned.length > 0) {
       const dialling = await trx
@@ -496,9 +524,9 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         .onConflict((oc) => oc.columns(['pool', 'holder']).doNothing())
         .execute();
     }
-    if (contacts.length >= req.max) return { claim: { contacts, trunk, limitedBy: 'none' }, repeated: false };
-    if ((limitedBy === 'campaign_lines' || limitedBy === 'budget') && contacts.length >= room) return { claim: { contacts, trunk, limitedBy }, repeated: false };
-    if (limitedBy && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, retryAfterMs }, repeated: false };
+    if (contacts.length >= req.max) return { claim: { contacts, trunk, limitedBy: 'none', ...plannedFirst }, repeated: false };
+    if ((limitedBy === 'campaign_lines' || limitedBy === 'budget') && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, ...plannedFirst }, repeated: false };
+    if (limitedBy && contacts.length >= room) return { claim: { contacts, trunk, limitedBy, retryAfterMs, ...plannedFirst }, repeated: false };
 
     // Nothing more is due: when is the next contact? Per zone, the earliest due time
     // moved to when its window next opens.
@@ -515,7 +543,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       const at = nextWindowOpenMs(w, z.time_zone, from);
       nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
     }
-    return { claim: { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}) }, repeated: false };
+    return { claim: { contacts, trunk, limitedBy: 'nothing_due', ...(nextDueAtMs !== undefined ? { nextDueAtMs } : {}), ...plannedFirst }, repeated: false };
   }
 
   return {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import { contactsArrived, createCampaignActivities } from '../../activities/campaign.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { metrics } from '../../deploy/telemetry/metrics.js';
@@ -294,4 +295,29 @@ test('redials whose delay has passed go before contacts not yet dialled, unless 
   const pass = { ...base, ...firstPass, redialOrder: 'after_first_pass' as const, nowMs: firstPass.later, window: allDay };
   assert.deepEqual(claimed(await acts.claimDials({ ...pass, claimId: 'k2', max: 2 })), ['c3#1', 'c4#1']);
   assert.deepEqual(claimed(await acts.claimDials({ ...pass, claimId: 'k3', max: 3 })), ['c5#1', 'c2#2', 'c0#2'], 'redials once every contact has been dialled');
+});
+
+test('slots owed to no one start no earlier than the claim, and a retried claim returns the times it leased', async () => {
+  const { tenantId, campaignId } = await setup();
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(4));
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  const allDay = { start: '00:00', end: '23:59' };
+  // The workflow's clock lags after a signal woke it: its plan starts 2 s in the past.
+  const before = Date.now();
+  const stale = { firstAtMs: before - 2_000, intervalMs: 200 };
+  const owed = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'owed', max: 1, nowMs: stale.firstAtMs, window: allDay, plan: stale });
+  assert.equal(owed.plannedFirstAtMs, stale.firstAtMs, 'slots the campaign was late for keep their times');
+  const unowed = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'unowed', max: 2, nowMs: stale.firstAtMs, window: allDay, plan: { ...stale, unowed: true } });
+  assert.equal(unowed.contacts.length, 2);
+  assert.ok(unowed.plannedFirstAtMs! >= before, `unowed slots start at the claim, not ${before - unowed.plannedFirstAtMs!} ms before it`);
+  const leases = await db
+    .selectFrom('capacity_leases')
+    .select(sql<number>`extract(epoch from dial_at) * 1000`.as('atMs'))
+    .where('pool', '=', `trunk:${tenantId}:main`)
+    .where('holder', 'in', unowed.contacts.map((c) => c.callId))
+    .orderBy('dial_at')
+    .execute();
+  assert.deepEqual(leases.map((l) => Number(l.atMs)), [unowed.plannedFirstAtMs!, unowed.plannedFirstAtMs! + 200], 'the trunk’s pace is counted at the times the calls will dial');
+  const again = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'unowed', max: 2, nowMs: stale.firstAtMs, window: allDay, plan: { ...stale, unowed: true } });
+  assert.deepEqual([again.contacts.map((c) => c.contactId).sort(), again.plannedFirstAtMs], [unowed.contacts.map((c) => c.contactId).sort(), unowed.plannedFirstAtMs]);
 });

@@ -281,7 +281,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // pace owes nothing for them. Without this a contact falling due later took one up to
       // the backlog old (pacer.ts), began at once and counted that age as lag, and several
       // such contacts dialled in one burst.
-      if (s.slotsUnowed && patched('unused-slots-not-owed')) s.nextSlotAtMs = Math.max(s.nextSlotAtMs, now);
+      // The claim starts them no earlier than itself: this clock lags after a signal.
+      const unowed = s.slotsUnowed === true && patched('unused-slots-not-owed');
+      if (unowed) s.nextSlotAtMs = Math.max(s.nextSlotAtMs, now);
       const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);
       const nextClaimAt = aheadMs > 0 ? nextClaimAtMs : (nextSlotAtMs: number) => nextSlotAtMs;
       const projectedUsd = s.costUsd + (inFlightCount() + s.unrecorded.length) * averageCallCostUsd();
@@ -304,7 +306,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           ...(config.redialOrder ? { redialOrder: config.redialOrder } : {}),
           nowMs: now,
           leaseTtlMs,
-          ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs } } : {}),
+          ...(aheadMs > 0 ? { plan: { firstAtMs: slots.firstAtMs, intervalMs: slots.intervalMs, ...(unowed ? { unowed } : {}) } } : {}),
           ...(callsSettle
             ? {
                 lines: config.maxConcurrentCalls,
@@ -316,9 +318,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
         clock.heard(claim.finishedAtMs);
         applyFigures(claim.figures);
         if (claim.tally) s.tally = claim.tally;
-        await startCalls(claim, slots.firstAtMs, slots.intervalMs);
+        const claimed = { ...slots, firstAtMs: claim.plannedFirstAtMs ?? slots.firstAtMs };
+        await startCalls(claim, claimed.firstAtMs, claimed.intervalMs);
         sharedCapacityFull = claim.limitedBy === 'trunk_channels' || claim.limitedBy === 'provider_streams';
-        s.nextSlotAtMs = nextSlotAfter(slots, claim.contacts.length);
+        s.nextSlotAtMs = nextSlotAfter(claimed, claim.contacts.length);
         s.slotsUnowed = claim.limitedBy === 'nothing_due';
         if (claim.limitedBy === 'nothing_due') {
           s.nextDueAtMs = claim.nextDueAtMs;
