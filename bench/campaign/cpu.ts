@@ -140,18 +140,19 @@ export async function measureBaseline(pids: { temporal: number; postgres: number
 // ---------------------------------------------------------------------------------------
 // CPU second by second: the machine (/proc/stat) and each tree, to tell a minute whose
 // lag rose because the 2 cores were full (and by whom) from one where they were not, and
-// to see time the hypervisor gave to other guests (steal).
+// to see time the hypervisor gave to other guests (steal) and time the cores sat waiting
+// on the disk (iowait: Temporal's dev server and PostgreSQL commit to it).
 
 export interface CpuSample {
   atMs: number;
   /** Cores busy over the second before `atMs`, per tree (as `readCpu`), and the machine's. */
-  cores: Record<string, number> & { machineBusy: number; machineSteal: number };
+  cores: Record<string, number> & { machineBusy: number; machineSteal: number; machineIowait: number };
 }
 
-function machineTicks(): { busy: number; steal: number } {
+function machineTicks(): { busy: number; steal: number; iowait: number } {
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7]! };
+  return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7]!, iowait: f[4]! };
 }
 
 export function startCpuSampler(roots: Record<string, number>, everyMs = 1000): { stop(): CpuSample[] } {
@@ -163,7 +164,12 @@ export function startCpuSampler(roots: Record<string, number>, everyMs = 1000): 
     const trees = Object.fromEntries(Object.keys(roots).map((k) => [k, round3((now.trees[k]! - (last.trees[k] ?? 0)) / s)]));
     samples.push({
       atMs: now.atMs,
-      cores: { ...trees, machineBusy: round3((now.machine.busy - last.machine.busy) / clockTicksPerS / s), machineSteal: round3((now.machine.steal - last.machine.steal) / clockTicksPerS / s) },
+      cores: {
+        ...trees,
+        machineBusy: round3((now.machine.busy - last.machine.busy) / clockTicksPerS / s),
+        machineSteal: round3((now.machine.steal - last.machine.steal) / clockTicksPerS / s),
+        machineIowait: round3((now.machine.iowait - last.machine.iowait) / clockTicksPerS / s),
+      },
     });
     last = now;
   }, everyMs);

@@ -59,12 +59,12 @@ export function renderMarkdown(r: CampaignBenchResults, jsonName: string, rerun:
   const withCpu = m.schedulingLagByMinute?.some((w) => w.cpuCores) ?? false;
   const cores = (w: LagMinute, k: string) => fmt(w.cpuCores?.[k]);
   const lagMinutes = m.schedulingLagByMinute?.length
-    ? `Scheduling lag by minute of the run (by each call's creation; the first minutes include the worker's and the server's warm-up)${withCpu ? `, with the cores busy on average in that minute (sampled each second from \`/proc\`): the worker, Temporal and PostgreSQL as above, the whole machine (everything on it: the rest of the stack too), its busiest second, and the time the hypervisor ran other guests instead (steal)` : ''}:
+    ? `Scheduling lag by minute of the run (by each call's creation; the first minutes include the worker's and the server's warm-up)${withCpu ? `, with the cores busy on average in that minute (sampled each second from \`/proc\`): the worker, Temporal and PostgreSQL as above, the whole machine (everything on it: the rest of the stack too), its busiest second, the time the hypervisor ran other guests instead (steal), and the time idle cores waited on the disk (iowait)` : ''}:
 
-| minute | dials | lag p50 | lag p99 | lag max |${withCpu ? ' worker | temporal | postgres | machine | machine, busiest second | steal |' : ''}
-|---|---|---|---|---|${withCpu ? '---|---|---|---|---|---|' : ''}
+| minute | dials | lag p50 | lag p99 | lag max |${withCpu ? ' worker | temporal | postgres | machine | machine, busiest second | steal | iowait |' : ''}
+|---|---|---|---|---|${withCpu ? '---|---|---|---|---|---|---|' : ''}
 ${m.schedulingLagByMinute
-  .map((w) => `| ${w.minute + 1} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |${withCpu ? ` ${cores(w, 'worker')} | ${cores(w, 'temporal')} | ${cores(w, 'postgres')} | ${cores(w, 'machineBusy')} | ${fmt(w.machineBusyMaxCores)} | ${cores(w, 'machineSteal')} |` : ''}`)
+  .map((w) => `| ${w.minute + 1} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |${withCpu ? ` ${cores(w, 'worker')} | ${cores(w, 'temporal')} | ${cores(w, 'postgres')} | ${cores(w, 'machineBusy')} | ${fmt(w.machineBusyMaxCores)} | ${cores(w, 'machineSteal')} | ${cores(w, 'machineIowait')} |` : ''}`)
   .join('\n')}
 
 `

@@ -30,7 +30,7 @@ test('a busy loop shows in this process’s tree and the machine’s cores, neve
 
 test('per-minute CPU means line up with the lag table’s minutes, counted from the first call', () => {
   const t0 = Date.parse('2026-12-06T10:00:00Z');
-  const sample = (atS: number, worker: number): CpuSample => ({ atMs: t0 + atS * 1000, cores: { worker, machineBusy: worker + 0.5, machineSteal: 0 } });
+  const sample = (atS: number, worker: number): CpuSample => ({ atMs: t0 + atS * 1000, cores: { worker, machineBusy: worker + 0.5, machineSteal: 0, machineIowait: 0 } });
   const samples = [sample(-5, 9), sample(10, 0.2), sample(50, 0.4), sample(70, 1.5)];
   const rows = [
     { created_at: new Date(t0), scheduling_lag_ms: 60 },
