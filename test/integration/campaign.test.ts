@@ -12,7 +12,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { auditCampaign } from '../../bench/campaign/audit.js';
-import { defaultDistribution } from '../../activities/telephony-simulator.js';
+import { defaultDistribution, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
@@ -69,6 +69,24 @@ async function refused(update: Promise<unknown>, reason: RegExp): Promise<void> 
     assert.match(message, reason);
     return true;
   });
+}
+
+/** A load-mode worker whose every call ends the same way. */
+function everyCallEnds(outcome: keyof OutcomeDistribution) {
+  const none: OutcomeDistribution = { answered: 0, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 };
+  return loadModeWorker({ distribution: { ...none, [outcome]: 1 } });
+}
+
+/** Runs a seeded campaign on its own worker until it ends; saves its history when recording. */
+async function runToEnd(w: Awaited<ReturnType<typeof loadModeWorker>>, tenantId: string, campaignId: string, campaignConfig: CampaignConfig, historyName: string) {
+  const result = await w.worker.runUntil(async () => {
+    const handle = await startCampaign(w.taskQueue, tenantId, campaignId, campaignConfig);
+    const ended = await handle.result();
+    await saveHistoryIfRecording(handle, historyName);
+    return ended;
+  });
+  await w.close();
+  return result;
 }
 
 /** The audit finds nothing wrong; returns the number of calls. */
@@ -179,7 +197,7 @@ test('a redial an hour away does not hold up the contacts due now', async () => 
   const id = uniqueName('redial');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(12));
   // Every line busy: each outcome grants a redial in an hour.
-  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 1, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
+  const w = await everyCallEnds('busy');
   const result = await w.worker.runUntil(async () => {
     const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
     // Twelve first attempts at 4 per second take 3 s; a campaign that waited for the first
@@ -209,14 +227,7 @@ test('a redial that falls due while the campaign idles takes a slot from then, n
   const campaignConfig = loadCampaignConfig({ callsPerSecond: 1, maxConcurrentCalls: 4, retry: { busy: { maxAttempts: 2, delayS } } });
   const id = uniqueName('idle');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(3));
-  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 1, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
-  const result = await w.worker.runUntil(async () => {
-    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
-    const ended = await handle.result();
-    await saveHistoryIfRecording(handle, 'campaign-idle-slots');
-    return ended;
-  });
-  await w.close();
+  const result = await runToEnd(await everyCallEnds('busy'), tenantId, id, campaignConfig, 'campaign-idle-slots');
   assert.equal(result.status, 'completed');
   const calls = await db.selectFrom('calls').select(['id', 'contact_id', 'attempt']).where('campaign_id', '=', id).execute();
   assert.equal(calls.length, 6, 'two attempts per contact');
@@ -240,14 +251,7 @@ test('a budget stops dialling once the projected spend would pass it', async () 
   const campaignConfig = loadCampaignConfig({ callsPerSecond: 20, maxConcurrentCalls: 1, budgetUsd: 0.05, estimatedCostPerCallUsd: 0.01 });
   const id = uniqueName('budget');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(40));
-  const w = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
-  const result = await w.worker.runUntil(async () => {
-    const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
-    const ended = await handle.result();
-    await saveHistoryIfRecording(handle, 'campaign-budget-stop');
-    return ended;
-  });
-  await w.close();
+  const result = await runToEnd(await everyCallEnds('answered'), tenantId, id, campaignConfig, 'campaign-budget-stop');
   assert.equal(result.status, 'stopped');
   assert.equal(result.stopReason, 'budget');
   assert.ok(result.dials > 0 && result.dials < 40, `stopped part-way (${result.dials} dials)`);
@@ -269,7 +273,7 @@ test('an opt-out during a call takes the number out of every campaign of the ten
   const contacts = numberedContacts(5, { firstNumber: 9000 });
   await seedCampaign(db, tenantId, first, campaignConfig, contacts);
   await seedCampaign(db, tenantId, second, campaignConfig, contacts);
-  const w = await loadModeWorker({ distribution: { answered: 0, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 1 } });
+  const w = await everyCallEnds('opted_out');
   const [result, other, secondResult] = await w.worker.runUntil(async () => {
     const firstResult = await (await startCampaign(w.taskQueue, tenantId, first, campaignConfig)).result();
     const untouched = await db.selectFrom('contacts').select(['state', 'last_disposition', 'attempts']).where('campaign_id', '=', second).execute();
