@@ -8,7 +8,7 @@
 import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import { loadConfig } from '../deploy/config.js';
 import { parseCallConfig } from '../media/agent/call-config.js';
-import { createAgentSession, loadTelephonyVad } from '../media/agent/session.js';
+import { createAgentSession, loadTelephonyVad, roomInputOptions } from '../media/agent/session.js';
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
@@ -21,7 +21,7 @@ export default defineAgent({
     const session = createAgentSession(call, config.providers, ctx.proc.userData.vad as VAD);
     const agent = new voice.Agent({ instructions: call.persona.instructions });
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
-    await session.start({ agent, room: ctx.room, record: false });
+    await session.start({ agent, room: ctx.room, record: false, inputOptions: roomInputOptions });
     // As in media/agent/entry.ts: greet in the background so `entry` returns.
     void ctx
       .waitForParticipant()

@@ -17,7 +17,7 @@ import { createCallEventPublisher, ensureCallEventsStream } from '../events/publ
 import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
 import { serveControl } from './control.js';
 import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
-import { createAgentSession, loadTelephonyVad } from './session.js';
+import { createAgentSession, loadTelephonyVad, roomInputOptions } from './session.js';
 import { createTools } from './tools.js';
 
 /** Core-NATS subject for jobs whose metadata names no usable call: nothing to key them by. */
@@ -125,7 +125,7 @@ async function runCall(
   };
   session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => lastWords.track(finish(String(reason))));
 
-  await session.start({ agent, room: ctx.room, record: false });
+  await session.start({ agent, room: ctx.room, record: false, inputOptions: roomInputOptions });
   // Served before the agent says it joined: the event bridge pings this subject from then
   // on to tell a live agent from one whose machine died (workers/agent-watch.ts).
   const control = serveControl(nc, call.callId, { session, agent, hangup: (reason) => endAfter('', reason) }, log);
