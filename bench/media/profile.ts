@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../deploy/config.js';
 import { createCallClients, runCall, type CallResult } from './call.js';
-import { summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
+import { setUpWindowMs, summariseProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { TreeSampler, jobProcesses, threadCores, threadTicks } from './proc-sampler.js';
 import { machineInfo } from './report.js';
 import { sampleIntervalMs, untilWarm } from './run.js';
@@ -155,6 +155,12 @@ export function renderProfileMarkdown(r: MediaProfileResults, jsonName: string, 
       '',
       `Busy ${js.busyMs} ms of ${js.wallMs} ms (${pct(js.busyMs / js.wallMs)}).`,
       '',
+      ...(js.underKickcall
+        ? [
+            `With Kickcall's code (\`media/\`, \`workers/\`, \`deploy/\`) on the stack: ${js.underKickcall.setUpMs} ms in the first ${setUpWindowMs / 1000} s (set-up: config, NATS, the session's start, the greeting), ${js.underKickcall.callMs} ms in the rest of the call (${run.turnsAnswered > 0 ? `${(js.underKickcall.callMs / run.turnsAnswered).toFixed(1)} ms per answered turn` : 'no turn answered'}).`,
+            '',
+          ]
+        : []),
       '| package | ms | share of wall time |',
       '|---|---:|---:|',
       ...js.byPackage.slice(0, 12).map((p) => `| ${p.name} | ${p.ms} | ${pct(p.share)} |`),

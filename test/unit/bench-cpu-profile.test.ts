@@ -38,3 +38,26 @@ test('self time is the time until the next sample, idle time is not busy time', 
   ]);
   assert.equal(s.topFunctions[0]!.name, 'infer onnxruntime-node:1');
 });
+
+test("time with Kickcall's product code on the stack counts its library calls, not the benchmark's frames, split at set-up", () => {
+  const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3, 6] },
+      { id: 2, callFrame: frame('(idle)') },
+      // The benchmark's wrapper (bench/media/...) is not product code; the agent it calls is.
+      { id: 3, callFrame: frame('entry', 'file:///w/bench/media/profiled-agent.ts'), children: [4] },
+      { id: 4, callFrame: frame('publish', 'file:///w/media/events/publisher.ts'), children: [5] },
+      { id: 5, callFrame: frame('encode', 'file:///w/node_modules/@nats-io/nats-core/lib/core.js') },
+      { id: 6, callFrame: frame('pushFrame', 'file:///w/node_modules/@livekit/agents/dist/utils.js') },
+    ],
+    startTime: 0,
+    endTime: 12_000_000,
+    // 1 ms of set-up publishing at t=1 ms; then, past the 5 s set-up window, 2 ms of a
+    // NATS encode called by our publish, 3 ms of framework, 1 ms of the bench wrapper.
+    samples: [4, 2, 5, 6, 3, 2],
+    timeDeltas: [1000, 1000, 6_000_000, 2000, 3000, 1000],
+  };
+  const s = summariseProfile(profile);
+  assert.deepEqual(s.underKickcall, { setUpMs: 1, callMs: 2 });
+});
