@@ -6,7 +6,7 @@
  * so the history shows the task clock each workflow task ran with, and a replay that
  * reads another time for its choice chooses another activity (a nondeterminism error).
  */
-import { defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import { HistoryClock } from '../../workflows/campaign/clock.js';
 
 export interface Note {
@@ -43,20 +43,38 @@ export async function clockProbe(n: number, clockKind: 'task' | 'history' = 'tas
  * sets a flag that each pass clears as it begins, and a pass that finds it set passes again
  * at once. `numbered` wakes as the campaign does now (workflows/campaign/campaign.ts): the
  * signal's number counts only in the sleep's predicate, against the claim's.
+ *
+ * The two `control-*` modes wake by an update instead, as an operator's pause does: it
+ * makes the next pass a paused one (a short timer before it claims, where a running pass
+ * claims at once). `control-at-once` applies it in the handler and raises the wake flag, as
+ * campaign runs before `controls-apply-after-sleep` did; `control-after-sleep` keeps it
+ * pending, counts it only in the sleep's predicate and applies it when the sleep ends, as
+ * the campaign does now.
  */
+export type WakeMode = 'flag' | 'numbered' | 'control-at-once' | 'control-after-sleep';
 export const wokenSignal = defineSignal<[{ wakeSeq: number }]>('woken');
+export const pauseOnceUpdate = defineUpdate<void>('pauseOnce');
 export const passesQuery = defineQuery<number>('passes');
 
-export async function wakeProbe(passes: number, wakes: 'flag' | 'numbered', activityQueue: string): Promise<void> {
+export async function wakeProbe(passes: number, wakes: WakeMode, activityQueue: string): Promise<void> {
   const { claim } = proxyActivities<{ claim(pass: number, wokenAsleep: boolean): Promise<{ wakeSeq: number; finishedAtMs: number }> }>({ startToCloseTimeout: '1 minute', taskQueue: activityQueue });
   const clock = new HistoryClock(Date.now());
+  const flagged = wakes === 'flag' || wakes === 'control-at-once';
   let pass = 0;
   let wake = false;
   let heard = 0;
   let seen = 0;
+  let paused = false;
+  const pending: (() => void)[] = [];
   setHandler(wokenSignal, ({ wakeSeq }) => {
     if (wakes === 'flag') wake = true;
     else heard = Math.max(heard, wakeSeq);
+  });
+  setHandler(pauseOnceUpdate, () => {
+    if (wakes === 'control-at-once') {
+      paused = true;
+      wake = true;
+    } else pending.push(() => (paused = true));
   });
   setHandler(passesQuery, () => pass);
   // Whether the last pass went to sleep unwoken and a wake ended it: what a wake split
@@ -64,14 +82,19 @@ export async function wakeProbe(passes: number, wakes: 'flag' | 'numbered', acti
   // not compare, so the runner can tell a split from a wake that came with the task.
   let wokenAsleep = false;
   for (; pass < passes; pass++) {
-    if (wakes === 'flag') wake = false;
+    if (flagged) wake = false;
+    if (paused) {
+      paused = false;
+      await clock.waitUntil(() => false, 50);
+    }
     const claimed = await claim(pass, wokenAsleep);
     clock.heard(claimed.finishedAtMs);
     seen = claimed.wakeSeq;
     wokenAsleep = false;
-    if (wakes === 'flag' && wake) continue;
-    const woken = () => (wakes === 'flag' ? wake : heard > seen);
+    if (flagged && wake) continue;
+    const woken = () => (flagged ? wake : heard > seen || pending.length > 0);
     const asleep = !woken();
     wokenAsleep = (await clock.waitUntil(woken, 2000)) && asleep;
+    for (const apply of pending.splice(0)) apply();
   }
 }
