@@ -47,9 +47,10 @@ export async function clockProbe(n: number, clockKind: 'task' | 'history' = 'tas
  * The two `control-*` modes wake by an update instead, as an operator's pause does: it
  * makes the next pass a paused one (a short timer before it claims, where a running pass
  * claims at once). `control-at-once` applies it in the handler and raises the wake flag, as
- * campaign runs before `controls-apply-after-sleep` did; `control-after-sleep` keeps it
- * pending, counts it only in the sleep's predicate and applies it when the sleep ends, as
- * the campaign does now.
+ * the campaign's pause does. `control-after-sleep` keeps it pending, counts it only in the
+ * sleep's predicate and applies it when the sleep ends, so that every choice is the same
+ * whichever order the update and the claim's result come in; it still fails replay
+ * (bench/results/temporal-clock-wake.md says why), so the campaign does not use it.
  */
 export type WakeMode = 'flag' | 'numbered' | 'control-at-once' | 'control-after-sleep';
 export const wokenSignal = defineSignal<[{ wakeSeq: number }]>('woken');
