@@ -29,7 +29,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../deploy/config.js';
 import { machineInfo } from '../media/report.js';
 import { startProcess, type RunningProcess } from '../../test/helpers/processes.js';
-import { passesQuery, pauseOnceUpdate, wakeProbe, wokenSignal, type WakeMode } from './workflows.js';
+import { passesQuery, pauseOnceUpdate, wakeModes, wakeProbe, wokenSignal, type WakeMode } from './workflows.js';
 
 export interface WakeProbeRun {
   wakes: WakeMode;
@@ -180,9 +180,8 @@ export async function runWakeProbe(passes: number, wakes: WakeMode): Promise<Wak
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const passes = Number(process.argv[2] ?? 4);
-  const modes: WakeMode[] = ['flag', 'numbered', 'control-at-once', 'control-after-sleep'];
-  const wakes = modes.find((m) => m === (process.argv[3] ?? 'numbered'));
-  if (!wakes) throw new Error(`the mode must be one of ${modes.join(', ')}`);
+  const wakes = wakeModes.find((m) => m === (process.argv[3] ?? 'numbered'));
+  if (!wakes) throw new Error(`the mode must be one of ${wakeModes.join(', ')}`);
   if (!Number.isInteger(passes) || passes < 1 || passes > 50) throw new Error('passes must be a whole number from 1 to 50');
   const run = await runWakeProbe(passes, wakes);
   const summary = `${run.splits} of ${run.passes} passes had their wake split from the claim's completion; with ${wakes} wakes the workflow ${run.completed ? 'completed' : 'did not complete'} and ${run.replayError ? `fails replay (${run.replayError})` : 'replays the same'}`;
@@ -196,7 +195,7 @@ function writeResults(run: WakeProbeRun, summary: string): void {
   const file = (name: string) => fileURLToPath(new URL(`../results/${name}`, import.meta.url));
   const nameOf = (wakes: string) => `temporal-clock-wake-${date}-${wakes}.json`;
   writeFileSync(file(nameOf(run.wakes)), `${JSON.stringify(results, null, 2)}\n`);
-  const runs = ['flag', 'numbered', 'control-at-once', 'control-after-sleep'].filter((w) => existsSync(file(nameOf(w)))).map((w) => ({ name: nameOf(w), r: JSON.parse(readFileSync(file(nameOf(w)), 'utf8')) as typeof results }));
+  const runs = wakeModes.filter((w) => existsSync(file(nameOf(w)))).map((w) => ({ name: nameOf(w), r: JSON.parse(readFileSync(file(nameOf(w)), 'utf8')) as typeof results }));
   writeFileSync(
     file('temporal-clock-wake.md'),
     `# A campaign's wake, split from its workflow task

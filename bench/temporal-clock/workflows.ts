@@ -52,7 +52,8 @@ export async function clockProbe(n: number, clockKind: 'task' | 'history' = 'tas
  * whichever order the update and the claim's result come in; it still fails replay
  * (bench/results/temporal-clock-wake.md says why), so the campaign does not use it.
  */
-export type WakeMode = 'flag' | 'numbered' | 'control-at-once' | 'control-after-sleep';
+export const wakeModes = ['flag', 'numbered', 'control-at-once', 'control-after-sleep'] as const;
+export type WakeMode = (typeof wakeModes)[number];
 export const wokenSignal = defineSignal<[{ wakeSeq: number }]>('woken');
 export const pauseOnceUpdate = defineUpdate<void>('pauseOnce');
 export const passesQuery = defineQuery<number>('passes');
