@@ -402,8 +402,18 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
     });
 
     const trunkPool = `trunk:${req.tenantId}:${req.trunkId}`;
-    // A retry of a claim that committed: the same contacts at the same times, nothing new.
-    const already = await trx.selectFrom('contacts').select(columns).where('campaign_id', '=', req.campaignId).where('claim_id', '=', req.claimId).execute();
+    // A retry of a claim that committed: the same contacts at the same times, nothing new,
+    // and in the order the claim took them (the order below), since the campaign gives the
+    // i-th contact the i-th slot: the rows alone come back in whatever order the heap holds.
+    const redialsFirst = (req.redialOrder ?? 'when_due') === 'when_due';
+    const already = await trx
+      .selectFrom('contacts')
+      .select(columns)
+      .where('campaign_id', '=', req.campaignId)
+      .where('claim_id', '=', req.claimId)
+      .orderBy(redialsFirst ? sql`next_attempt_at nulls last` : sql`next_attempt_at nulls first`)
+      .orderBy('source_row')
+      .execute();
     if (already.length > 0) {
       const leased = req.plan
         ? await trx
@@ -491,7 +501,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         .forUpdate()
         .skipLocked()
         .execute();
-    const [firstKind, thenKind] = (req.redialOrder ?? 'when_due') === 'when_due' ? (['redials', 'first_attempts'] as const) : (['first_attempts', 'redials'] as const);
+    const [firstKind, thenKind] = redialsFirst ? (['redials', 'first_attempts'] as const) : (['first_attempts', 'redials'] as const);
     const firstDue = await dueContacts(firstKind, room);
     const due = [...firstDue, ...(await dueContacts(thenKind, room - firstDue.length))];
 

@@ -63,6 +63,9 @@ test('a claim retried after it committed returns the same contacts and takes no 
   const dialsCounted = async () => (await metrics.campaignDials.get()).values.reduce((n, v) => n + v.value, 0);
   const countedBefore = await dialsCounted();
   const first = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'same', max: 3, nowMs: now, window: { start: '00:00', end: '23:59' } });
+  // Rows written since (here the first contact's) move in PostgreSQL's heap; the retry must
+  // still return the claim's order, since the campaign gives the i-th contact the i-th slot.
+  await db.updateTable('contacts').set({ updated_at: sql`now()` }).where('campaign_id', '=', campaignId).where('id', '=', 'c0').execute();
   const again = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'same', max: 3, nowMs: now, window: { start: '00:00', end: '23:59' } });
   assert.deepEqual(again.contacts, first.contacts);
   assert.equal((await dialsCounted()) - countedBefore, 3, 'the dials metric counts the retried claim’s dials once');
