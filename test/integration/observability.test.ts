@@ -26,6 +26,7 @@ import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { pollFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { freeListenPorts } from '../helpers/ports.js';
 import { startProcess, type RunningProcess } from '../helpers/processes.js';
 
 interface CollectedSpan {
@@ -60,13 +61,6 @@ async function otlpReceiver(): Promise<{ url: string; spans: CollectedSpan[]; cl
   return { url: `http://${config.host}:${(server.address() as AddressInfo).port}`, spans, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, config.host, r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** Reads one sample from Prometheus text: the series whose labels include `labels`, summed. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -106,7 +100,9 @@ const agentName = uniqueName('kc-observed');
 
 before(async () => {
   collector = await otlpReceiver();
-  for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  const keys = Object.keys(ports) as (keyof typeof ports)[];
+  const free = await freeListenPorts(config.host, keys.length);
+  keys.forEach((k, i) => (ports[k] = free[i]!));
   const telemetryEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, TEMPORAL_TASK_QUEUE: taskQueue, MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
   // This process is the event bridge: traced, with its own metrics port.
   const here = loadConfig({ ...process.env, ...telemetryEnv, EVENT_BRIDGE_METRICS_PORT: String(ports.bridgeMetrics) });
