@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { packageOf, summariseProfile, type CpuProfile } from '../../bench/media/cpu-profile.js';
 
+/** A profile node's call frame; only the name and the file matter to the summary. */
+const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
+
 test('frames are grouped by the innermost package, Node built-ins, our folders or V8 itself', () => {
   assert.equal(packageOf('file:///w/node_modules/@livekit/rtc-node/dist/audio_stream.js', 'next'), '@livekit/rtc-node');
   assert.equal(packageOf('file:///w/node_modules/a/node_modules/ws/lib/receiver.js', 'onData'), 'ws');
@@ -15,7 +18,6 @@ test('frames are grouped by the innermost package, Node built-ins, our folders o
 });
 
 test('self time is the time until the next sample, idle time is not busy time', () => {
-  const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
   const profile: CpuProfile = {
     nodes: [
       { id: 1, callFrame: frame('(root)'), children: [2, 3, 4] },
@@ -40,7 +42,6 @@ test('self time is the time until the next sample, idle time is not busy time', 
 });
 
 test("time with Kickcall's product code on the stack counts its library calls, not the benchmark's frames, split at set-up", () => {
-  const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
   const profile: CpuProfile = {
     nodes: [
       { id: 1, callFrame: frame('(root)'), children: [2, 3, 6] },
