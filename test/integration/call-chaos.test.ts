@@ -9,11 +9,9 @@
  * `npm run chaos` runs the same at larger scale.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import type { AgentServer } from '@livekit/agents';
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { createDb, type Db } from '../../deploy/db/schema.js';
@@ -22,12 +20,12 @@ import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
 import { readCallEvents } from '../../media/events/history.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
-import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { createOrchestrationWorker } from '../../workers/orchestration.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { waitFor } from '../helpers/async.js';
+import { freePortForChild, startTestMediaServer } from '../helpers/media-server.js';
 import { config, uniqueName } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { startProcess } from '../helpers/processes.js';
@@ -88,7 +86,7 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   const agentName = uniqueName('kc-chaos-agent');
   const taskQueue = uniqueName('chaos-media');
   const mediaEnv = { MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
-  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: '18391' }, /media worker registered/);
+  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: await freePortForChild() }, /media worker registered/);
   after(() => first.kill());
   const { worker, close } = await createOrchestrationWorker(config, { taskQueue, agentName });
   const running = worker.run();
@@ -119,14 +117,8 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   // A second machine is there to take the replacement job (in-process here), with a warm
   // job process as in production: a cold one took 7.6 s to start on a loaded CI machine,
   // and the caller's next line came before the new agent listened.
-  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_392, production: false, idleProcesses: 1 });
-  const registered = once(server.event, 'worker_registered');
-  const serving = server.run();
-  after(async () => {
-    await stopMediaServer(server, 5_000);
-    await serving;
-  });
-  await registered;
+  const media = await startTestMediaServer(agentName, { idleProcesses: 1 });
+  after(() => media.stop());
 
   const result = await handle.result();
   await saveHistoryIfRecording(handle, 'chaos-media-worker-killed');
@@ -150,14 +142,8 @@ test('orchestration worker killed mid-call: a new worker continues the workflow,
   const agentName = uniqueName('kc-chaos-agent');
   const taskQueue = uniqueName('chaos-orch');
   // A warm job process, as in production: a cold start under load ate most of the wait below.
-  const server: AgentServer = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_393, production: false, idleProcesses: 1 });
-  const registered = once(server.event, 'worker_registered');
-  const serving = server.run();
-  after(async () => {
-    await stopMediaServer(server, 5_000);
-    await serving;
-  });
-  await registered;
+  const media = await startTestMediaServer(agentName, { idleProcesses: 1 });
+  after(() => media.stop());
   const workerEnv = { TEMPORAL_TASK_QUEUE: taskQueue, KICKCALL_DEPLOYMENT_DUTIES: 'false', MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
   const firstWorker = await startProcess('workers/orchestration.ts', workerEnv, /orchestration worker polling/);
   after(() => firstWorker.kill());

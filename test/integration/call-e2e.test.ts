@@ -5,11 +5,9 @@
  * and SIPp as the callee speaking a scripted, tone-coded conversation over RTP.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import type { AgentServer } from '@livekit/agents';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
@@ -19,12 +17,12 @@ import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
 import type { PhraseId } from '../../media/simulators/phrasebook.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
-import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { createOrchestrationWorker } from '../../workers/orchestration.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { config, uniqueName } from '../helpers/env.js';
+import { startTestMediaServer, type TestMediaServer } from '../helpers/media-server.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
@@ -36,8 +34,7 @@ let nc: NatsConnection;
 let db: Db;
 let client: Client;
 let closeTemporal: () => Promise<void>;
-let media: AgentServer;
-let mediaRunning: Promise<void>;
+let media: TestMediaServer;
 let bridge: EventBridge;
 let worker: Worker;
 let workerRunning: Promise<void>;
@@ -48,10 +45,7 @@ before(async () => {
   await ensureCallEventsStream(nc);
   db = createDb(config.postgres.url, { maxConnections: 4 });
   ({ client, close: closeTemporal } = await temporalClient());
-  media = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_281, production: false, idleProcesses: 0 });
-  const registered = once(media.event, 'worker_registered');
-  mediaRunning = media.run();
-  await registered;
+  media = await startTestMediaServer(agentName, { idleProcesses: 0 });
   bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('e2e-bridge'), deliverPolicy: DeliverPolicy.New });
   ({ worker, close: closeWorker } = await createOrchestrationWorker(config, { taskQueue, agentName }));
   workerRunning = worker.run();
@@ -62,8 +56,7 @@ after(async () => {
   await workerRunning;
   await closeWorker();
   await bridge.stop();
-  await stopMediaServer(media, 5_000);
-  await mediaRunning;
+  await media.stop();
   await db.destroy();
   await nc.close();
   await closeTemporal();

@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { AgentServer } from '@livekit/agents';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { scriptedLines } from '../../media/agent/tools.js';
@@ -22,30 +20,25 @@ import { CallerSimulator, createCallerToken } from '../../media/simulators/calle
 import { defaultPhrasebook as phrasebook, type PhraseId } from '../../media/simulators/phrasebook.js';
 import { repoRoot } from '../../deploy/config.js';
 import { degradeLines } from '../../media/agent/entry.js';
-import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { waitFor } from '../helpers/async.js';
+import { freePortForChild, startTestMediaServer, type TestMediaServer } from '../helpers/media-server.js';
 import { config, uniqueName } from '../helpers/env.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
 const agentName = uniqueName('kc-test-agent');
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
 const dispatch = new AgentDispatchClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
-let server: AgentServer;
-let running: Promise<void>;
+let media: TestMediaServer;
 let nc: NatsConnection;
 
 before(async () => {
   nc = await connect({ servers: config.nats.url });
   await ensureCallEventsStream(nc);
-  server = createMediaServer({ ...config, media: { ...config.media, agentName } }, { port: 18_181, production: false, idleProcesses: 0 });
-  const registered = once(server.event, 'worker_registered');
-  running = server.run();
-  await registered;
+  media = await startTestMediaServer(agentName, { idleProcesses: 0 });
 });
 
 after(async () => {
-  await stopMediaServer(server, 5_000);
-  await running;
+  await media.stop();
   await nc.close();
   await disposeRtcRuntime();
 });
@@ -381,7 +374,7 @@ test('SIGTERM drains the worker and hands the live call back: agent.left drained
   const drainAgent = uniqueName('kc-drain-agent');
   const worker = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, 'workers', 'media.ts')], {
     // No metrics server: the stack's media worker holds the default port.
-    env: { ...process.env, MEDIA_AGENT_NAME: drainAgent, MEDIA_WORKER_HTTP_PORT: '18182', MEDIA_WORKER_METRICS_PORT: '0', MEDIA_DRAIN_TIMEOUT_MS: '2000' },
+    env: { ...process.env, MEDIA_AGENT_NAME: drainAgent, MEDIA_WORKER_HTTP_PORT: await freePortForChild(), MEDIA_WORKER_METRICS_PORT: '0', MEDIA_DRAIN_TIMEOUT_MS: '2000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
