@@ -40,7 +40,9 @@ if (( ${#missing[@]} > 0 )); then
   # runs its own processes on its own ports and does not use them.
 fi
 
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+# A changed dependency patch (deploy/patches, applied by postinstall) also needs a clean install.
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]] \
+  || [[ -n $(find deploy/patches -newer node_modules/.package-lock.json -print -quit) ]]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi

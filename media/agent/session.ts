@@ -29,7 +29,24 @@ export const providerRetry = { maxRetry: 2, retryIntervalMs: 250, timeoutMs: 2_5
  */
 export const agentHearsAtHz = 16_000;
 
-export const roomInputOptions = { audioSampleRate: agentHearsAtHz, audioNumChannels: 1 } as const;
+/**
+ * The length of each audio frame the agent takes from the room. rtc-node hands out 10 ms
+ * frames unless told otherwise, and every frame pays its way through the FFI and its
+ * protobuf, Node's web streams and the framework's buffers: that, not recognising speech,
+ * was most of a call's CPU. 50 ms is LiveKit Agents' own default in Python
+ * (`AudioInputOptions.frame_size_ms`) and the chunk Deepgram's plugin sends; the JavaScript
+ * port does not expose the option, so deploy/patches adds `audioFrameSizeMs`. The VAD
+ * hears a line's end at most 40 ms later than with 10 ms frames, beside 350 ms of silence
+ * it waits for. Measured with the patch's buffer fixes: the job process 0.23 → 0.16 cores,
+ * its JavaScript thread half as busy (bench/results/media-profile.md, "Frame size").
+ */
+export const agentFrameMs = 50;
+
+export const roomInputOptions = {
+  audioSampleRate: agentHearsAtHz,
+  audioNumChannels: 1,
+  audioFrameSizeMs: agentFrameMs,
+} as const satisfies Partial<voice.RoomInputOptions>;
 
 /**
  * Silero VAD for telephony, set explicitly rather than left at the plugin's defaults. End
