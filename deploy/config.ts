@@ -14,8 +14,19 @@ import { z } from 'zod';
 import type { OutcomeDistribution } from '../activities/telephony-simulator.js';
 import { loadPriceTable, type PriceTable } from '../activities/pricing.js';
 
-/** Repository root, independent of the caller's working directory. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * Repository root, independent of the caller's working directory: the nearest folder
+ * above this module with a package.json. The module runs from deploy/, or compiled from
+ * .build/deploy/ (deploy/build.ts).
+ */
+export const repoRoot = packageRootAbove(path.dirname(fileURLToPath(import.meta.url)));
+
+function packageRootAbove(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (existsSync(path.join(at, 'package.json'))) return at;
+    if (path.dirname(at) === at) throw new Error(`no package.json above ${dir}`);
+  }
+}
 
 const port = z.coerce.number().int().min(1).max(65535);
 const host = z.string().min(1);

@@ -12,11 +12,13 @@
 import { fileURLToPath } from 'node:url';
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { loadConfig, type Config } from '../deploy/config.js';
+import { sameFormModule } from '../deploy/module-paths.js';
 import { createLogger } from '../deploy/logger.js';
 import { measureActiveCalls, metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 
-const entryPath = fileURLToPath(new URL('../media/agent/entry.ts', import.meta.url));
+/** The job entry, compiled when this worker is (deploy/build.ts), so job processes need no TypeScript loader. */
+const entryPath = sameFormModule(import.meta.url, '../media/agent/entry');
 
 export function createMediaServer(
   config: Config,

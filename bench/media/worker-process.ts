@@ -6,16 +6,17 @@
  * argv: <variant: ours|bare> <agentName> <httpPort> <maxConcurrentCalls> <idleProcesses>
  *
  * Both variants are `createMediaServer` from workers/media.ts, so their options are the
- * same by construction; `bare` only swaps the job entry for `bench/bare-agent.ts`.
+ * same by construction; `bare` only swaps the job entry for `bench/bare-agent.ts`. Runs
+ * compiled (deploy/build.ts), as the stack runs its media worker.
  */
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../deploy/config.js';
+import { sameFormModule } from '../../deploy/module-paths.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { variants, workerShape, type RunnerMessage, type Variant, type WorkerMessage } from './worker-protocol.js';
 
-const bareEntryPath = fileURLToPath(new URL('../bare-agent.ts', import.meta.url));
+const bareEntryPath = sameFormModule(import.meta.url, '../bare-agent');
 /** With KICKCALL_BENCH_PROFILE_DIR set, either variant runs under the profiler (`profiled-agent.ts`). */
-const profiledEntryPath = fileURLToPath(new URL('./profiled-agent.ts', import.meta.url));
+const profiledEntryPath = sameFormModule(import.meta.url, './profiled-agent');
 
 function send(message: WorkerMessage): void {
   process.send?.(message);

@@ -5,10 +5,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { compileForNode } from '../../deploy/build.js';
 import type { RunnerMessage, Variant, WorkerMessage } from './worker-protocol.js';
 
-const workerPath = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
+/**
+ * The worker and every job entry it can fork, compiled as the stack runs its media worker
+ * (deploy/build.ts): job processes start on plain Node, without the TypeScript loader.
+ */
+const workerSources = ['bench/media/worker-process.ts', 'media/agent/entry.ts', 'bench/bare-agent.ts', 'bench/media/profiled-agent.ts'];
 
 /** NODE_ENV as the benchmark found it, for the workers: they must run as they would unbenchmarked. */
 let originalNodeEnv: string | undefined = process.env.NODE_ENV;
@@ -73,9 +77,10 @@ export async function startWorker(opts: {
   profileDir?: string;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
-  // The parent's execArgv carries tsx's loader, which the worker and its job forks need.
-  const child = fork(workerPath, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
-    execArgv: process.execArgv,
+  const [workerPath] = await compileForNode(workerSources);
+  // Not the parent's execArgv: it carries tsx's loader, which the job forks would inherit.
+  const child = fork(workerPath!, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
+    execArgv: ['--enable-source-maps'],
     env: { ...workerEnv(), ...(opts.profileDir ? { KICKCALL_BENCH_PROFILE_DIR: opts.profileDir, KICKCALL_BENCH_PROFILE_VARIANT: opts.variant } : {}) },
     stdio: ['ignore', log, log, 'ipc'],
   });

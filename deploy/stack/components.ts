@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { repoRoot, type Config, type ProcessRole } from '../config.js';
 import { allSearchAttributeKeys } from '../../workflows/search-attributes.js';
+import { compiledPath, compileForNode, mediaWorkerEntries } from '../build.js';
 import { ensureBinary } from './binaries.js';
 import { callEventBridgeDurable } from '../../media/events/subjects.js';
 import { httpOk, jetStreamConsumerPulling, tcpExchange, temporalPollerSeen } from './health.js';
@@ -255,13 +256,15 @@ function livekit(config: Config): Component {
 }
 
 /**
- * A component that is one of Kickcall's own Node processes, run with tsx from the
- * working tree so it is always the checked-out code.
+ * A component that is one of Kickcall's own Node processes, run from the working tree so
+ * it is always the checked-out code: with tsx, or compiled to JavaScript on every start
+ * (`compiled`: the modules to compile, the script's own graph and whatever it loads by
+ * path; deploy/build.ts) and run on plain Node.
  */
 function nodeComponent(
   config: Config,
   name: ProcessRole,
-  def: { script: string; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number },
+  def: { script: string; compiled?: readonly string[]; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number },
 ): Component {
   const p = pathsFor(config, name);
   const metricsPort = config.telemetry.metricsPorts[name];
@@ -275,13 +278,11 @@ function nodeComponent(
     startTimeoutMs: 30_000,
     prepare: () => Promise.resolve(),
     async start() {
-      await startDetached({
-        command: path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
-        args: [path.join(repoRoot, def.script)],
-        logFile: p.logFile,
-        pidFile: p.pidFile,
-        cwd: repoRoot,
-      });
+      if (def.compiled) await compileForNode(def.compiled);
+      const [command, args] = def.compiled
+        ? [process.execPath, ['--enable-source-maps', compiledPath(def.script)]]
+        : [path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, def.script)]];
+      await startDetached({ command, args, logFile: p.logFile, pidFile: p.pidFile, cwd: repoRoot });
     },
     health: def.health,
     stop: () => stopByPidFile(p.pidFile, { graceMs: def.stopGraceMs ?? 10_000 }),
@@ -347,6 +348,8 @@ function mediaWorker(config: Config): Component {
   const url = `http://${config.host}:${config.media.httpPort}/`;
   return nodeComponent(config, 'media-worker', {
     script: 'workers/media.ts',
+    // It forks a process per call: compiled, those start without the TypeScript loader.
+    compiled: mediaWorkerEntries,
     endpoints: [`agent ${config.media.agentName}`, `${url} (health)`],
     tcpPorts: [config.media.httpPort],
     health: () => httpOk(url),

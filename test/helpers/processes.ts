@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { compiledPath, compileForNode } from '../../deploy/build.js';
 import { repoRoot } from '../../deploy/config.js';
 import { withTimeout } from './async.js';
 
@@ -25,9 +26,23 @@ const noMetricsServers = Object.fromEntries(
   ['API_METRICS_PORT', 'ORCHESTRATION_METRICS_PORT', 'EVENT_BRIDGE_METRICS_PORT', 'MEDIA_WORKER_METRICS_PORT', 'SIP_GATEWAY_METRICS_PORT', 'PROVIDER_SIM_METRICS_PORT'].map((k) => [k, '0']),
 );
 
-/** Starts `script` with tsx and resolves once its output matches `ready`. */
-export async function startProcess(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 60_000): Promise<RunningProcess> {
-  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, script)], {
+/**
+ * Starts `script` and resolves once its output matches `ready`: with tsx, or, given
+ * `compiled` (the modules to compile, as the stack's component lists them), compiled to
+ * JavaScript and on plain Node, as the stack runs it.
+ */
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 60_000,
+  compiled?: readonly string[],
+): Promise<RunningProcess> {
+  if (compiled) await compileForNode(compiled);
+  const [command, args] = compiled
+    ? [process.execPath, ['--enable-source-maps', compiledPath(script)]]
+    : [path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, script)]];
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, ...noMetricsServers, ...env },
     detached: true,

@@ -29,6 +29,7 @@ import { freePortForChild, startTestMediaServer } from '../helpers/media-server.
 import { config, uniqueName } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { startProcess } from '../helpers/processes.js';
+import { mediaWorkerEntries } from '../../deploy/build.js';
 import { temporalClient } from '../helpers/temporal.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
@@ -86,7 +87,8 @@ test('media worker killed mid-call: a new agent resumes the conversation on the 
   const agentName = uniqueName('kc-chaos-agent');
   const taskQueue = uniqueName('chaos-media');
   const mediaEnv = { MEDIA_AGENT_NAME: agentName, KICKCALL_LOG_LEVEL: 'info' };
-  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: await freePortForChild() }, /media worker registered/);
+  // Compiled, as the stack runs it: the call's job process runs without the TypeScript loader.
+  const first = await startProcess('workers/media.ts', { ...mediaEnv, MEDIA_WORKER_HTTP_PORT: await freePortForChild() }, /media worker registered/, 60_000, mediaWorkerEntries);
   after(() => first.kill());
   const { worker, close } = await createOrchestrationWorker(config, { taskQueue, agentName });
   const running = worker.run();
