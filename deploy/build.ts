@@ -12,6 +12,7 @@
  * paths beside a module and `process.argv[1]` entry checks mean what they do in source.
  */
 import { build } from 'esbuild';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from './config.js';
@@ -46,7 +47,7 @@ export async function compileForNode(entries: readonly string[]): Promise<string
     logLevel: 'silent',
   });
   const sources = Object.keys(graph.metafile.inputs).filter((f) => f.endsWith('.ts'));
-  await build({
+  const compiled = await build({
     absWorkingDir: repoRoot,
     entryPoints: sources,
     outdir: buildDir,
@@ -56,9 +57,24 @@ export async function compileForNode(entries: readonly string[]): Promise<string
     format: 'esm',
     target: 'node20',
     sourcemap: true,
+    write: false,
     logLevel: 'warning',
   });
+  await Promise.all(compiled.outputFiles.map((file) => replaceIfChanged(file.path, file.contents)));
   return entries.map(compiledPath);
+}
+
+/**
+ * A running worker forks job processes that import these files at any time: a file is
+ * replaced whole (written beside, then renamed over), and left alone when unchanged.
+ */
+async function replaceIfChanged(file: string, contents: Uint8Array): Promise<void> {
+  const current = await readFile(file).catch(() => undefined);
+  if (current?.equals(contents)) return;
+  await mkdir(path.dirname(file), { recursive: true });
+  const staging = `${file}.${process.pid}.tmp`;
+  await writeFile(staging, contents);
+  await rename(staging, file);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
