@@ -29,7 +29,7 @@ test('a module loaded by path is taken in the caller’s own form', () => {
 test('the compiled media worker and its job entry load on plain Node and find the repository', async () => {
   const [worker, entry] = await compileForNode(mediaWorkerEntries);
   assert.equal(worker, compiledPath('workers/media.ts'));
-  assert.ok(existsSync(worker!) && existsSync(entry!), 'both entries were written');
+  assert.ok(existsSync(worker) && existsSync(entry!), 'both entries were written');
   const url = (p: string) => pathToFileURL(p).href;
   const printed = await plainNode(
     [
