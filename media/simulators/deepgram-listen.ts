@@ -42,6 +42,8 @@ export class ListenSession {
   #lastMessageAt = Date.now();
   #sendChain: Promise<void> = Promise.resolve();
   #slowFirstFinalMs = 0;
+  /** Finals sent, and how many of them were empty: sound with no readable tone code. */
+  #finals = { transcribed: 0, empty: 0 };
   #closed = false;
   readonly #timers: NodeJS.Timeout[] = [];
 
@@ -118,6 +120,7 @@ export class ListenSession {
         waitMs = this.#ctx.settings().sttFinalizeDelayMs + this.#slowFirstFinalMs;
         this.#slowFirstFinalMs = 0;
         if (ev.transcript) this.#ctx.count('finalTranscripts');
+        this.#finals[ev.transcript ? 'transcribed' : 'empty']++;
       }
       const message = JSON.stringify(
         listenMessage(ev, { requestId: this.#requestId, model: this.#params.model, channels: this.#params.channels }),
@@ -154,7 +157,7 @@ export class ListenSession {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#ctx.logger.info(
-      { requestId: this.#requestId, audioSeconds: Math.round(this.#engine.audioSeconds * 100) / 100 },
+      { requestId: this.#requestId, audioSeconds: Math.round(this.#engine.audioSeconds * 100) / 100, finals: this.#finals },
       'listen stream closed',
     );
   }
