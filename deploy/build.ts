@@ -4,9 +4,9 @@
  *
  * Why only the media worker: it forks a process for every call, and a forked process
  * inherits its parent's flags. Under tsx each one started tsx's loader thread and
- * compiled TypeScript again: importing the job's entry took 2.3 CPU-seconds under tsx
- * and 1.2 compiled, paid once per call while the machine carries the calls already
- * running. The other services start once and stay on tsx.
+ * compiled TypeScript again: importing the job's entry took about 2.2 CPU-seconds under
+ * tsx and 1.2–1.4 compiled, paid once per call while the machine carries the calls
+ * already running. The other services start once and stay on tsx.
  *
  * Transpiled file by file, not bundled: every module keeps its own `import.meta.url`, so
  * paths beside a module and `process.argv[1]` entry checks mean what they do in source.
@@ -62,6 +62,17 @@ export async function compileForNode(entries: readonly string[]): Promise<string
   });
   await Promise.all(compiled.outputFiles.map((file) => replaceIfChanged(file.path, file.contents)));
   return entries.map(compiledPath);
+}
+
+/**
+ * How to run one of Kickcall's scripts from the working tree: with tsx, or, given
+ * `compiled` (the modules to compile: the script's own graph and whatever it loads by
+ * path), compiled now and on plain Node.
+ */
+export async function nodeCommand(script: string, compiled?: readonly string[]): Promise<{ command: string; args: string[] }> {
+  if (!compiled) return { command: path.join(repoRoot, 'node_modules', '.bin', 'tsx'), args: [path.join(repoRoot, script)] };
+  await compileForNode(compiled);
+  return { command: process.execPath, args: ['--enable-source-maps', compiledPath(script)] };
 }
 
 /**

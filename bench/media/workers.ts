@@ -5,14 +5,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync } from 'node:fs';
-import { compileForNode } from '../../deploy/build.js';
+import { compileForNode, mediaWorkerEntries } from '../../deploy/build.js';
 import type { RunnerMessage, Variant, WorkerMessage } from './worker-protocol.js';
 
 /**
  * The worker and every job entry it can fork, compiled as the stack runs its media worker
  * (deploy/build.ts): job processes start on plain Node, without the TypeScript loader.
  */
-const workerSources = ['bench/media/worker-process.ts', 'media/agent/entry.ts', 'bench/bare-agent.ts', 'bench/media/profiled-agent.ts'];
+const workerSources = ['bench/media/worker-process.ts', ...mediaWorkerEntries, 'bench/bare-agent.ts', 'bench/media/profiled-agent.ts'];
 
 /** NODE_ENV as the benchmark found it, for the workers: they must run as they would unbenchmarked. */
 let originalNodeEnv: string | undefined = process.env.NODE_ENV;

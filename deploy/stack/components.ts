@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { repoRoot, type Config, type ProcessRole } from '../config.js';
 import { allSearchAttributeKeys } from '../../workflows/search-attributes.js';
-import { compiledPath, compileForNode, mediaWorkerEntries } from '../build.js';
+import { mediaWorkerEntries, nodeCommand } from '../build.js';
 import { ensureBinary } from './binaries.js';
 import { callEventBridgeDurable } from '../../media/events/subjects.js';
 import { httpOk, jetStreamConsumerPulling, tcpExchange, temporalPollerSeen } from './health.js';
@@ -278,10 +278,7 @@ function nodeComponent(
     startTimeoutMs: 30_000,
     prepare: () => Promise.resolve(),
     async start() {
-      if (def.compiled) await compileForNode(def.compiled);
-      const [command, args] = def.compiled
-        ? [process.execPath, ['--enable-source-maps', compiledPath(def.script)]]
-        : [path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, def.script)]];
+      const { command, args } = await nodeCommand(def.script, def.compiled);
       await startDetached({ command, args, logFile: p.logFile, pidFile: p.pidFile, cwd: repoRoot });
     },
     health: def.health,

@@ -3,8 +3,7 @@
  * machine dies (SIGKILL to its whole process group, forked job processes included).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { compiledPath, compileForNode } from '../../deploy/build.js';
+import { nodeCommand } from '../../deploy/build.js';
 import { repoRoot } from '../../deploy/config.js';
 import { withTimeout } from './async.js';
 
@@ -38,10 +37,7 @@ export async function startProcess(
   timeoutMs = 60_000,
   compiled?: readonly string[],
 ): Promise<RunningProcess> {
-  if (compiled) await compileForNode(compiled);
-  const [command, args] = compiled
-    ? [process.execPath, ['--enable-source-maps', compiledPath(script)]]
-    : [path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [path.join(repoRoot, script)]];
+  const { command, args } = await nodeCommand(script, compiled);
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, ...noMetricsServers, ...env },
