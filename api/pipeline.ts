@@ -89,16 +89,31 @@ function meteredStream(source: Readable, maxBytes: number): { stream: Readable; 
   return { stream: meter, digest: () => hash.copy().digest('hex') };
 }
 
-/** Where a NUL character hides in a parsed query or JSON body (PostgreSQL refuses it in text). */
-function nulPath(where: string, value: unknown, depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? where : undefined;
+/**
+ * Why PostgreSQL cannot store a string as text: a NUL character, or half of a UTF-16
+ * surrogate pair (JSON's `"\\ud800"` parses to one, and it is not Unicode text at all).
+ */
+function unstorable(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'contains a NUL character';
+  // In a /u pattern a well-formed pair is one code point above U+FFFF: only halves match.
+  if (/[\uD800-\uDFFF]/u.test(s)) return 'contains an unpaired UTF-16 surrogate (not valid Unicode text)';
+  return undefined;
+}
+
+/** The first string in a parsed query or JSON body that PostgreSQL could not store, and why. */
+function unstorablePath(where: string, value: unknown, depth = 0): { path: string; message: string } | undefined {
+  if (typeof value === 'string') {
+    const message = unstorable(value);
+    return message ? { path: where, message } : undefined;
+  }
   // Parsed JSON only: plain objects and arrays (never a stream or other live object).
   if (value === null || typeof value !== 'object' || depth > 64) return undefined;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return undefined;
   for (const [k, v] of Object.entries(value)) {
-    if (k.includes('\u0000')) return `${where}.${k.replaceAll('\u0000', '\\u0000')}`;
-    const found = nulPath(`${where}.${k}`, v, depth + 1);
+    const keyMessage = unstorable(k);
+    if (keyMessage) return { path: `${where}.${JSON.stringify(k).slice(1, -1)}`, message: `key ${keyMessage}` };
+    const found = unstorablePath(`${where}.${k}`, v, depth + 1);
     if (found) return found;
   }
   return undefined;
@@ -114,6 +129,23 @@ function claimProblem(claim: Exclude<Claim, { kind: 'claimed' | 'replay' }>): Pr
   return claim.kind === 'in-use'
     ? problem('idempotency-key-in-use', 409, 'Idempotency key in use', 'A request with this Idempotency-Key is still being processed; retry shortly.')
     : problem('idempotency-key-reused', 422, 'Idempotency key reused', 'This Idempotency-Key was used with a different request (method, path or body).');
+}
+
+/**
+ * What a repeat of a request whose answer held a secret gets instead of that answer: the
+ * secret is not kept anywhere it need not be (API keys are stored only as hashes).
+ */
+function secretReplay(result: RouteResult): { status: number; headers: Record<string, string>; body: string } {
+  const id = (result.body as { id?: unknown } | undefined)?.id;
+  const resourceId = typeof id === 'string' ? id : undefined;
+  const p = problem(
+    'secret-shown-once',
+    409,
+    'Secret shown once',
+    `The first request with this Idempotency-Key succeeded${resourceId ? ` (${resourceId})` : ''}; the secret in its answer is shown only once and is not kept. If that answer was lost, revoke or rotate and ask again.`,
+    resourceId ? { resourceId } : {},
+  );
+  return { status: 409, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify(p) };
 }
 
 export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: PipelineDeps): void {
@@ -137,8 +169,8 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
     if (!params.success) return sendProblem(reply, problem('not-found', 404, 'Not found', `${request.method} ${request.url.split('?')[0]} names nothing.`));
     if (params.data && typeof params.data === 'object') audit.resourceId = Object.values(params.data as Record<string, string>).at(-1);
     // The query parser's object has a prototype of its own: its values are strings or arrays.
-    const nul = nulPath('query', { ...(request.query as object) }) ?? (route.rawBody ? undefined : nulPath('body', request.body));
-    if (nul) return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', `${nul}: contains a NUL character.`, { errors: [{ path: nul, message: 'contains a NUL character' }] }));
+    const bad = unstorablePath('query', { ...(request.query as object) }) ?? (route.rawBody ? undefined : unstorablePath('body', request.body));
+    if (bad) return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', `${bad.path}: ${bad.message}.`, { errors: [bad] }));
     if (!route.query && Object.keys(request.query ?? {}).length > 0) {
       return sendProblem(reply, problem('invalid-request', 400, 'Invalid request', `query: this route takes no query parameters (got ${Object.keys(request.query as object).slice(0, 5).join(', ')}).`));
     }
@@ -216,7 +248,10 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
     }
     const payload = result.body === undefined ? '' : JSON.stringify(result.body);
     const headers = { ...(result.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }), ...result.headers };
-    if (idem && claimed) await saveIdempotentResponse(db, idem, { status: result.status, headers, body: payload });
+    if (idem && claimed) {
+      const saved = route.showsSecretOnce && result.status < 300 ? secretReplay(result) : { status: result.status, headers, body: payload };
+      await saveIdempotentResponse(db, idem, saved);
+    }
     return reply.code(result.status).headers(headers).send(result.body === undefined ? undefined : payload);
   };
   // One server span per request; an integrator's own `traceparent` becomes its parent.

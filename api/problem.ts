@@ -15,6 +15,7 @@ export const problemSlugs = [
   'rate-limited',
   'idempotency-key-reused',
   'idempotency-key-in-use',
+  'secret-shown-once',
   'conflict',
   'invalid-transition',
   'invalid-webhook-body',

@@ -51,6 +51,12 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
    */
   rawBody?: { mediaType: 'text/csv'; description: string; maxBytes: number };
   responses: Record<number, RouteResponse>;
+  /**
+   * The success response carries a secret shown this once (an API key, a signing secret).
+   * It is never saved for an Idempotency-Key replay: a repeat answers 409
+   * `secret-shown-once` naming the resource, and the secret exists only where it must.
+   */
+  showsSecretOnce?: true;
   handler: (ctx: RouteContext<P, Q, B>) => Promise<RouteResult>;
 }
 

@@ -37,7 +37,8 @@ export function keyRoutes(deps: { db: Db }) {
       tag: 'API keys',
       role: 'admin',
       body: z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(apiRoles) }),
-      responses: { 201: { description: 'The key, with its secret.', schema: apiKey.extend({ key: z.string() }) } },
+      responses: { 201: { description: 'The key, with its secret.', schema: apiKey.extend({ key: z.string() }) }, 409: { description: 'A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`).' } },
+      showsSecretOnce: true,
       handler: async ({ principal, body, tenantDb, setResourceId }) => {
         // Issued as the application role (the key table's lookup is not tenant-scoped),
         // for the caller's tenant only; read back through the tenant's view.

@@ -77,7 +77,8 @@ export function webhookEndpointRoutes(deps: { allowPrivateUrls: boolean }) {
       tag: 'Webhooks',
       role: 'admin',
       body: z.strictObject({ url, eventTypes, description: z.string().max(500).optional() }),
-      responses: { 201: { description: 'The endpoint and its signing secret.', schema: endpoint.extend({ secret: z.string() }) } },
+      responses: { 201: { description: 'The endpoint and its signing secret.', schema: endpoint.extend({ secret: z.string() }) }, 409: { description: 'A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`).' } },
+      showsSecretOnce: true,
       handler: async ({ principal, body, tenantDb, setResourceId }) => {
         const id = `whe-${randomBytes(8).toString('hex')}`;
         const secret = newWebhookSecret();
@@ -170,7 +171,12 @@ export function webhookEndpointRoutes(deps: { allowPrivateUrls: boolean }) {
       role: 'admin',
       params: endpointParams,
       body: z.strictObject({ graceS: z.number().int().min(0).max(7 * 86400).default(86400).meta({ description: 'How long the old secret still signs. Default a day.' }) }),
-      responses: { 200: { description: 'The endpoint and its new secret.', schema: endpoint.extend({ secret: z.string() }) }, 404: { description: 'No such endpoint in this tenant.' } },
+      responses: {
+        200: { description: 'The endpoint and its new secret.', schema: endpoint.extend({ secret: z.string() }) },
+        404: { description: 'No such endpoint in this tenant.' },
+        409: { description: 'A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`).' },
+      },
+      showsSecretOnce: true,
       handler: async ({ params, body, tenantDb }) => {
         const secret = newWebhookSecret();
         const row = await tenantDb((tx) =>

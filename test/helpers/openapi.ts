@@ -255,6 +255,8 @@ function badValues(s: JsonSchema, current: unknown): { kind: MutationKind; label
       if (Array.isArray(b.enum)) out.push({ kind: 'invalid value', label: 'not one of its values', value: 'not-one-of-them' });
       if (b.pattern === undefined && b.format === undefined && b.enum === undefined) {
         out.push({ kind: 'NUL byte', label: 'a NUL byte inside', value: 'a\u0000b' });
+        // JSON can carry half a surrogate pair ("\ud800"); it is not text PostgreSQL can store.
+        out.push({ kind: 'invalid value', label: 'an unpaired UTF-16 surrogate inside', value: 'a\ud800b' });
         if (n('maxLength') !== undefined) out.push({ kind: 'edge value', label: `${n('maxLength')} multi-byte characters`, value: '€'.repeat(n('maxLength')!), allowed: true });
       }
     }

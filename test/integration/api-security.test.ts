@@ -241,6 +241,36 @@ describe('Idempotency-Key', () => {
     assert.equal(bad2.status, 400);
   });
 
+  test('a secret is shown once: a repeat answers 409 naming the resource, and the secret is not kept for replays', async () => {
+    const t = await api.newTenant();
+    const made = await api.request('POST', '/v1/api-keys', { key: t.keys.admin, body: { name: 'ci', role: 'viewer' }, headers: { 'idempotency-key': 'key-1' } });
+    assert.equal(made.status, 201, made.text);
+    const { id, key } = made.body as { id: string; key: string };
+    const again = await api.request('POST', '/v1/api-keys', { key: t.keys.admin, body: { name: 'ci', role: 'viewer' }, headers: { 'idempotency-key': 'key-1' } });
+    assert.equal(again.status, 409);
+    assert.equal((again.body as { type: string }).type, 'https://kickcall.dev/problems/secret-shown-once');
+    assert.equal((again.body as { resourceId: string }).resourceId, id);
+    assert.ok(!again.text.includes(key.split('_').at(-1)!), 'the replay holds no part of the secret');
+    // The key made by the first request works, and only one was made.
+    assert.equal((await api.request('GET', '/v1/agents', { key })).status, 200);
+    const keys = await api.request('GET', '/v1/api-keys', { key: t.keys.admin });
+    assert.equal((keys.body as { items: { name: string }[] }).items.filter((k) => k.name === 'ci').length, 1);
+
+    const hook = await api.request('POST', '/v1/webhook-endpoints', { key: t.keys.admin, body: { url: 'https://hooks.example.com/kk', eventTypes: ['call.ended'] }, headers: { 'idempotency-key': 'hook-1' } });
+    assert.equal(hook.status, 201, hook.text);
+    const { id: hookId, secret } = hook.body as { id: string; secret: string };
+    const rotated = await api.request('POST', `/v1/webhook-endpoints/${hookId}/rotate-secret`, { key: t.keys.admin, body: {}, headers: { 'idempotency-key': 'rotate-1' } });
+    assert.equal(rotated.status, 200, rotated.text);
+    const rotatedAgain = await api.request('POST', `/v1/webhook-endpoints/${hookId}/rotate-secret`, { key: t.keys.admin, body: {}, headers: { 'idempotency-key': 'rotate-1' } });
+    assert.equal(rotatedAgain.status, 409, 'a repeat does not rotate a second time');
+    assert.equal((await api.request('POST', '/v1/webhook-endpoints', { key: t.keys.admin, body: { url: 'https://hooks.example.com/kk', eventTypes: ['call.ended'] }, headers: { 'idempotency-key': 'hook-1' } })).status, 409);
+    // Nothing saved for replay holds a secret.
+    const saved = await withTenant(api.db, t.tenantId, (tx) => tx.selectFrom('idempotency_keys').select('response_body as response').execute());
+    for (const row of saved) {
+      for (const s of [key, secret, (rotated.body as { secret: string }).secret]) assert.ok(!String(row.response).includes(s), 'a saved answer holds a secret');
+    }
+  });
+
   test('a CSV upload repeated with its key imports once; another file under the same key imports nothing', async () => {
     const t = await api.newTenant();
     await api.request('POST', '/v1/trunks', { key: t.keys.admin, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } });
