@@ -285,6 +285,24 @@ test('transfer: the caller hears the notice, then the SIP REFER goes to the conf
   assert.deepEqual(dispatched.config.transfer, { allowed: true, targetLabel: 'a specialist' });
 });
 
+test('a provider failure is left to the agent: its fallback transfer goes through; bad dispatch metadata ends the call', async () => {
+  const input = callInput({ transfer: { to: 'sip:desk@127.0.0.1:5999' } });
+  const failed = (seq: number, code: string): CallEventSignal => ({ seq, ts: ts(), type: 'agent.error', code, retryable: false });
+  const { result, fake } = await runCall(input, { transfer: 'ok' }, async (h) => {
+    await answered(h);
+    // The agent reports the LLM's failure, then its fallback asks for a person.
+    await signalAll(h, [ev.joined(1), ev.userTurn(2), failed(3, 'llm_error'), ev.tool(4, 'transfer_to_human', { reason: 'provider_failure' })]);
+  });
+  assert.equal(result.disposition, 'transferred');
+  assert.equal(fake.calls('transferCallee').length, 1);
+
+  const { result: bad } = await runCall(callInput(), {}, async (h) => {
+    await answered(h);
+    await signalAll(h, [failed(1, 'invalid_metadata')]);
+  });
+  assert.equal(bad.endReason, 'agent_error:invalid_metadata');
+});
+
 test('a refused transfer is told to the caller and the conversation goes on', async () => {
   const input = callInput({ transfer: { to: 'sip:desk@127.0.0.1:5999' } });
   const { result, fake } = await runCall(input, { transfer: 'refused' }, async (h, live) => {
@@ -409,7 +427,11 @@ test('the callee hanging up ends the call (LiveKit participant_left)', async () 
 test('hang-up by update: validated, then the call ends at once', async () => {
   const { result } = await runCall(callInput(), {}, async (h) => {
     await answered(h);
-    await assert.rejects(h.executeUpdate(hangUpUpdate, { args: [{ reason: ' ' }] }), (err: Error) => /needs a reason/.test(String((err.cause as Error | undefined)?.message)));
+    await assert.rejects(h.executeUpdate(hangUpUpdate, { args: [{ reason: ' ' }] }), (err: Error) => {
+      const cause = err.cause as ApplicationFailure | undefined;
+      // Typed, so the API can answer 400 rather than a server error.
+      return cause?.type === FailureType.InvalidInput && /needs a reason/.test(String(cause.message));
+    });
     assert.deepEqual(await h.executeUpdate(hangUpUpdate, { args: [{ reason: 'operator' }] }), { accepted: true });
   });
   assert.equal(result.endReason, 'operator');

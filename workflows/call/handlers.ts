@@ -3,11 +3,14 @@
  * calls: call events and room events feed the state, a hang-up update ends the call
  * (validated first), and the status query reads it.
  */
-import { setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
+import { FailureType } from '../errors.js';
 import { agentUnreachableSignal, callEventSignal, callStatusQuery, hangUpUpdate, roomEventSignal } from '../messages.js';
 import type { CallState } from './state.js';
 
 export function registerCallHandlers(state: CallState, callId: string, opts: { onHangUp?: () => void } = {}): void {
+  // Asked only when an agent reports a provider failure, which is when the answer matters.
+  state.providerErrorEndsCall = () => !patched('provider-errors-left-to-the-agent');
   setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
   setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
   setHandler(agentUnreachableSignal, ({ participantIdentity }) => state.onAgentUnreachable(participantIdentity, Date.now()));
@@ -20,9 +23,12 @@ export function registerCallHandlers(state: CallState, callId: string, opts: { o
     },
     {
       validator: ({ reason }) => {
-        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a hang-up needs a reason');
+        // Typed, so the API answers 400 and 409 rather than a server error.
+        if (typeof reason !== 'string' || reason.trim() === '') {
+          throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: 'a hang-up needs a reason', nonRetryable: true });
+        }
         if (state.status === 'ending' || state.status === 'analysing' || state.status === 'completed') {
-          throw new Error(`the call is already ${state.status}`);
+          throw ApplicationFailure.create({ type: FailureType.InvalidTransition, message: `the call is already ${state.status}`, nonRetryable: true });
         }
       },
     },

@@ -21,6 +21,12 @@ export const sequenceGapMs = 3_000;
 
 export class CallState {
   status: CallPhase = 'scheduled';
+  /**
+   * Whether any non-retryable agent error ends the call, as it did before provider
+   * failures were left to the agent's fallback. The workflow answers with `patched()` so
+   * histories recorded before then replay as they ran.
+   */
+  providerErrorEndsCall: () => boolean = () => false;
   /** The next `seq` to apply. */
   nextSeq = 1;
   /** Events that arrived ahead of a missing one, by seq. */
@@ -138,8 +144,11 @@ export class CallState {
         }
         return;
       case 'agent.error':
-        // Bad dispatch metadata cannot be fixed by another agent: end the call.
-        if (!e.retryable) this.end(`agent_error:${e.code}`, 'agent');
+        if (e.retryable) return;
+        // Bad dispatch metadata cannot be fixed by another agent: end the call. A provider
+        // failure is the agent's to handle: its fallback asks for a transfer or says goodbye
+        // (call.ended), and an agent that gives up leaves (agent.left) and is replaced.
+        if (e.code === 'invalid_metadata' || this.providerErrorEndsCall()) this.end(`agent_error:${e.code}`, 'agent');
         return;
       case 'turn.metrics':
       case 'usage':
