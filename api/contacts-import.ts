@@ -86,6 +86,25 @@ interface ValidRow {
 }
 
 /** `db` may be a transaction: the import then commits or rolls back with it. */
+/** csv-parse's error codes, told without the cells its own messages quote. */
+const csvProblems: Record<string, string> = {
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by other characters before the next comma',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by other characters before the next comma',
+  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'a row has a different number of fields than the header',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'a row has a different number of fields than the header',
+  CSV_MAX_RECORD_SIZE: 'a row is longer than 64 KiB',
+};
+
+/** Header names as rows are keyed: trimmed, lower-case; two columns of one name would hide one. */
+function headerNames(header: string[]): string[] {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const repeated = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
+  if (repeated !== undefined) throw new InvalidInputError(`the header names the column "${repeated}" twice (names are compared ignoring case and spaces)`);
+  return names;
+}
+
 export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readable): Promise<ImportReport> {
   const importId = `imp_${randomBytes(6).toString('hex')}`;
   const batchSize = opts.batchSize ?? 500;
@@ -132,7 +151,7 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
       for (const r of rows) if (!took.has(r.row)) report.duplicates.push({ row: r.row, field: 'phone', reason: 'already in this campaign' });
     };
 
-    const parser = parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, max_record_size: 64 * 1024 });
+    const parser = parse({ columns: headerNames, skip_empty_lines: true, trim: true, bom: true, max_record_size: 64 * 1024 });
     // pipeline, not pipe: an error of the source (an upload cut off or over its limit)
     // must reach the parser, or the loop below would wait for rows forever.
     pipeline(csv, parser).catch(() => undefined);
@@ -200,7 +219,8 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
     } catch (err) {
       // csv-parse names the line and the problem; nothing of this file is kept. Other
       // errors (the upload's own, a database's) pass through as they are.
-      if (err instanceof CsvError) throw new InvalidInputError(`the file is not valid CSV: ${err.message}`, { cause: err });
+      // Its message quotes the cells it stumbled on, which may be personal data: say where and what kind.
+      if (err instanceof CsvError) throw new InvalidInputError(`the file is not valid CSV at line ${String((err as CsvError & { lines?: number }).lines ?? '?')}: ${csvProblems[err.code] ?? err.code}`, { cause: err });
       throw err;
     }
     if (!checkedHeader) throw new InvalidInputError('the file has no rows');

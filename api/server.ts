@@ -80,7 +80,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     done();
   });
   const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
-  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls, prices: deps.config.prices });
+  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls, prices: deps.config.prices, log: deps.log });
   const openApi = buildOpenApiDocument(routes, { serverUrl: deps.config.api.publicUrl, version: apiVersion });
   app.get(openApiPath, (_req, reply) => reply.send(openApi));
   void app.register((v1, _opts, done) => {

@@ -11,6 +11,7 @@ import { buildOpenApiDocument } from '../openapi.js';
 import { apiVersion } from '../server.js';
 import { v1Routes } from '../v1/index.js';
 import type { PriceTable } from '../../activities/pricing.js';
+import type { Logger } from '../../deploy/logger.js';
 
 /** The server URL written into the committed document: the local stack's API. */
 export const generatedServerUrl = 'http://127.0.0.1:8080';
@@ -30,7 +31,7 @@ function untouchable<T>(name: string): T {
 }
 
 export function buildClientDocument(): Record<string, unknown> {
-  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false, prices: untouchable<PriceTable>('prices') });
+  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false, prices: untouchable<PriceTable>('prices'), log: untouchable<Logger>('log') });
   return buildOpenApiDocument(routes, { serverUrl: generatedServerUrl, version: apiVersion });
 }
 

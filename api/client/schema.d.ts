@@ -3490,6 +3490,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route accepts. */
             413: {
                 headers: {
@@ -3879,6 +3888,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route accepts. */
             413: {
                 headers: {
@@ -4143,6 +4161,15 @@ export interface operations {
             };
             /** @description The key’s role may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

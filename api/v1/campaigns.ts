@@ -20,10 +20,13 @@ import { ApiProblem, notFound, problem } from '../problem.js';
 import { defineRoute } from '../route.js';
 import { agentSettingsSchema, analysisSchema, callingWindowSchema, decodeCursor, e164, encodeCursor, idParam, limitsSchema, page, pageQuery, retryPolicySchema, transferSchema } from '../schemas.js';
 import type { TenantTx } from '../tenant-db.js';
+import type { Logger } from '../../deploy/logger.js';
 
 export interface CampaignRouteDeps {
   temporal: Client;
   taskQueue: string;
+  /** The API's logger (Fastify's own is off: requests are logged once, by the API). */
+  log: Logger;
 }
 
 /** Largest contacts upload, in bytes (about 200k rows of a few columns). */
@@ -300,7 +303,7 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
         409: { description: 'The campaign is stopping or has finished.' },
         413: { description: 'The upload is too large.' },
       },
-      handler: async ({ principal, params, query, body, tenantDb, request }) => {
+      handler: async ({ principal, params, query, body, tenantDb }) => {
         const closed = (id: string, status: string) => new ApiProblem(problem('invalid-transition', 409, 'Invalid transition', `Campaign ${id} is ${status}; it takes no more contacts.`));
         const { report, wakeSeq } = await tenantDb(async (tx) => {
           const row = await readCampaign(tx, params.campaignId);
@@ -326,7 +329,7 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
         if (wakeSeq !== undefined) {
           await handleOf(principal.tenantId, params.campaignId)
             .signal(contactsAddedSignal, { wakeSeq })
-            .catch((err: unknown) => request.log.warn({ err, campaignId: params.campaignId }, 'could not wake the campaign for its new contacts'));
+            .catch((err: unknown) => deps.log.warn({ err, campaignId: params.campaignId }, 'could not wake the campaign for its new contacts'));
         }
         return { status: 201, body: report };
       },

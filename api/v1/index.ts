@@ -1,6 +1,7 @@
 /** Every `/v1` route, in the order the OpenAPI document lists them. */
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../deploy/db/schema.js';
+import type { Logger } from '../../deploy/logger.js';
 import type { RouteSpec } from '../route.js';
 import { agentRoutes } from './agents.js';
 import type { PriceTable } from '../../activities/pricing.js';
@@ -15,7 +16,7 @@ import { tenantRoutes } from './tenant.js';
 import { trunkRoutes } from './trunks.js';
 import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
-export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean; prices: PriceTable }): RouteSpec[] {
+export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean; prices: PriceTable; log: Logger }): RouteSpec[] {
   return [
     ...callRoutes(deps),
     ...campaignRoutes(deps),

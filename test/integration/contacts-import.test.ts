@@ -74,6 +74,16 @@ test('a broken file imports nothing and says why', async () => {
   await assert.rejects(importContactsCsv(db, { tenantId, campaignId }, csv('name,email\nAnn,a@example.com\n')), (err: Error) => err instanceof InvalidInputError && /no phone column/.test(err.message));
   const broken = 'phone,time_zone\n+442079460958,Europe/London\n"+442079460959,Europe/London\n+442079460960,Europe/London\n';
   await assert.rejects(importContactsCsv(db, { tenantId, campaignId }, csv(broken)), (err: Error) => err instanceof InvalidInputError && /not valid CSV/.test(err.message));
+  // The error says where and what, never the cells: they may be personal data.
+  const quoted = 'phone,name\n+442079460958,Jane "JJ" Doe\n';
+  await assert.rejects(importContactsCsv(db, { tenantId, campaignId }, csv(quoted)), (err: Error) => {
+    assert.match(err.message, /not valid CSV at line 2: a quote appears inside an unquoted field/);
+    assert.doesNotMatch(err.message, /Jane|JJ|Doe/);
+    return true;
+  });
+  // Two columns of one name would hide one of them.
+  const twice = 'phone,Phone \n+442079460958,+442079460959\n';
+  await assert.rejects(importContactsCsv(db, { tenantId, campaignId }, csv(twice)), (err: Error) => err instanceof InvalidInputError && /"phone" twice/.test(err.message));
   const count = await db.selectFrom('contacts').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).executeTakeFirstOrThrow();
   assert.equal(Number(count.n), 0, 'not half-imported');
   await assert.rejects(importContactsCsv(db, { tenantId, campaignId: 'no-such-campaign' }, csv('phone\n+442079460958\n')), /does not exist/);
