@@ -10,7 +10,8 @@
  *   tsx workers/event-bridge.ts      (SIGTERM/SIGINT: stop pulling, finish the message, close)
  */
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../deploy/nats.js';
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -263,7 +264,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const log = createLogger('event-bridge', config.logLevel);
   const tracing = startTracing(config, 'event-bridge');
   const metricsServer = await startMetricsServer(config, 'event-bridge', log);
-  const nc = await connect({ servers: config.nats.url, name: 'kickcall-event-bridge' });
+  const nc = await connectNats(config.nats.url, 'kickcall-event-bridge');
   const connection = await Connection.connect({ address: config.temporal.address });
   const db = createDb(config.postgres.url, { maxConnections: 4 });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) });

@@ -5,7 +5,8 @@
  * activities finish; then the relay stops and connections close.
  */
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../deploy/nats.js';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
@@ -37,7 +38,7 @@ export function createActivities(deps: {
   config: Config;
   rooms: RoomServiceClient;
   dispatch: AgentDispatchClient;
-  nc: Awaited<ReturnType<typeof connect>>;
+  nc: NatsConnection;
   db: ReturnType<typeof createDb>;
   openai: OpenAI;
   /** Starts campaign calls (`activities/call-starts.ts`). */
@@ -88,7 +89,7 @@ export async function createOrchestrationWorker(
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const lk = [config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret] as const;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const nc = await connect({ servers: config.nats.url, name: 'kickcall-orchestration' });
+  const nc = await connectNats(config.nats.url, 'kickcall-orchestration');
   const db = createDb(config.postgres.url);
   let relay: WebhookRelay | undefined;
   const close = async () => {

@@ -5,7 +5,8 @@
  * (or, when resuming, continues the conversation without greeting), and ends the job
  * when the call ends.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../../deploy/nats.js';
 import { jetstream } from '@nats-io/jetstream';
 import { defineAgent, llm, tts, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import { RoomEvent, type AudioFrame, type RemoteParticipant } from '@livekit/rtc-node';
@@ -36,7 +37,7 @@ export default defineAgent({
   entry: async (ctx: JobContext) => {
     const config = loadConfig();
     const log = createLogger('media-agent', config.logLevel).child({ jobId: ctx.job.id });
-    const nc = await connect({ servers: config.nats.url, name: `kickcall-agent-${ctx.job.id}` });
+    const nc = await connectNats(config.nats.url, `kickcall-agent-${ctx.job.id}`);
     const tracing = jobTracing(config);
     const lastWords = new LastWords();
     // The call's final events go out before the connection drains (bounded, so a NATS

@@ -20,8 +20,12 @@ export interface UsageTotals {
 }
 
 export interface Reporter {
-  /** Queues an event; resolves when it is stored (or its failure logged). */
-  publish(body: CallEventBody): Promise<void>;
+  /**
+   * Queues an event; resolves true once JetStream stored it, false when it could not be
+   * stored within the publisher's retries (the failure is logged; its seq stays unused, and
+   * the workflow skips the gap).
+   */
+  publish(body: CallEventBody): Promise<boolean>;
   readonly usage: UsageTotals;
   /** Waits until every queued event is published. */
   flush(): Promise<void>;
@@ -53,15 +57,20 @@ export function createReporter(publisher: CallEventPublisher, log: Logger, opts:
   return {
     usage,
     publish(body) {
-      tail = tail.then(async () => {
+      const stored = tail.then(async () => {
         try {
           const traceparent = traceparentFor(body);
-          await publisher.publish(body, traceparent ? { traceparent } : {});
+          const { event, duplicate } = await publisher.publish(body, traceparent ? { traceparent } : {});
+          // Expected after a retry whose first ack was lost; otherwise another agent holds this seq.
+          if (duplicate) log.warn({ eventType: body.type, seq: event.seq }, 'call event was already stored under its seq');
+          return true;
         } catch (err) {
           log.error({ err, eventType: body.type }, 'call event not published');
+          return false;
         }
       });
-      return tail;
+      tail = stored.then(() => undefined);
+      return stored;
     },
     flush: () => tail,
   };
@@ -109,10 +118,13 @@ export function reportSessionEvents(session: voice.AgentSession, reporter: Repor
     // A caller turn is complete once all three stages reported; the greeting has no EOU.
     if (t.eouDelayMs !== undefined && t.llmTtftMs !== undefined && t.ttsTtfbMs !== undefined) {
       turns.delete(speechId);
+      // The framework reports -1 for a first token or byte that never came (the turn was
+      // interrupted first): that turn has no voice-to-voice time to report.
+      if (t.eouDelayMs < 0 || t.llmTtftMs < 0 || t.ttsTtfbMs < 0) return;
       void reporter.publish({
         type: 'turn.metrics',
         eouDelayMs: t.eouDelayMs,
-        ...(t.sttMs === undefined ? {} : { sttMs: t.sttMs }),
+        ...(t.sttMs === undefined || t.sttMs < 0 ? {} : { sttMs: t.sttMs }),
         llmTtftMs: t.llmTtftMs,
         ttsTtfbMs: t.ttsTtfbMs,
         voiceToVoiceMs: t.eouDelayMs + t.llmTtftMs + t.ttsTtfbMs,
@@ -135,7 +147,7 @@ function errorMessage(err: unknown): string {
 }
 
 /** Publishes the call's usage totals (call once, when the call ends). */
-export function publishUsage(reporter: Reporter, llmModel: string): Promise<void> {
+export function publishUsage(reporter: Reporter, llmModel: string): Promise<boolean> {
   const u = reporter.usage;
   return reporter.publish({
     type: 'usage',

@@ -12,8 +12,8 @@ import type { CallConfig } from './call-config.js';
 type ToolName = (typeof toolNames)[number];
 
 export interface ToolHooks {
-  /** Publishes `tool.requested`; resolves once JetStream has stored it. */
-  report(name: ToolName, toolCallId: string, args: Record<string, unknown>): Promise<void>;
+  /** Publishes `tool.requested`; resolves true once JetStream has stored it, false if it could not. */
+  report(name: ToolName, toolCallId: string, args: Record<string, unknown>): Promise<boolean>;
   /** Ends the call after the given line has been spoken. */
   endAfter(line: string, reason: string): void;
 }
@@ -23,7 +23,12 @@ export const scriptedLines = {
   transferHold: 'Of course. Please hold for a moment while I connect you.',
   endCall: 'Thank you for your time. Goodbye.',
   doNotCall: 'Understood. I have removed your number from our list, and you will not be called again. Goodbye.',
+  /** The opt-out could not be recorded: no promise the system cannot keep. */
+  doNotCallUnrecorded: 'Understood. I could not update our list just now, so if we call again, please tell us and we will remove you. Goodbye.',
 } as const;
+
+/** What the LLM is told when a tool's event could not be recorded, so it promises nothing. */
+const notRecorded = 'Not recorded: the system is unavailable. Do not tell the caller it was done.';
 
 export function createTools(call: CallConfig, hooks: ToolHooks) {
   const all = {
@@ -33,7 +38,7 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
         : 'Use when the caller asks for a person. No transfer is available: you will be told what to say.',
       parameters: z.object({ reason: z.string().describe('Why the caller wants a person, in a few words') }),
       execute: async ({ reason }, { toolCallId, ctx }) => {
-        await hooks.report('transfer_to_human', toolCallId, { reason });
+        if (!(await hooks.report('transfer_to_human', toolCallId, { reason }))) return `${notRecorded} Apologise; offer that someone will call back.`;
         if (call.transfer.allowed) ctx.session.say(scriptedLines.transferHold, { allowInterruptions: false });
         // The workflow answers with a control command (transfer_notice, say or hangup).
         return call.transfer.allowed ? undefined : 'Transfer requested; tell the caller someone will call them back.';
@@ -61,7 +66,7 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
       description: 'Record that the caller wants to be called back later.',
       parameters: z.object({ when: z.string().describe('When to call back, as the caller said it, or ISO 8601') }),
       execute: async ({ when }, { toolCallId }) => {
-        await hooks.report('schedule_callback', toolCallId, { when });
+        if (!(await hooks.report('schedule_callback', toolCallId, { when }))) return notRecorded;
         return 'Callback recorded. Confirm the time to the caller briefly.';
       },
     }),
@@ -69,16 +74,15 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
       description: 'Record the caller’s answer to one of the questions you were asked to collect.',
       parameters: z.object({ field: z.string().describe('The field name'), value: z.string().describe('The answer') }),
       execute: async ({ field, value }, { toolCallId }) => {
-        await hooks.report('record_answer', toolCallId, { field, value });
-        return 'Recorded.';
+        return (await hooks.report('record_answer', toolCallId, { field, value })) ? 'Recorded.' : notRecorded;
       },
     }),
     do_not_call: llm.tool({
       description: 'The caller asks not to be called again or to be removed from the list.',
       parameters: z.object({}),
       execute: async (_args, { toolCallId }) => {
-        await hooks.report('do_not_call', toolCallId, {});
-        hooks.endAfter(scriptedLines.doNotCall, 'do_not_call');
+        const recorded = await hooks.report('do_not_call', toolCallId, {});
+        hooks.endAfter(recorded ? scriptedLines.doNotCall : scriptedLines.doNotCallUnrecorded, 'do_not_call');
         return undefined;
       },
     }),

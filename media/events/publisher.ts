@@ -2,7 +2,7 @@
  * Publishes one call's events to JetStream: numbers them, validates them against the
  * contract, dedupes by `Nats-Msg-Id` and carries the W3C trace context in headers.
  */
-import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, DrainingConnectionError, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { StorageType, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { callEventSchema, type CallEvent, type CallEventBody } from './schema.js';
 import { callEventMsgId, callEventsStream, callEventsSubject, callEventsSubjects } from './subjects.js';
@@ -30,11 +30,23 @@ export interface CallEventPublisher {
   publish(body: CallEventBody, opts?: { traceparent?: string; at?: Date }): Promise<{ event: CallEvent; duplicate: boolean }>;
 }
 
+export interface PublishRetry {
+  /** How long one event is retried before it is given up (well inside the 2-minute dedupe window). */
+  deadlineMs: number;
+  /** Wait before the first retry; doubles each time, up to `maxBackoffMs`. */
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const defaultPublishRetry: PublishRetry = { deadlineMs: 30_000, firstBackoffMs: 250, maxBackoffMs: 2_000 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * @param startSeq first sequence number to use; a resumed call continues from the last
  *   seq its workflow saw, plus one.
  */
-export function createCallEventPublisher(js: JetStreamClient, callId: string, startSeq = 1): CallEventPublisher {
+export function createCallEventPublisher(js: JetStreamClient, callId: string, startSeq = 1, retry: PublishRetry = defaultPublishRetry): CallEventPublisher {
   let seq = startSeq;
   const subject = callEventsSubject(callId);
   return {
@@ -43,11 +55,24 @@ export function createCallEventPublisher(js: JetStreamClient, callId: string, st
     },
     async publish(body, opts = {}) {
       const event = callEventSchema.parse({ ...body, v: 1, callId, seq, ts: (opts.at ?? new Date()).toISOString() });
+      // The seq is spent once the event exists: if its publish fails, the next event must not
+      // reuse it, or JetStream would drop that one as a duplicate of a message it may hold.
+      seq += 1;
       const h = natsHeaders();
       if (opts.traceparent) h.set('traceparent', opts.traceparent);
-      const ack = await js.publish(subject, JSON.stringify(event), { msgID: callEventMsgId(callId, event.seq), headers: h });
-      seq += 1;
-      return { event, duplicate: ack.duplicate };
+      const payload = JSON.stringify(event);
+      const giveUpAt = Date.now() + retry.deadlineMs;
+      for (let backoffMs = retry.firstBackoffMs; ; backoffMs = Math.min(backoffMs * 2, retry.maxBackoffMs)) {
+        try {
+          // The same Nats-Msg-Id every time: a retry after a lost ack is stored once.
+          const ack = await js.publish(subject, payload, { msgID: callEventMsgId(callId, event.seq), headers: h });
+          return { event, duplicate: ack.duplicate };
+        } catch (err) {
+          // A closed or draining connection will not come back for this job: no point waiting.
+          if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError || Date.now() + backoffMs > giveUpAt) throw err;
+          await sleep(backoffMs);
+        }
+      }
     },
   };
 }
