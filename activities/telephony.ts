@@ -9,6 +9,7 @@ import type { RoomServiceClient } from 'livekit-server-sdk';
 import { heartbeating } from './heartbeat.js';
 import { FailureType, KickcallError, nonRetryableFailureTypes } from '../workflows/errors.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
+import { SipCallNotActiveError, SipParticipantNotFoundError } from '../media/sip-gateway/errors.js';
 
 /** An outbound trunk, given inline with each dial. */
 export interface OutboundTrunk {
@@ -109,6 +110,11 @@ export function createTelephonyActivities(deps: TelephonyDeps) {
       try {
         await deps.dialer.transfer(request);
       } catch (err) {
+        // The callee hung up while hearing the notice: nothing left to transfer. A failed
+        // transfer, not a fault: the call goes on to end as the caller's hang-up says.
+        if (err instanceof SipParticipantNotFoundError || err instanceof SipCallNotActiveError) {
+          throw ApplicationFailure.create({ type: FailureType.TransferFailed, message: `nothing to transfer: ${err.message}`, nonRetryable: true });
+        }
         throw toApplicationFailure(err);
       }
     },

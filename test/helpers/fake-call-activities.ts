@@ -15,7 +15,8 @@ export interface FakeCallScript {
   /** Who `inspectRoom` reports. Default both present. */
   room?: () => { calleePresent: boolean; agentPresent: boolean };
   transfer?: 'ok' | 'refused';
-  analysis?: 'ok' | 'failed';
+  /** `throws`: the activity fails outright (non-retryable), as with no transcript to read. */
+  analysis?: 'ok' | 'failed' | 'throws';
 }
 
 export interface LoggedCall {
@@ -74,6 +75,7 @@ export function fakeCallActivities(script: FakeCallScript = {}) {
     },
     analyzeCall: async (i: unknown) => {
       rec('analyzeCall', i);
+      if (script.analysis === 'throws') throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: 'the call has no transcript to analyse', nonRetryable: true });
       return script.analysis === 'failed'
         ? { status: 'failed' as const, error: 'invalid model output after 3 attempts', attempts: 3 }
         : { status: 'ok' as const, summary: 'The caller agreed to a check-up.', disposition: 'interested', sentiment: 'positive', goalMet: true, fields: {}, attempts: 1 };

@@ -117,6 +117,17 @@ test('an answered conversation: compliance, room, agent, dial, turns, hang-up, a
   assert.equal(fake.calls('updateCall').at(-1)?.disposition, 'completed');
 });
 
+test('an analysis that fails outright leaves the call completed, its analysis marked failed', async () => {
+  const { result, fake } = await runCall(callInput(), { analysis: 'throws' }, async (h) => {
+    await answered(h);
+    await signalAll(h, [ev.joined(1), ev.userTurn(2), ev.agentTurn(3), ev.ended(4, 'end_call'), ev.left(5, 'call_ended')]);
+  });
+  assert.equal(result.disposition, 'completed');
+  assert.equal(result.analysis?.status, 'failed');
+  assert.match(String(result.analysis?.error), /no transcript/);
+  assert.deepEqual(fake.calls('emitDomainEvent').map((e) => e.type), ['call.started', 'call.answered', 'call.ended', 'call.analyzed']);
+});
+
 test('busy → a second attempt after the configured delay → answered; the attempts are linked', async () => {
   const input = callInput({ retry: { busy: { maxAttempts: 2, delayS: 1 } } });
   const fake = fakeCallActivities({ dial: (n) => (n === 1 ? 'busy' : 'answered') });

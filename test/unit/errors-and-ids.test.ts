@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { toApplicationFailure } from '../../activities/telephony.js';
+import { createTelephonyActivities, toApplicationFailure } from '../../activities/telephony.js';
+import { SipCallNotActiveError, SipParticipantNotFoundError } from '../../media/sip-gateway/errors.js';
 import { FailureType, SipCallError, SipNoAnswerError, failureTypeForSipStatus } from '../../workflows/errors.js';
 import { calleeIdentityFor, roomNameFor } from '../../workflows/ids.js';
 
@@ -37,4 +38,19 @@ test('room and participant names derive from the workflow ID and stay LiveKit-sa
   assert.equal(roomNameFor('x'), roomNameFor('x'), 'deterministic');
   assert.match(calleeIdentityFor('acme/c/1', 2), /^sip_callee_2_acme_c_1$/);
   assert.ok(calleeIdentityFor('a'.repeat(300)).length <= 128);
+});
+
+test('a transfer whose callee already hung up is a failed transfer, not a fault that fails the call', async () => {
+  for (const gone of [new SipParticipantNotFoundError(), new SipCallNotActiveError('ended')]) {
+    const telephony = createTelephonyActivities({
+      rooms: { createRoom: () => Promise.reject(new Error('unused')), deleteRoom: () => Promise.resolve() },
+      dialer: { dial: () => Promise.reject(new Error('unused')), transfer: () => Promise.reject(gone) },
+    });
+    await assert.rejects(telephony.transferCallee({ roomName: 'r', participantIdentity: 'callee', transferTo: 'sip:desk@127.0.0.1' }), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, FailureType.TransferFailed);
+      assert.equal(err.nonRetryable, true);
+      return true;
+    });
+  }
 });

@@ -3,7 +3,7 @@
  * on cancellation), decide the disposition, run the post-call analysis, persist, and emit
  * the domain events webhooks are delivered from.
  */
-import { CancellationScope, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { callStatusKey, dispositionKey } from '../search-attributes.js';
 import { withSummary } from './activities.js';
 import type { CallRecords } from './records.js';
@@ -60,15 +60,22 @@ export async function wrapUp(
     state.status = 'analysing';
     upsertSearchAttributes([{ key: callStatusKey, value: 'analysing' }]);
     setCurrentDetails('**analysing** the conversation');
-    const outcome = await withSummary('analysis', 'post-call analysis (LLM, structured output)').analyzeCall({
-      callId: input.callId,
-      ...(input.analysis?.goal ? { goal: input.analysis.goal } : {}),
-      ...(input.analysis?.fields ? { fields: input.analysis.fields } : {}),
-    });
-    analysis =
-      outcome.status === 'ok'
-        ? { status: 'ok', summary: outcome.summary, sentiment: outcome.sentiment, goalMet: outcome.goalMet }
-        : { status: 'failed', error: outcome.error };
+    try {
+      const outcome = await withSummary('analysis', 'post-call analysis (LLM, structured output)').analyzeCall({
+        callId: input.callId,
+        ...(input.analysis?.goal ? { goal: input.analysis.goal } : {}),
+        ...(input.analysis?.fields ? { fields: input.analysis.fields } : {}),
+      });
+      analysis =
+        outcome.status === 'ok'
+          ? { status: 'ok', summary: outcome.summary, sentiment: outcome.sentiment, goalMet: outcome.goalMet }
+          : { status: 'failed', error: outcome.error };
+    } catch (err) {
+      // The call happened whatever the analysis does: an LLM outage after its retries, or a
+      // transcript it cannot read, must not turn a completed call into a failed one.
+      if (!(err instanceof ActivityFailure)) throw err;
+      analysis = { status: 'failed', error: err.cause?.message ?? err.message };
+    }
     await records.emit('record the analysis', { ...common, type: 'call.analyzed', payload: { callId: input.callId, ...analysis }, occurredAt: new Date().toISOString() });
   }
   return { disposition, endReason, durationMs, ...(analysis ? { analysis } : {}) };
