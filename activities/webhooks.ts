@@ -14,7 +14,9 @@ import type { Db } from '../deploy/db/schema.js';
 import type { Logger } from '../deploy/logger.js';
 import { FailureType } from '../workflows/errors.js';
 import type { WebhookAttemptResult } from '../workflows/webhook/types.js';
+import { Agent, fetch } from 'undici';
 import { signWebhook } from './webhook-signing.js';
+import { guardedLookup, isPrivateHost, PrivateAddressError } from './webhook-address.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 
 export interface WebhookActivityDeps {
@@ -22,6 +24,11 @@ export interface WebhookActivityDeps {
   log: Logger;
   /** How long one POST may take, in ms. Default 10000; keep it under the activity's 30 s timeout. */
   timeoutMs?: number;
+  /**
+   * Deliver to loopback and private addresses too (`KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS`,
+   * local development). Otherwise every address is checked when the connection is made.
+   */
+  allowPrivateAddresses: boolean;
 }
 
 /** What an integrator receives: the envelope, with the event's own fields under `data`. */
@@ -82,6 +89,8 @@ function parseEndpointUrl(raw: string): URL | undefined {
 /** An error's text for the deliveries table and logs, without the endpoint's URL. */
 function describe(err: unknown, urls: string[], timeoutMs: number): string {
   if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  // Said the same however it was found (a literal, or what the name resolved to): no probe oracle.
+  if (err instanceof PrivateAddressError || (err as { cause?: unknown }).cause instanceof PrivateAddressError) return `refused: ${new PrivateAddressError().message}`;
   // Only the worker's shutdown aborts an attempt (the activity does not heartbeat, so it never hears a cancellation).
   if (err instanceof Error && err.name === 'AbortError') return 'aborted: the worker is shutting down';
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
@@ -94,6 +103,8 @@ function describe(err: unknown, urls: string[], timeoutMs: number): string {
 export function createWebhookActivities(deps: WebhookActivityDeps) {
   const { db, log } = deps;
   const timeoutMs = deps.timeoutMs ?? 10_000;
+  // One pool of connections for every delivery; each new connection's addresses are checked.
+  const dispatcher = new Agent(deps.allowPrivateAddresses ? {} : { connect: { lookup: guardedLookup } });
 
   return {
     /** One attempt; throws a retryable `WebhookDeliveryFailed` failure unless the endpoint answers 2xx. */
@@ -143,8 +154,11 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       let responseStatus: number | undefined;
       let failure: WebhookDeliveryError | undefined;
       try {
+        // An IP literal is never looked up, so the connect-time check would not see it.
+        if (!deps.allowPrivateAddresses && isPrivateHost(url.hostname)) throw new PrivateAddressError();
         const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetch(url, {
+          dispatcher,
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'Kickcall-Webhooks/1' },
           body,

@@ -65,7 +65,7 @@ export function createActivities(deps: {
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
     ...createCampaignActivities({ db, capacity: config.capacity, prices: config.prices }),
     ...createCallStartActivities({ client: deps.temporal }),
-    ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel) }),
+    ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel), allowPrivateAddresses: config.api.webhookAllowPrivateUrls }),
     ...createRetentionActivities({ db }),
   };
 }

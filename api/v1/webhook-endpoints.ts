@@ -6,9 +6,9 @@
  * endpoint keeps a log of every delivery attempt.
  */
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { isPrivateHost } from '../../activities/webhook-address.js';
 import { newWebhookSecret } from '../../activities/webhook-signing.js';
 import { webhookEventTypes } from '../../workflows/webhook/types.js';
 import { notFound } from '../problem.js';
@@ -47,18 +47,6 @@ const toEndpoint = (e: EndpointRow) => ({
   previousSecretExpiresAt: e.previous_secret_expires_at ? new Date(e.previous_secret_expires_at).toISOString() : null,
   createdAt: e.created_at.toISOString(),
 });
-
-/** Loopback, private, link-local and unspecified addresses: a webhook there would reach inside the deployment. */
-function isPrivateHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local')) return true;
-  if (isIP(h) === 4) {
-    const [a = 0, b = 0] = h.split('.').map(Number);
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (isIP(h) === 6) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
-  return false;
-}
 
 export function webhookEndpointRoutes(deps: { allowPrivateUrls: boolean }) {
   const url = z

@@ -264,7 +264,7 @@ function livekit(config: Config): Component {
 function nodeComponent(
   config: Config,
   name: ProcessRole,
-  def: { script: string; compiled?: readonly string[]; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number },
+  def: { script: string; compiled?: readonly string[]; endpoints: string[]; tcpPorts: number[]; health: () => Promise<void>; stopGraceMs?: number; env?: Record<string, string> },
 ): Component {
   const p = pathsFor(config, name);
   const metricsPort = config.telemetry.metricsPorts[name];
@@ -279,7 +279,7 @@ function nodeComponent(
     prepare: () => Promise.resolve(),
     async start() {
       const { command, args } = await nodeCommand(def.script, def.compiled);
-      await startDetached({ command, args, logFile: p.logFile, pidFile: p.pidFile, cwd: repoRoot });
+      await startDetached({ command, args, logFile: p.logFile, pidFile: p.pidFile, cwd: repoRoot, ...(def.env ? { env: { ...process.env, ...def.env } } : {}) });
     },
     health: def.health,
     stop: () => stopByPidFile(p.pidFile, { graceMs: def.stopGraceMs ?? 10_000 }),
@@ -318,6 +318,13 @@ function providerSimulators(config: Config): Component {
   });
 }
 
+/**
+ * The local stack is a development deployment on loopback: its webhooks may go to a
+ * receiver on this machine unless the environment says otherwise. Production leaves
+ * `KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS` unset (false).
+ */
+const devWebhooks = { KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS: process.env.KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS ?? 'true' };
+
 /** The orchestration worker: call (and campaign) workflows and their activities. */
 function orchestration(config: Config): Component {
   return nodeComponent(config, 'orchestration', {
@@ -327,6 +334,7 @@ function orchestration(config: Config): Component {
     // Healthy once Temporal has seen it poll for workflow tasks.
     health: () => temporalPollerSeen(config, config.temporal.taskQueue),
     stopGraceMs: 30_000,
+    env: devWebhooks,
   });
 }
 
@@ -362,6 +370,7 @@ function api(config: Config): Component {
     endpoints: [config.api.publicUrl, `${config.api.livekitWebhookUrl} (LiveKit webhooks)`],
     tcpPorts: [config.api.port],
     health: () => httpOk(`http://${config.host}:${config.api.port}/health`, 'ok'),
+    env: devWebhooks,
   });
 }
 

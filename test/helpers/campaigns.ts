@@ -10,7 +10,9 @@ import { createOrchestrationWorker } from '../../workers/orchestration.js';
 import { config, uniqueName } from './env.js';
 
 /** A load-mode orchestration worker (telephony simulator at the dial boundary). */
-export async function loadModeWorker(opts: { seed?: string; timeScale?: number; distribution?: OutcomeDistribution; capacity?: { sttStreams: number; ttsStreams: number } } = {}) {
+export async function loadModeWorker(
+  opts: { seed?: string; timeScale?: number; distribution?: OutcomeDistribution; capacity?: { sttStreams: number; ttsStreams: number }; webhookAllowPrivateUrls?: boolean } = {},
+) {
   const taskQueue = uniqueName('campaign');
   const workerConfig = {
     ...config,
@@ -21,6 +23,8 @@ export async function loadModeWorker(opts: { seed?: string; timeScale?: number; 
       ...(opts.distribution ? { distribution: opts.distribution } : {}),
     },
     capacity: opts.capacity ?? { sttStreams: 10_000, ttsStreams: 10_000 },
+    // Tests' webhook receivers listen on loopback.
+    api: { ...config.api, webhookAllowPrivateUrls: opts.webhookAllowPrivateUrls ?? config.api.webhookAllowPrivateUrls },
   };
   const { worker, close } = await createOrchestrationWorker(workerConfig, { taskQueue });
   return { worker, close, taskQueue, seed: workerConfig.telephony.seed };

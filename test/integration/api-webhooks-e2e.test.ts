@@ -49,7 +49,7 @@ async function receiver() {
 }
 
 test('a campaign run through the API reaches the integrator as signed webhooks, each event once', async () => {
-  const worker = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 } });
+  const worker = await loadModeWorker({ distribution: { answered: 1, voicemail: 0, busy: 0, no_answer: 0, rejected: 0, failed: 0, opted_out: 0 }, webhookAllowPrivateUrls: true });
   const api: ApiHarness = await startApi({ temporal, taskQueue: worker.taskQueue, webhookAllowPrivateUrls: true });
   const hooks = await receiver();
   try {

@@ -5,6 +5,8 @@
  * attempt, and a relay pass run again starting nothing twice. Also `campaign.progress`
  * events from the campaign's outcome writes.
  */
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,7 @@ import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { createCampaignActivities } from '../../activities/campaign.js';
 import { newWebhookSecret } from '../../activities/webhook-signing.js';
+import { isPrivateAddress, isPrivateHost } from '../../activities/webhook-address.js';
 import { createWebhookActivities } from '../../activities/webhooks.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { relayWebhookEvents, startWebhookRelay } from '../../workers/webhook-relay.js';
@@ -134,7 +137,7 @@ test('an event reaches a flaky endpoint on the third attempt, signed, with one w
   const payload = { callId: 'x', disposition: 'completed', summary: 'payload-marker-not-for-logs', durationS: 42 };
   const eventId = await seedEvent(tenantId, 'call.ended', payload);
 
-  const activities = createWebhookActivities({ db, log, timeoutMs: 5000 });
+  const activities = createWebhookActivities({ db, log, timeoutMs: 5000, allowPrivateAddresses: true });
   const result = await withWorker(activities, async (taskQueue) => {
     const relayDeps = { db, client, taskQueue, log, intervalMs: 100, tenantIds: [tenantId], retry: { initialIntervalMs: 500, maximumIntervalMs: 1000 } };
     const relay = startWebhookRelay(relayDeps);
@@ -211,7 +214,7 @@ test('a delivery that never succeeds ends as failed; a disabled endpoint is skip
   const unreachable = await seedEndpoint(tenantId, { path: '', url: `http://127.0.0.1:${await closedPort()}/hook?token=never-logged`, eventTypes: ['call.ended'] });
   const eventId = await seedEvent(tenantId, 'call.ended', { disposition: 'busy' }, { dispatched: true });
 
-  const activities = createWebhookActivities({ db, log, timeoutMs: 5000 });
+  const activities = createWebhookActivities({ db, log, timeoutMs: 5000, allowPrivateAddresses: true });
   const [failed, skipped, refused] = await withWorker(activities, (taskQueue) => {
     const run = (endpointId: string, maximumAttempts: number) =>
       client.workflow.execute(webhookDeliveryWorkflow, {
@@ -238,6 +241,41 @@ test('a delivery that never succeeds ends as failed; a disabled endpoint is skip
   assert.match(refusedRow?.error ?? '', /ECONNREFUSED/);
   assert.doesNotMatch(refusedRow?.error ?? '', /never-logged/);
   assert.doesNotMatch(logLines.join(''), /never-logged/);
+});
+
+test('a deployment that refuses private addresses delivers nothing inside it, and says only that', async () => {
+  const tenantId = await seedTenant();
+  const path = `/${uniqueName('inside')}`;
+  answers.set(path, () => 200);
+  // The receiver listens on loopback: an internal address this deployment must not reach.
+  const literal = await seedEndpoint(tenantId, { path, query: '?token=never-logged', eventTypes: ['call.ended'] });
+  // The machine's own name, when it resolves inside, is a name no check of the URL can
+  // catch: only the connect-time lookup sees where it points.
+  const own = hostname();
+  const ownResolvesInside = await lookup(own).then((a) => isPrivateAddress(a.address), () => false);
+  const namedHost = ownResolvesInside && !isPrivateHost(own) ? own : 'localhost';
+  const named = await seedEndpoint(tenantId, { path: '', url: `${baseUrl.replace(/\/\/[^:/]+/, `//${namedHost}`)}${path}`, eventTypes: ['call.ended'] });
+  const eventId = await seedEvent(tenantId, 'call.ended', { disposition: 'completed' }, { dispatched: true });
+  const activities = createWebhookActivities({ db, log, timeoutMs: 5000, allowPrivateAddresses: false });
+  const outcomes = await withWorker(activities, (taskQueue) =>
+    Promise.all(
+      [literal, named].map((endpoint) =>
+        client.workflow.execute(webhookDeliveryWorkflow, {
+          workflowId: webhookDeliveryWorkflowId(endpoint.id, eventId),
+          taskQueue,
+          args: [{ tenantId, endpointId: endpoint.id, eventId, retry: { initialIntervalMs: 200, maximumAttempts: 1 } }],
+        }),
+      ),
+    ),
+  );
+  for (const outcome of outcomes) assert.equal(outcome.outcome, 'failed');
+  assert.equal(received.filter((r) => r.path === path).length, 0, 'no request reached the receiver');
+  const rows = await db.selectFrom('webhook_deliveries').select(['error', 'response_status']).where('event_id', '=', eventId).execute();
+  assert.equal(rows.length, 2);
+  for (const row of rows) {
+    assert.equal(row.error, 'refused: the endpoint resolves to a loopback or private address');
+    assert.equal(row.response_status, null);
+  }
 });
 
 test('campaign.progress: one event per tenth of contacts finished, each once, counts only', async () => {
