@@ -1,12 +1,13 @@
 /**
  * Retention: for each tenant with `retention_days`, the personal data of calls that ended
- * longer ago than that is deleted (turns, analysis, captured answers, callback requests)
+ * longer ago than that is deleted (turns, analysis and the summary in its event, captured
+ * answers, callback requests)
  * and the number cleared; the call row stays, with its disposition, usage and cost, for
  * reporting. Contacts of campaigns that finished that long ago are deleted. Expired
  * idempotency keys go too. Batched, idempotent and heartbeating: a retry resumes.
  */
-import { sql } from 'kysely';
-import type { Db } from '../deploy/db/schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db } from '../deploy/db/schema.js';
 import { heartbeating } from './heartbeat.js';
 
 export interface RetentionReport {
@@ -17,6 +18,22 @@ export interface RetentionReport {
 }
 
 const batchSize = 500;
+
+/**
+ * The `call.analyzed` events of these calls lose the summary the LLM wrote about the
+ * conversation (it can repeat what the caller said); the event stays, marked erased, so
+ * its webhook and any retry of it still go out, without the summary.
+ */
+export async function scrubAnalysisEvents(tx: Kysely<Database>, callIds: string[]): Promise<void> {
+  if (callIds.length === 0) return;
+  await tx
+    .updateTable('domain_events')
+    .set({ payload: sql`(payload - 'summary') || '{"summaryErased": true}'::jsonb` })
+    .where('type', '=', 'call.analyzed')
+    .where('call_id', 'in', callIds)
+    .where(sql<boolean>`payload ? 'summary'`)
+    .execute();
+}
 
 export function createRetentionActivities(deps: { db: Db }) {
   const { db } = deps;
@@ -30,6 +47,7 @@ export function createRetentionActivities(deps: { db: Db }) {
         ).map((c) => c.id);
         if (ids.length === 0) return 0;
         for (const table of ['call_turns', 'call_analyses', 'call_answers', 'call_callbacks'] as const) await trx.deleteFrom(table).where('call_id', 'in', ids).execute();
+        await scrubAnalysisEvents(trx, ids);
         await trx.updateTable('calls').set({ callee_e164: null, purged_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
         return ids.length;
       });

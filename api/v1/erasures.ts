@@ -1,6 +1,7 @@
 /**
- * Erasure of a phone number's personal data across the tenant: transcripts, analyses,
- * captured answers and callback requests of its calls, the number on those calls, and its
+ * Erasure of a phone number's personal data across the tenant: transcripts, analyses (and
+ * the summary their `call.analyzed` events carried), captured answers and callback
+ * requests of its calls, the number on those calls, and its
  * campaign contacts (with their custom fields). The request is recorded with a salted
  * hash of the number, never the number. The do-not-call list keeps the number: erasing
  * must not make it callable again.
@@ -9,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defineRoute } from '../route.js';
 import { e164 } from '../schemas.js';
+import { scrubAnalysisEvents } from '../../activities/retention.js';
 
 const counts = z.object({ calls: z.number().int(), turns: z.number().int(), analyses: z.number().int(), answers: z.number().int(), callbacks: z.number().int(), contacts: z.number().int() });
 
@@ -36,6 +38,8 @@ export function erasureRoutes() {
             result.answers = n(await tx.deleteFrom('call_answers').where('call_id', 'in', calls).executeTakeFirst());
             result.callbacks = n(await tx.deleteFrom('call_callbacks').where('call_id', 'in', calls).executeTakeFirst());
             await tx.updateTable('calls').set({ callee_e164: null }).where('id', 'in', calls).execute();
+            // The analysis also went out as an event (kept for webhooks and their retries).
+            await scrubAnalysisEvents(tx, calls);
           }
           result.contacts = n(await tx.deleteFrom('contacts').where('phone_e164', '=', body.phone).executeTakeFirst());
           await tx

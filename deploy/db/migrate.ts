@@ -16,6 +16,8 @@ import * as m0008 from './migrations/0008_lease_dial_time.js';
 import * as m0009 from './migrations/0009_calls_settle_with_campaign.js';
 import * as m0010 from './migrations/0010_claim_in_order.js';
 import * as m0011 from './migrations/0011_wake_sequence.js';
+import * as m0012 from './migrations/0012_erasure_scrubs_events.js';
+import * as m0013 from './migrations/0013_do_not_call_row_numbers.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -29,6 +31,8 @@ export const migrations: Record<string, Migration> = {
   '0009_calls_settle_with_campaign': m0009,
   '0010_claim_in_order': m0010,
   '0011_wake_sequence': m0011,
+  '0012_erasure_scrubs_events': m0012,
+  '0013_do_not_call_row_numbers': m0013,
 };
 
 export class MigrationError extends Error {

@@ -330,6 +330,9 @@ describe('contract', () => {
       assert.deepEqual(((await call('GET', `/v1/calls/${adaCallId}/transcript`, 200)).body as { turns: unknown[] }).turns, []);
       const erasedCall = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { turns: unknown[]; analysis: unknown };
       assert.deepEqual([erasedCall.turns, erasedCall.analysis], [[], null]);
+      // Nor does the summary survive in the event webhooks are sent (and retried) from.
+      const events = await api.db.selectFrom('domain_events').select('payload').where('call_id', '=', adaCallId).where('type', '=', 'call.analyzed').execute();
+      for (const e of events) assert.equal((e.payload as { summary?: string }).summary, undefined);
     } finally {
       await relay.stop();
       await hooks.close();

@@ -36,6 +36,10 @@ async function seedCall(tenantId: string, name: string, endedDaysAgo: number): P
   await api.db.insertInto('call_turns').values({ call_id: id, seq: 1, role: 'user', text: 'my account number is 1234', occurred_at: daysAgo(endedDaysAgo) }).execute();
   await api.db.insertInto('call_answers').values({ call_id: id, field: 'interest', value: 'yes', seq: 2 }).execute();
   await api.db.insertInto('call_analyses').values({ call_id: id, status: 'ok', model: 'gpt-4.1', attempts: 1, summary: 'Wants a callback', disposition: 'completed', sentiment: 'positive', goal_met: true, fields: '{}' }).execute();
+  await api.db
+    .insertInto('domain_events')
+    .values({ id: `${id}:call.analyzed`, tenant_id: tenantId, type: 'call.analyzed', call_id: id, payload: JSON.stringify({ callId: id, status: 'ok', summary: 'Wants a callback', sentiment: 'positive' }), occurred_at: daysAgo(endedDaysAgo) })
+    .execute();
   return id;
 }
 
@@ -72,10 +76,14 @@ test('retention removes one tenant’s expired personal data and nothing else', 
     turns: (await api.db.selectFrom('call_turns').select('seq').where('call_id', '=', callId).execute()).length,
     answers: (await api.db.selectFrom('call_answers').select('field').where('call_id', '=', callId).execute()).length,
     analyses: (await api.db.selectFrom('call_analyses').select('call_id').where('call_id', '=', callId).execute()).length,
+    // The analysis went out as an event too (webhooks read it, and retry from it).
+    eventSummary: ((await api.db.selectFrom('domain_events').select('payload').where('id', '=', `${callId}:call.analyzed`).executeTakeFirstOrThrow()).payload as { summary?: string }).summary ?? null,
   });
-  assert.deepEqual(await state(expired), { number: null, turns: 0, answers: 0, analyses: 0 });
-  assert.deepEqual(await state(recent), { number: '+14155550177', turns: 1, answers: 1, analyses: 1 });
-  assert.deepEqual(await state(otherTenant), { number: '+14155550177', turns: 1, answers: 1, analyses: 1 });
+  assert.deepEqual(await state(expired), { number: null, turns: 0, answers: 0, analyses: 0, eventSummary: null });
+  assert.deepEqual(await state(recent), { number: '+14155550177', turns: 1, answers: 1, analyses: 1, eventSummary: 'Wants a callback' });
+  assert.deepEqual(await state(otherTenant), { number: '+14155550177', turns: 1, answers: 1, analyses: 1, eventSummary: 'Wants a callback' });
+  const scrubbed = (await api.db.selectFrom('domain_events').select('payload').where('id', '=', `${expired}:call.analyzed`).executeTakeFirstOrThrow()).payload;
+  assert.deepEqual(scrubbed, { callId: expired, status: 'ok', sentiment: 'positive', summaryErased: true });
 
   // The purged call is still there for reporting, with its outcome and cost.
   const call = await api.request('GET', `/v1/calls/${expired}`, { key: a.keys.viewer });
@@ -89,7 +97,7 @@ test('retention removes one tenant’s expired personal data and nothing else', 
 
   // A second run finds nothing more to do for this tenant.
   const again = await createRetentionActivities({ db: api.db }).purgeExpiredRecords({ nowMs: Date.now() });
-  assert.deepEqual(await state(recent), { number: '+14155550177', turns: 1, answers: 1, analyses: 1 });
+  assert.deepEqual(await state(recent), { number: '+14155550177', turns: 1, answers: 1, analyses: 1, eventSummary: 'Wants a callback' });
   assert.ok(again.tenants >= 1);
 });
 
