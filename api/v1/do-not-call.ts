@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { blockNumber } from '../../activities/compliance.js';
-import { notFound } from '../problem.js';
+import { ApiProblem, notFound, problem } from '../problem.js';
 import { defineRoute } from '../route.js';
 import { decodeCursor, e164, encodeCursor, page, pageQuery } from '../schemas.js';
 
@@ -38,18 +38,19 @@ export function doNotCallRoutes() {
       responses: { 200: { description: 'A page of entries.', schema: page(entry) } },
       handler: async ({ query, tenantDb }) => {
         const rows = await tenantDb((tx) => {
-          let q = tx.selectFrom('do_not_call').select(['phone_e164', 'source', 'created_at']);
+          let q = tx.selectFrom('do_not_call').select(['phone_e164', 'source', 'created_at', 'entry']);
           if (query.cursor) {
             const c = decodeCursor(query.cursor);
-            q = q.where((eb) => eb.or([eb('created_at', '<', c.at), eb.and([eb('created_at', '=', c.at), eb('phone_e164', '<', c.id)])]));
+            if (!/^[0-9]{1,19}$/.test(c.id)) throw new ApiProblem(problem('invalid-request', 400, 'Invalid request', 'query.cursor: not a cursor this API issued.'));
+            q = q.where((eb) => eb.or([eb('created_at', '<', c.at), eb.and([eb('created_at', '=', c.at), eb('entry', '<', c.id)])]));
           }
-          return q.orderBy('created_at', 'desc').orderBy('phone_e164', 'desc').limit(query.limit + 1).execute();
+          return q.orderBy('created_at', 'desc').orderBy('entry', 'desc').limit(query.limit + 1).execute();
         });
         const items = rows.slice(0, query.limit);
         const last = items.at(-1);
         return {
           status: 200,
-          body: { items: items.map((r) => ({ phone: r.phone_e164, source: r.source, createdAt: r.created_at.toISOString() })), nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.phone_e164) : null },
+          body: { items: items.map((r) => ({ phone: r.phone_e164, source: r.source, createdAt: r.created_at.toISOString() })), nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, String(last.entry)) : null },
         };
       },
     }),

@@ -109,6 +109,8 @@ export interface DoNotCallTable {
   phone_e164: string;
   source: string;
   created_at: Generated<Date>;
+  /** The entry's number, for paging without the phone number (bigint, read as a string). */
+  entry: Generated<string>;
 }
 
 export interface DomainEventsTable {
