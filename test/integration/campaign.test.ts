@@ -17,7 +17,7 @@ import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
 import { campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
-import type { CampaignConfig } from '../../workflows/campaign/types.js';
+import type { CampaignCarry, CampaignConfig } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { loadCampaignConfig, loadModeWorker, numberedContacts, peakConcurrentCalls, seedCampaign, seedTrunk } from '../helpers/campaigns.js';
 import { config, uniqueName } from '../helpers/env.js';
@@ -188,6 +188,47 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
   assert.deepEqual(audit.problems, [], 'calls in flight at the cancel finished and were recorded; nothing dialled twice');
   const event = await db.selectFrom('domain_events').select('payload').where('id', '=', `${id}:campaign.completed`).executeTakeFirstOrThrow();
   assert.equal((event.payload as { note?: string }).note, 'client asked to stop', 'the reason is recorded');
+});
+
+test('a pause heard in the pass that continued as new is written by the next run, which dials nothing', async () => {
+  const tenantId = tenant();
+  await seedTrunk(db, tenantId, { id: 'main', maxCallsPerSecond: 50, maxChannels: 50 });
+  const campaignConfig = loadCampaignConfig({ callsPerSecond: 4, maxConcurrentCalls: 4 });
+  const id = uniqueName('can');
+  await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(5));
+  await db.updateTable('campaigns').set({ status: 'running' }).where('id', '=', id).execute();
+  // What the last run carried: paused in its memory, not yet in the campaign's row.
+  const carry: CampaignCarry = {
+    status: 'paused',
+    statusUnstored: 'paused',
+    inFlight: {},
+    unrecorded: [],
+    nextSlotAtMs: Date.now(),
+    claims: 0,
+    runs: 1,
+    dials: 0,
+    attemptOutcomes: {},
+    costUsd: 0,
+    costedCalls: 0,
+    queueClosed: false,
+    startedAtMs: Date.now(),
+  };
+  const w = await loadModeWorker();
+  await w.worker.runUntil(async () => {
+    const handle = await client.workflow.start(campaignWorkflow, { workflowId: campaignWorkflowId(tenantId, id), taskQueue: w.taskQueue, args: [{ tenantId, campaignId: id, config: campaignConfig, carry }] });
+    try {
+      await waitFor('the row to say paused', async () => ((await db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status === 'paused' ? true : undefined), 20_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((await handle.query(campaignStatsQuery)).dials, 0, 'nothing dialled while paused');
+      await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'test over' }] });
+      assert.equal((await handle.result()).status, 'cancelled');
+    } catch (err) {
+      // A paused campaign waits for ever: end it, so a failure fails rather than hangs.
+      await handle.terminate('test failed').catch(() => undefined);
+      throw err;
+    }
+  });
+  await w.close();
 });
 
 test('a redial an hour away does not hold up the contacts due now', async () => {

@@ -77,7 +77,10 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     startedAtMs: Date.now(),
   };
   let wake = false;
-  let statusToStore: CampaignStatus | undefined;
+  let statusToStore: CampaignStatus | undefined = s.statusUnstored;
+  delete s.statusUnstored;
+  // Set while the campaign writes its end: a pause or cancel then would be accepted and lost.
+  let finishing = false;
   // Choices by time read a clock kept in history (clock.ts). Runs that started before it
   // read Date.now() and replay with it.
   const clock = new HistoryClock(Date.now());
@@ -146,6 +149,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     wake = true;
   });
   const transition = (allowedFrom: CampaignStatus[], verb: string) => () => {
+    if (finishing) {
+      throw ApplicationFailure.create({ type: FailureType.InvalidTransition, message: `the campaign is finishing; it cannot be ${verb}`, nonRetryable: true });
+    }
     if (!allowedFrom.includes(s.status)) {
       throw ApplicationFailure.create({
         type: FailureType.InvalidTransition,
@@ -339,7 +345,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
           stop('budget');
           continue;
         }
-        waitMs = waitAfterClaim(claim, now, nextClaimAt);
+        // The claim and the starts moved the clock: a wait measured from the pass's start
+        // (stale by as much as the campaign slept before a signal woke it) oversleeps.
+        waitMs = patched('waits-from-after-the-claim') ? waitAfterClaim(claim, nowMs(), now, nextClaimAt) : waitAfterClaim(claim, now, now, nextClaimAt);
       } else if (notDueYet) {
         waitMs = s.nextDueAtMs! - now;
       } else if (slots.count === 0) {
@@ -360,7 +368,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     setCurrentDetails(details());
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof campaignWorkflow>({ ...input, carry: { ...s, runs: s.runs + 1 } });
+      // A status heard in this pass and not yet written goes with the carry: its write is the next run's first.
+      await continueAsNew<typeof campaignWorkflow>({ ...input, carry: { ...s, runs: s.runs + 1, ...(statusToStore ? { statusUnstored: statusToStore } : {}) } });
     }
     if (!callsSettle) wake = false;
     // Woken during the pass: pass again at once, without a timer.
@@ -442,7 +451,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     };
   }
 
-  function waitAfterClaim(claim: ClaimResult, now: number, nextClaimAt: (nextSlotAtMs: number) => number): number {
+  /**
+   * How long to wait from `now` after a claim asked at `askedAtMs` (its `retryAfterMs` counts
+   * from then).
+   */
+  function waitAfterClaim(claim: ClaimResult, now: number, askedAtMs: number, nextClaimAt: (nextSlotAtMs: number) => number): number {
     switch (claim.limitedBy) {
       case 'none':
         return nextClaimAt(s.nextSlotAtMs) - now;
@@ -453,7 +466,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       case 'budget':
         return idleCheckMs;
       default:
-        return claim.retryAfterMs;
+        return askedAtMs + claim.retryAfterMs - now;
     }
   }
 
@@ -462,6 +475,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     // An import that committed after the claim found nothing due (`contactsArrived`) left
     // open contacts; the finish looks under the same row lock. Runs from before finished.
     const unlessContactsOpen = status === 'completed' && patched('finish-keeps-late-contacts');
+    finishing = true;
     const contacts = await acts.finishCampaign({
       tenantId,
       campaignId,
@@ -473,7 +487,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       ...(unlessContactsOpen ? { unlessContactsOpen } : {}),
     });
     s.tally = contacts;
+    finishing = false;
     if (unlessContactsOpen && contacts.pending + contacts.retryWait > 0) return undefined;
+    finishing = true;
     s.status = status;
     setCurrentDetails(details());
     return { status, ...(s.stopReason ? { stopReason: s.stopReason } : {}), contacts, dials: s.dials, costUsd: s.costUsd };

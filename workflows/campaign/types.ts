@@ -80,6 +80,11 @@ export interface ContactTally {
 /** Everything the campaign carries from one run to the next across continue-as-new. */
 export interface CampaignCarry {
   status: CampaignStatus;
+  /**
+   * A status the last run changed but had not yet written to PostgreSQL when it continued
+   * as new (a pause or a stop heard in its last pass): the next run writes it first.
+   */
+  statusUnstored?: CampaignStatus;
   stopReason?: StopReason;
   cancelNote?: string;
   inFlight: Record<string, InFlightCall>;
