@@ -482,6 +482,11 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
 
     const w = { ...defaultCallingWindow, ...req.window };
     const now = sql`to_timestamp(${req.nowMs / 1000})`;
+    // The window must be open when these calls dial, not only when the campaign's clock
+    // last moved: a contact claimed at 20:59:58 for a slot after 21:00 would find it shut
+    // and hold a line all night. So the last admitted slot is checked (seconds ahead).
+    const lastDialAtMs = req.plan && room > 0 ? Math.max(req.nowMs, plannedAtMs(room - 1)) : req.nowMs;
+    const dialsAt = sql`to_timestamp(${lastDialAtMs / 1000})`;
     // Redials whose delay has passed, and contacts not yet dialled, as two walks of the
     // claim-order index (migration 0010): one range each, so neither reads the redials
     // still waiting out their delay, however many there are.
@@ -495,6 +500,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
         // The calling window in each contact's own zone (PostgreSQL's tz database, DST
         // included), as one function: migration 0010 says why.
         .where(sql<boolean>`kickcall_in_calling_window(${now}, contacts.time_zone, ${sql.val(w.days)}::int[], ${w.start}::time, ${w.end}::time)`)
+        .where(sql<boolean>`kickcall_in_calling_window(${dialsAt}, contacts.time_zone, ${sql.val(w.days)}::int[], ${w.start}::time, ${w.end}::time)`)
         .orderBy(sql`next_attempt_at nulls first`)
         .orderBy('source_row')
         .limit(limit)
@@ -549,7 +555,8 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       .execute();
     let nextDueAtMs: number | undefined;
     for (const z of zones) {
-      const from = z.undated > 0 || !z.earliest ? req.nowMs : Math.max(req.nowMs, z.earliest.getTime());
+      // From when these calls would dial: a window that shuts before then opens next tomorrow.
+      const from = z.undated > 0 || !z.earliest ? lastDialAtMs : Math.max(lastDialAtMs, z.earliest.getTime());
       const at = nextWindowOpenMs(w, z.time_zone, from);
       nextDueAtMs = nextDueAtMs === undefined ? at : Math.min(nextDueAtMs, at);
     }

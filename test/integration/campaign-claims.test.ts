@@ -55,6 +55,21 @@ test('calling windows are read in each contact’s zone, DST included, and the n
   assert.equal(rest.limitedBy === 'nothing_due' && rest.nextDueAtMs, at('2026-03-08T23:00:00Z'));
 });
 
+test('the window is checked for when the calls dial: a contact whose window shuts before its slot waits for the next opening', async () => {
+  const { tenantId, campaignId } = await setup();
+  await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), [{ id: 'chi', phone: '+13125550101', timeZone: 'America/Chicago' }]);
+  const acts = createCampaignActivities({ db, capacity: { sttStreams: 1000, ttsStreams: 1000 } });
+  const window = { start: '08:00', end: '21:00' };
+  // 2026-07-15 20:59:58 CDT: open now, but the third slot, a second apart, is after 21:00.
+  const edge = at('2026-07-16T01:59:58Z');
+  const late = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k1', max: 3, window, nowMs: edge, plan: { firstAtMs: edge, intervalMs: 1000 } });
+  assert.equal(late.contacts.length, 0, 'not claimed to dial into a shut window');
+  assert.equal(late.limitedBy === 'nothing_due' && late.nextDueAtMs, at('2026-07-16T13:00:00Z'), 'due when the window next opens, 08:00 CDT');
+  // Ten seconds earlier every slot falls inside the window.
+  const inTime = await acts.claimDials({ ...base, tenantId, campaignId, claimId: 'k2', max: 3, window, nowMs: edge - 10_000, plan: { firstAtMs: edge - 10_000, intervalMs: 1000 } });
+  assert.deepEqual(inTime.contacts.map((c) => c.contactId), ['chi']);
+});
+
 test('a claim retried after it committed returns the same contacts and takes no more', async () => {
   const { tenantId, campaignId } = await setup();
   await seedCampaign(db, tenantId, campaignId, loadCampaignConfig(), numberedContacts(10));
