@@ -4,6 +4,7 @@
  * ApplicationFailure types (and know which are retryable) without parsing HTTP.
  */
 import {
+  DialOutcomeUnknownError,
   GatewayDrainingError,
   GatewayUnreachableError,
   IdempotencyConflictError,
@@ -60,13 +61,19 @@ export class SipGatewayClient {
   }
 
   /**
-   * Dials. Safe to retry with the same roomName + participantIdentity: the gateway never
-   * dials twice for them. Throws SipCallError, SipNoAnswerError, GatewayUnreachableError...
+   * Dials. A running gateway never dials twice for the same roomName + participantIdentity.
+   * Throws SipCallError, SipNoAnswerError; GatewayUnreachableError only when the request
+   * cannot have reached the gateway (safe to retry), DialOutcomeUnknownError when it may have.
    */
   async createSipParticipant(request: CreateSipParticipantRequest): Promise<CreateSipParticipantResponse> {
     const timeoutMs = request.waitUntilAnswered ? request.ringingTimeoutMs + DIAL_MARGIN_MS : this.requestTimeoutMs;
-    const body = await this.send('POST', '/v1/sip/participants', request, timeoutMs);
-    return createSipParticipantResponseSchema.parse(body);
+    try {
+      const body = await this.send('POST', '/v1/sip/participants', request, timeoutMs);
+      return createSipParticipantResponseSchema.parse(body);
+    } catch (err) {
+      if ((err instanceof GatewayUnreachableError && !nothingSent(err)) || err instanceof SipGatewayInternalError) throw new DialOutcomeUnknownError({ cause: err });
+      throw err;
+    }
   }
 
   /** Cold transfer; resolves once the far end confirmed it and the call was hung up. */
@@ -136,6 +143,17 @@ export class SipGatewayClient {
     if (!problem.success) throw new SipGatewayInternalError(`Control API answered ${res.status} without a problem document`);
     throw fromProblem(problem.data);
   }
+}
+
+/** Errors raised before a connection existed: the request cannot have been sent. */
+const connectErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function nothingSent(err: GatewayUnreachableError): boolean {
+  for (let e: unknown = err.cause; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && connectErrorCodes.has(code)) return true;
+  }
+  return false;
 }
 
 /** Rebuilds the typed error a problem document stands for. */

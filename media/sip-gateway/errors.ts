@@ -190,8 +190,8 @@ export class LiveKitUnavailableError extends SipGatewayError {
 
 /**
  * The control API could not be reached (connection refused, reset or timed out). Raised
- * by the client only. Retryable, but note that a timeout after the request was sent may
- * mean the call was placed: the control API's idempotency makes the retry safe.
+ * by the client only. Retryable: for a dial the client raises it only when nothing can
+ * have been sent (`DialOutcomeUnknownError` otherwise).
  */
 export class GatewayUnreachableError extends SipGatewayError {
   override readonly name = 'GatewayUnreachableError';
@@ -201,6 +201,24 @@ export class GatewayUnreachableError extends SipGatewayError {
   readonly httpStatus = 503;
   constructor(options: ErrorOptions = {}) {
     super('The SIP gateway control API is unreachable', options);
+  }
+}
+
+/**
+ * A dial request went out and no answer came back (the connection dropped or timed out
+ * mid-request, or the gateway failed inside): the INVITE may have been sent. Not retried
+ * as the same attempt, because the gateway's memory of dials does not survive its
+ * restart and a retry could ring the callee twice; the attempt fails, and the retry
+ * policy decides on a new one. Raised by the client only.
+ */
+export class DialOutcomeUnknownError extends SipGatewayError {
+  override readonly name = 'DialOutcomeUnknownError';
+  readonly failureType = FailureType.SipFailed;
+  readonly retryable = false;
+  readonly problemType = problemTypes.internal;
+  readonly httpStatus = 502;
+  constructor(options: ErrorOptions = {}) {
+    super('The dial request got no answer from the SIP gateway; the call may have been placed', options);
   }
 }
 
