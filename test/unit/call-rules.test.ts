@@ -82,6 +82,23 @@ test('event sequencer: once each, in order; a gap holds later events until skipp
   state.skipGap(3020);
   assert.equal(state.turns, 3);
   assert.equal(state.nextSeq, 6);
+  // Seq 3 and 4 were given up on. When the opt-out in seq 4 turns up after all, it counts
+  // (once), and so does a turn; a duplicate of either changes nothing.
+  state.offer({ seq: 4, ts: '2026-01-01T00:00:00Z', type: 'tool.requested', toolCallId: 't4', name: 'do_not_call', args: {} }, 4000);
+  assert.equal(state.optedOut, true, 'a late opt-out is not lost');
+  state.offer(turn(3), 4001);
+  state.offer(turn(3), 4002);
+  assert.equal(state.turns, 4);
+  assert.equal(state.decisions.filter((d) => d.kind === 'do_not_call').length, 1);
+  state.offer({ seq: 4, ts: '2026-01-01T00:00:00Z', type: 'tool.requested', toolCallId: 't4', name: 'do_not_call', args: {} }, 4003);
+  assert.equal(state.decisions.filter((d) => d.kind === 'do_not_call').length, 1, 'applied once');
+  // A join that arrives late would name a superseded agent: not applied.
+  const late = new CallState('callee');
+  late.offer({ seq: 1, ts: '2026-01-01T00:00:00Z', type: 'agent.joined', workerId: 'w', resumed: false, participantIdentity: 'agent-a' }, 0);
+  late.offer({ seq: 3, ts: '2026-01-01T00:00:00Z', type: 'agent.joined', workerId: 'w', resumed: true, participantIdentity: 'agent-b' }, 0);
+  late.skipGap(3000);
+  late.offer({ seq: 2, ts: '2026-01-01T00:00:00Z', type: 'agent.joined', workerId: 'w', resumed: true, participantIdentity: 'agent-old' }, 3100);
+  assert.equal(late.agentIdentity, 'agent-b');
 });
 
 test('an unreachable agent: only the current one is lost, and not once the call has ended', () => {

@@ -11,6 +11,7 @@ import type { CallState } from './state.js';
 export function registerCallHandlers(state: CallState, callId: string, opts: { onHangUp?: () => void } = {}): void {
   // Asked only when an agent reports a provider failure, which is when the answer matters.
   state.providerErrorEndsCall = () => !patched('provider-errors-left-to-the-agent');
+  state.lateEventsApplied = () => patched('late-events-applied');
   setHandler(callEventSignal, (event) => state.offer(event, Date.now()));
   setHandler(roomEventSignal, (event) => state.onRoomEvent(event, Date.now()));
   setHandler(agentUnreachableSignal, ({ participantIdentity }) => state.onAgentUnreachable(participantIdentity, Date.now()));

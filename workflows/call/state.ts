@@ -16,6 +16,12 @@ export type Decision =
 
 export type EndedBy = 'agent' | 'caller' | 'room' | 'workflow';
 
+/**
+ * Events applied even when they arrive after their gap was skipped: what they record does
+ * not depend on order. Which agent is current does, so joins and leaves are not among them.
+ */
+const lateKinds: ReadonlySet<CallEventSignal['type']> = new Set(['tool.requested', 'call.ended', 'user.turn', 'agent.turn']);
+
 /** How long a missing `seq` may hold back later events. */
 export const sequenceGapMs = 3_000;
 
@@ -64,9 +70,23 @@ export class CallState {
     this.ended ??= { reason, by };
   }
 
+  /** Seqs given up on by `skipGap`: one that turns up after all is applied then, once. */
+  private skipped: number[] = [];
+  /**
+   * Whether an event that arrives after its gap was skipped is applied (late) rather than
+   * dropped, as it was before. The workflow answers with `patched()`.
+   */
+  lateEventsApplied: () => boolean = () => true;
+
   /** Takes a call event from the bridge: duplicates are dropped, early ones held. */
   offer(event: CallEventSignal, nowMs: number): void {
     this.version++;
+    if (event.seq < this.nextSeq && lateKinds.has(event.type) && this.skipped.includes(event.seq) && this.lateEventsApplied()) {
+      // An opt-out, a transfer request or the call's end must not be lost for arriving late.
+      this.skipped = this.skipped.filter((seq) => seq !== event.seq);
+      this.apply(event, nowMs);
+      return;
+    }
     if (event.seq < this.nextSeq || this.pending[event.seq] !== undefined) return;
     this.pending[event.seq] = event;
     this.applyReady(nowMs);
@@ -76,7 +96,10 @@ export class CallState {
   skipGap(nowMs: number): void {
     const held = Object.keys(this.pending).map(Number);
     if (held.length === 0) return;
-    this.nextSeq = Math.min(...held);
+    const resumeAt = Math.min(...held);
+    // Bounded: a call skips few gaps, and only recent ones can still arrive.
+    for (let seq = Math.max(this.nextSeq, resumeAt - 32); seq < resumeAt; seq++) this.skipped = [...this.skipped.slice(-31), seq];
+    this.nextSeq = resumeAt;
     this.applyReady(nowMs);
   }
 
