@@ -23,6 +23,11 @@ const problemSchema: JsonSchema = {
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'With invalid-request: each field that failed, as `body.config.callsPerSecond`, and why.',
+      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } }, required: ['path', 'message'] },
+    },
   },
   required: ['type', 'title', 'status'],
 };
@@ -34,6 +39,14 @@ const commonProblems: Record<number, string> = {
   403: 'The key’s role may not do this.',
   429: 'Rate limited: retry after `Retry-After` seconds.',
   431: 'The URL and headers together exceed 16 KiB.',
+  500: 'A fault of the server (`internal`); the request may be retried.',
+  503: 'Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key.',
+};
+
+/** Problems of every POST, from its Idempotency-Key. */
+const idempotencyProblems: Record<number, string> = {
+  409: 'A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`).',
+  422: 'This Idempotency-Key was used with a different request (`idempotency-key-reused`).',
 };
 
 /** Problems of any route that takes a body. */
@@ -80,13 +93,21 @@ export function buildOpenApiDocument(routes: RouteSpec[], opts: { serverUrl: str
       responses[status] = { description: r.description, ...(content ? { content } : {}) };
     }
     const withBody = route.rawBody || route.body ? bodyProblems : {};
+    const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
     for (const [status, description] of Object.entries({ ...commonProblems, ...withBody })) {
-      responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses[status] ??= { description, content: problemContent };
+    }
+    if (route.method === 'POST') {
+      for (const [status, description] of Object.entries(idempotencyProblems)) {
+        const own = responses[status] as { description?: string } | undefined;
+        responses[status] = { description: own?.description ? `${own.description} Or: ${description}` : description, content: problemContent };
+      }
     }
     const body = route.rawBody
       ? { required: true, description: `${route.rawBody.description} At most ${route.rawBody.maxBytes} bytes.`, content: { [route.rawBody.mediaType]: { schema: { type: 'string' } } } }
       : route.body
-        ? { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } }
+        ? // A body whose every field has a default may be left out.
+          { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } }
         : undefined;
     (paths[openApiPathOf(route.path)] ??= {})[route.method.toLowerCase()] = {
       operationId: route.operationId,

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Db } from '../deploy/db/schema.js';
@@ -26,6 +26,22 @@ export interface PipelineDeps {
   db: Db;
   rateLimit: RateLimiter;
   log: Logger;
+  /** Every call a JSON request makes to Temporal shares one deadline, so none hangs the request. */
+  temporal?: Client;
+  /** That deadline, from the handler's start, in ms. */
+  temporalTimeoutMs?: number;
+}
+
+// gRPC status codes (grpc/status.proto) for a server that is down, or did not answer in time.
+const grpcUnavailable = 14;
+const grpcDeadlineExceeded = 4;
+
+/** Temporal did not answer: the request can be retried; nothing of it was applied there. */
+function temporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e) && (Number(e.code) === grpcUnavailable || Number(e.code) === grpcDeadlineExceeded)) return true;
+  }
+  return false;
 }
 
 interface AuditState {
@@ -49,6 +65,9 @@ function validationProblem(where: string, error: z.ZodError): Problem {
 /** The problem a handler's error means, or undefined for a server fault. */
 function problemOf(err: unknown): { problem: Problem; headers?: Record<string, string> } | undefined {
   if (err instanceof ApiProblem) return { problem: err.problem, headers: err.headers };
+  if (temporalUnavailable(err)) {
+    return { problem: problem('orchestration-unavailable', 503, 'Orchestration unavailable', 'Temporal did not answer in time; retry the request (with the same Idempotency-Key).'), headers: { 'retry-after': '1' } };
+  }
   if (err instanceof InvalidInputError) return { problem: problem('invalid-request', 400, 'Invalid request', err.message) };
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause as { type?: string; message?: string } | undefined;
@@ -235,12 +254,19 @@ export function mountRoute(app: FastifyInstance, route: RouteSpec, deps: Pipelin
 
     let result: RouteResult;
     try {
-      result = await route.handler(ctx);
+      // Streamed uploads take as long as their bytes do: their Temporal calls are best effort.
+      const { temporal, temporalTimeoutMs } = deps;
+      result = temporal && temporalTimeoutMs && !route.rawBody ? await temporal.withDeadline(Date.now() + temporalTimeoutMs, () => route.handler(ctx)) : await route.handler(ctx);
     } catch (err) {
       if (err instanceof ClaimRefused) return replay(err.claim);
       const known = problemOf(err);
       if (known) {
-        if (idem && claimed) await saveIdempotentResponse(db, idem, { status: known.problem.status, headers: { 'content-type': 'application/problem+json', ...known.headers }, body: JSON.stringify(known.problem) });
+        if (idem && claimed) {
+          // A refusal is the request's answer for good; an outage (5xx) is not: the key is
+          // freed so the retry it asks for runs again.
+          if (known.problem.status >= 500) await releaseIdempotencyKey(db, idem);
+          else await saveIdempotentResponse(db, idem, { status: known.problem.status, headers: { 'content-type': 'application/problem+json', ...known.headers }, body: JSON.stringify(known.problem) });
+        }
         return sendProblem(reply.headers(known.headers ?? {}), known.problem);
       }
       if (idem && claimed) await releaseIdempotencyKey(db, idem);

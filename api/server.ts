@@ -86,7 +86,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   void app.register((v1, _opts, done) => {
     // CSV uploads reach their route as a stream, counted and capped there.
     v1.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
-    const pipelineDeps = { db: deps.db, rateLimit: createRateLimiter(deps.redis, deps.config.api.rateLimits), log: deps.log };
+    const pipelineDeps = { db: deps.db, rateLimit: createRateLimiter(deps.redis, deps.config.api.rateLimits), log: deps.log, temporal: deps.temporal, temporalTimeoutMs: deps.temporalTimeoutMs ?? 5000 };
     auditHook(v1, pipelineDeps);
     for (const route of routes) mountRoute(v1, route, pipelineDeps);
     done();

@@ -646,6 +646,11 @@ export interface components {
             title: string;
             status: number;
             detail?: string;
+            /** @description With invalid-request: each field that failed, as `body.config.callsPerSecond`, and why. */
+            errors?: {
+                path: string;
+                message: string;
+            }[];
         };
     };
     responses: never;
@@ -734,6 +739,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -871,7 +894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A call for this contact reference was already started. */
+            /** @description A call for this contact reference was already started. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -898,6 +921,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -909,6 +941,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1063,6 +1113,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getCallTranscript: {
@@ -1149,6 +1217,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     hangUpCall: {
@@ -1163,7 +1249,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @default api */
@@ -1221,7 +1307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The call has already ended. */
+            /** @description The call has already ended. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1248,6 +1334,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -1259,6 +1354,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1341,6 +1454,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1484,6 +1615,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route accepts. */
             413: {
                 headers: {
@@ -1502,6 +1642,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -1513,6 +1662,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1598,6 +1765,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1692,7 +1877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign is stopping or has finished. */
+            /** @description The campaign is stopping or has finished. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1719,6 +1904,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -1730,6 +1924,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1751,7 +1963,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": Record<string, never>;
             };
@@ -1806,7 +2018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already started. */
+            /** @description Already started. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1833,6 +2045,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -1844,6 +2065,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1865,7 +2104,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": Record<string, never>;
             };
@@ -1919,7 +2158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). */
+            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1946,6 +2185,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -1957,6 +2205,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1978,7 +2244,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": Record<string, never>;
             };
@@ -2032,7 +2298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). */
+            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2059,6 +2325,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -2070,6 +2345,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2147,7 +2440,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). */
+            /** @description The campaign is not in a state that allows this (for example paused twice, or never started). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2174,6 +2467,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -2185,6 +2487,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2303,6 +2623,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listAgents: {
@@ -2378,6 +2716,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2467,7 +2823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An agent with this ID exists. */
+            /** @description An agent with this ID exists. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2494,6 +2850,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -2505,6 +2870,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2603,6 +2986,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deleteAgent: {
@@ -2677,6 +3078,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     updateAgent: {
@@ -2688,7 +3107,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     name?: string;
@@ -2802,6 +3221,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listTrunks: {
@@ -2869,6 +3306,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2945,7 +3400,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A trunk with this ID exists. */
+            /** @description A trunk with this ID exists. Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2972,6 +3427,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -2983,6 +3447,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3073,6 +3555,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listDoNotCall: {
@@ -3149,6 +3649,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     addDoNotCall: {
@@ -3211,6 +3729,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route accepts. */
             413: {
                 headers: {
@@ -3229,6 +3756,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3240,6 +3776,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3344,6 +3898,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listWebhookEndpoints: {
@@ -3412,6 +3984,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3490,7 +4080,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3517,6 +4107,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3528,6 +4127,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3619,6 +4236,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deleteWebhookEndpoint: {
@@ -3693,6 +4328,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     updateWebhookEndpoint: {
@@ -3704,7 +4357,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /**
@@ -3808,6 +4461,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     rotateWebhookSecret: {
@@ -3822,7 +4493,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /**
@@ -3888,7 +4559,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3915,6 +4586,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3926,6 +4606,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4024,6 +4722,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listApiKeys: {
@@ -4100,6 +4816,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createApiKey: {
@@ -4168,7 +4902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). */
+            /** @description A repeat under the same Idempotency-Key: the secret is not shown twice (`secret-shown-once`). Or: A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4195,6 +4929,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -4206,6 +4949,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4280,6 +5041,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4365,6 +5144,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4469,6 +5266,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4584,6 +5399,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getTenant: {
@@ -4647,6 +5480,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4748,6 +5599,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listAuditLog: {
@@ -4832,6 +5701,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     eraseNumber: {
@@ -4899,6 +5786,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (`idempotency-key-in-use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route accepts. */
             413: {
                 headers: {
@@ -4917,6 +5813,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description This Idempotency-Key was used with a different request (`idempotency-key-reused`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited: retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -4928,6 +5833,24 @@ export interface operations {
             };
             /** @description The URL and headers together exceed 16 KiB. */
             431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A fault of the server (`internal`); the request may be retried. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporal did not answer in time (`orchestration-unavailable`); retry after `Retry-After` seconds, with the same Idempotency-Key. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

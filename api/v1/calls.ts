@@ -2,7 +2,7 @@
  * Calls: start one outbound call, read one or a page of them, hang one up. A call's ID is
  * its workflow's ID, which names the tenant: a call of another tenant is not found.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { hangUpUpdate } from '../../workflows/messages.js';
@@ -114,7 +114,7 @@ export function callRoutes(deps: CallRouteDeps) {
         201: { description: 'The call is scheduled; it dials once its calling window is open and compliance allows.', schema: z.object({ id: z.string(), status: z.literal('scheduled') }) },
         409: { description: 'A call for this contact reference was already started.' },
       },
-      handler: async ({ principal, body, tenantDb, setResourceId }) => {
+      handler: async ({ principal, body, tenantDb, setResourceId, request }) => {
         const { tenantId } = principal;
         const { trunk, agent } = await tenantDb(async (tx) => {
           const trunkRow = await tx.selectFrom('outbound_trunks').select(['address', 'numbers']).where('id', '=', body.trunkId).executeTakeFirst();
@@ -130,7 +130,11 @@ export function callRoutes(deps: CallRouteDeps) {
           }
           return { trunk: { address: trunkRow.address, numbers: body.callerId ? [body.callerId] : trunkRow.numbers }, agent: agentSettings! };
         });
-        const contactId = body.contact.reference ?? `d-${randomBytes(8).toString('hex')}`;
+        // Without a reference, a retry under the same Idempotency-Key names the same call, so
+        // a request whose answer was lost (Temporal slow to confirm) cannot place a second one.
+        const idemKey = request.headers['idempotency-key'];
+        const derived = typeof idemKey === 'string' ? `d-${createHash('sha256').update(`${tenantId}:${idemKey}`).digest('hex').slice(0, 16)}` : undefined;
+        const contactId = body.contact.reference ?? derived ?? `d-${randomBytes(8).toString('hex')}`;
         const id = callWorkflowId({ tenantId, contactId, attempt: 1 });
         setResourceId(id);
         const input: OutboundCallInput = {
@@ -152,6 +156,8 @@ export function callRoutes(deps: CallRouteDeps) {
           await deps.temporal.workflow.start('outboundCallWorkflow', { workflowId: id, taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            // The same request, retried after its first answer was lost: the call it started.
+            if (body.contact.reference === undefined && derived !== undefined) return { status: 201, body: { id, status: 'scheduled' }, headers: { location: `/v1/calls/${id}` } };
             throw new ApiProblem(problem('conflict', 409, 'Conflict', `A call for contact reference ${contactId} was already started.`));
           }
           throw err;

@@ -41,11 +41,17 @@ export interface ApiHarness {
   close: () => Promise<void>;
 }
 
-export async function startApi(opts: { temporal: Client; taskQueue?: string; rateLimits?: { perKeyPerSecond: number; perTenantPerSecond: number }; webhookAllowPrivateUrls?: boolean }): Promise<ApiHarness> {
+export async function startApi(opts: {
+  temporal: Client;
+  taskQueue?: string;
+  rateLimits?: { perKeyPerSecond: number; perTenantPerSecond: number };
+  webhookAllowPrivateUrls?: boolean;
+  temporalTimeoutMs?: number;
+}): Promise<ApiHarness> {
   const db = createDb(config.postgres.url);
   const redis = new Redis({ host: config.host, port: config.redis.port, maxRetriesPerRequest: 2 });
   const apiConfig = { ...config, api: { ...config.api, rateLimits: opts.rateLimits ?? { perKeyPerSecond: 10_000, perTenantPerSecond: 10_000 }, webhookAllowPrivateUrls: opts.webhookAllowPrivateUrls ?? false } };
-  const app = createApiServer({ config: apiConfig, temporal: opts.temporal, db, redis, log: pino({ level: 'silent' }), ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}) });
+  const app = createApiServer({ config: apiConfig, temporal: opts.temporal, db, redis, log: pino({ level: 'silent' }), ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}), ...(opts.temporalTimeoutMs ? { temporalTimeoutMs: opts.temporalTimeoutMs } : {}) });
   await app.listen({ host: config.host, port: 0 });
   const url = `http://${config.host}:${(app.server.address() as AddressInfo).port}`;
 

@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { bodyDigest, claimIdempotencyKey } from '../../api/idempotency.js';
 import { withTenant } from '../../api/tenant-db.js';
@@ -288,6 +290,39 @@ describe('Idempotency-Key', () => {
     assert.equal(other.status, 422);
     const contacts = await api.db.selectFrom('contacts').select('phone_e164').where('campaign_id', '=', campaignId).execute();
     assert.deepEqual(contacts.map((c) => c.phone_e164).sort(), ['+14155550121', '+14155550122']);
+  });
+});
+
+describe('Temporal not answering', () => {
+  test('a request that needs Temporal answers 503 within its deadline, and its retry under the same key places one call', async () => {
+    // A server that accepts connections and never answers: Temporal hung, not down.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const hung = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${(silent.address() as AddressInfo).port}` }) });
+    const stalled = await startApi({ temporal: hung, temporalTimeoutMs: 1500 });
+    try {
+      const t = await stalled.newTenant();
+      await stalled.request('POST', '/v1/trunks', { key: t.keys.admin, body: { id: 'main', address: '127.0.0.1:5999', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } });
+      const body = { to: '+14155550131', trunkId: 'main', agent: { instructions: 'Help.', greeting: 'Hi there' }, contact: { timeZone: 'America/Chicago', consent: true } };
+      const started = Date.now();
+      const first = await stalled.request('POST', '/v1/calls', { key: t.keys.operator, body, headers: { 'idempotency-key': 'call-1' } });
+      assert.equal(first.status, 503, first.text);
+      assert.equal((first.body as { type: string }).type, 'https://kickcall.dev/problems/orchestration-unavailable');
+      assert.equal(first.headers.get('retry-after'), '1');
+      assert.ok(Date.now() - started < 10_000, 'answered within the deadline, not hung');
+
+      // Temporal is back: the same request under the same key is served, as one call.
+      const again = await api.request('POST', '/v1/calls', { key: t.keys.operator, body, headers: { 'idempotency-key': 'call-1' } });
+      assert.equal(again.status, 201, again.text);
+      const id = (again.body as { id: string }).id;
+      const repeat = await api.request('POST', '/v1/calls', { key: t.keys.operator, body, headers: { 'idempotency-key': 'call-1' } });
+      assert.equal((repeat.body as { id: string }).id, id, 'the key names one call');
+      await temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    } finally {
+      await stalled.close();
+      silent.close();
+      silent.closeAllConnections();
+    }
   });
 });
 
