@@ -147,8 +147,16 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
         .execute();
       const took = new Set(inserted.map((i) => i.source_row));
       report.imported += took.size;
-      // What the database refused was already in the campaign from an earlier import.
-      for (const r of rows) if (!took.has(r.row)) report.duplicates.push({ row: r.row, field: 'phone', reason: 'already in this campaign' });
+      // What the database refused was already in the campaign from an earlier import: by
+      // its contact ID or by its number (either is unique in a campaign); say which.
+      const refused = rows.filter((r) => !took.has(r.row));
+      if (refused.length === 0) return;
+      const takenIds = new Set(
+        (await trx.selectFrom('contacts').select('id').where('campaign_id', '=', opts.campaignId).where('id', 'in', refused.map((r) => r.id)).execute()).map((c) => c.id),
+      );
+      for (const r of refused) {
+        report.duplicates.push(takenIds.has(r.id) ? { row: r.row, field: 'id', reason: 'a contact with this ID is already in this campaign' } : { row: r.row, field: 'phone', reason: 'already in this campaign' });
+      }
     };
 
     const parser = parse({ columns: headerNames, skip_empty_lines: true, trim: true, bom: true, max_record_size: 64 * 1024 });

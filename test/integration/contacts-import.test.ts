@@ -67,6 +67,16 @@ test('each row is imported or reported with its reason; custom fields are kept f
   const again = await importContactsCsv(db, { tenantId, campaignId, defaultRegion: 'US' }, csv(file));
   assert.equal(again.imported, 0);
   assert.equal(again.duplicates.filter((d) => d.reason === 'already in this campaign').length, 3, 'a second import adds nobody twice');
+
+  // With an ID column, a clash is told by what clashed: the ID, or the number.
+  const withIds = await campaign();
+  await importContactsCsv(db, { tenantId, campaignId: withIds, defaultRegion: 'US' }, csv('id,phone,time_zone\nc1,+12125550100,America/New_York\n'));
+  const clash = await importContactsCsv(db, { tenantId, campaignId: withIds, defaultRegion: 'US' }, csv('id,phone,time_zone\nc1,+12125550111,America/New_York\nc2,+12125550100,America/New_York\n'));
+  assert.equal(clash.imported, 0);
+  assert.deepEqual(clash.duplicates, [
+    { row: 1, field: 'id', reason: 'a contact with this ID is already in this campaign' },
+    { row: 2, field: 'phone', reason: 'already in this campaign' },
+  ]);
 });
 
 test('a broken file imports nothing and says why', async () => {
