@@ -4,14 +4,14 @@
  * call's control channel, and a look at who is in the room. Built by a factory over
  * clients made once in the worker.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import type { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { callConfigSchema, type CallConfigInput, type Turn } from '../media/agent/call-config.js';
 import { readCallEvents } from '../media/events/history.js';
 import { controlReplySchema, type ControlCommand } from '../media/events/schema.js';
-import { callControlSubject } from '../media/events/subjects.js';
+import { callControlSubject, controlCommandIdHeader } from '../media/events/subjects.js';
 import { isNoResponders } from '../media/events/control-client.js';
 import { FailureType } from '../workflows/errors.js';
 import { currentTraceparent } from '../deploy/telemetry/tracing.js';
@@ -39,6 +39,21 @@ export interface DispatchAgentInput {
 /** Marks a dispatch as this call's `generation`-th agent, so a retried activity finds it. */
 function dispatchKey(callId: string, generation: number): string {
   return `${callId}#${generation}`;
+}
+
+/** Names the command after the activity that sends it (stable across that activity's retries). */
+function controlHeaders(): MsgHdrs | undefined {
+  let id: string;
+  try {
+    const info = Context.current().info;
+    if (!info.workflowExecution) return undefined;
+    id = `${info.workflowExecution.runId}:${info.activityId}`;
+  } catch {
+    return undefined; // Called outside an activity (a script): nothing to dedupe against.
+  }
+  const h = headers();
+  h.set(controlCommandIdHeader, id);
+  return h;
 }
 
 export function createAgentActivities(deps: AgentDeps) {
@@ -73,6 +88,8 @@ export function createAgentActivities(deps: AgentDeps) {
       let replyData: unknown;
       try {
         const reply = await deps.nc.request(callControlSubject(input.callId), JSON.stringify(input.command), {
+          // One ID for this activity across its retries: a retried `say` is spoken once.
+          headers: controlHeaders(),
           // A live agent answers a ping at once.
           timeout: input.command.command === 'ping' ? 5_000 : (deps.controlTimeoutMs ?? 30_000),
         });

@@ -8,7 +8,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { voice } from '@livekit/agents';
 import { controlCommandSchema, type ControlReply } from '../events/schema.js';
-import { callControlSubject } from '../events/subjects.js';
+import { callControlSubject, controlCommandIdHeader } from '../events/subjects.js';
 import type { Logger } from '../../deploy/logger.js';
 
 export interface ControlTarget {
@@ -18,50 +18,66 @@ export interface ControlTarget {
   hangup(reason: string): void;
 }
 
+/** Commands remembered by ID, for their retries: the last few are enough (one call, one at a time). */
+const rememberedCommands = 64;
+
 export function serveControl(nc: NatsConnection, callId: string, target: ControlTarget, log: Logger): Subscription {
+  const applied = new Map<string, Promise<ControlReply>>();
   return nc.subscribe(callControlSubject(callId), {
     callback: (err, msg) => {
       if (err) {
         log.error({ err }, 'control subscription failed');
         return;
       }
-      const reply = (r: ControlReply) => msg.respond(JSON.stringify(r));
-      void (async () => {
-        let raw: unknown;
-        try {
-          raw = msg.json();
-        } catch {
-          return reply({ ok: false, error: 'command is not JSON' });
+      const commandId = msg.headers?.get(controlCommandIdHeader) || undefined;
+      // A retry is answered with the first one's outcome (once it has one), not applied again.
+      let outcome = commandId === undefined ? undefined : applied.get(commandId);
+      if (!outcome) {
+        outcome = apply(msg.json.bind(msg));
+        if (commandId !== undefined) {
+          applied.set(commandId, outcome);
+          if (applied.size > rememberedCommands) applied.delete(applied.keys().next().value!);
         }
-        const parsed = controlCommandSchema.safeParse(raw);
-        if (!parsed.success) {
-          return reply({ ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ') });
-        }
-        const cmd = parsed.data;
-        try {
-          switch (cmd.command) {
-            case 'say':
-              target.session.say(cmd.text, { allowInterruptions: cmd.allowInterruptions });
-              break;
-            case 'transfer_notice':
-              await target.session.say(cmd.text, { allowInterruptions: false }).waitForPlayout();
-              break;
-            case 'update_instructions':
-              await target.agent.updateInstructions(cmd.instructions);
-              break;
-            case 'hangup':
-              target.hangup(cmd.reason);
-              break;
-            case 'ping':
-              break;
-          }
-          if (cmd.command !== 'ping') log.info({ command: cmd.command }, 'control command applied');
-          reply({ ok: true });
-        } catch (e) {
-          log.warn({ err: e, command: cmd.command }, 'control command failed');
-          reply({ ok: false, error: e instanceof Error ? e.message : String(e) });
-        }
-      })();
+      }
+      void outcome.then((r) => msg.respond(JSON.stringify(r)));
     },
   });
+
+  /** Validates and carries out one command; never rejects. */
+  async function apply(json: () => unknown): Promise<ControlReply> {
+    let raw: unknown;
+    try {
+      raw = json();
+    } catch {
+      return { ok: false, error: 'command is not JSON' };
+    }
+    const parsed = controlCommandSchema.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ') };
+    }
+    const cmd = parsed.data;
+    try {
+      switch (cmd.command) {
+        case 'say':
+          target.session.say(cmd.text, { allowInterruptions: cmd.allowInterruptions });
+          break;
+        case 'transfer_notice':
+          await target.session.say(cmd.text, { allowInterruptions: false }).waitForPlayout();
+          break;
+        case 'update_instructions':
+          await target.agent.updateInstructions(cmd.instructions);
+          break;
+        case 'hangup':
+          target.hangup(cmd.reason);
+          break;
+        case 'ping':
+          break;
+      }
+      if (cmd.command !== 'ping') log.info({ command: cmd.command }, 'control command applied');
+      return { ok: true };
+    } catch (e) {
+      log.warn({ err: e, command: cmd.command }, 'control command failed');
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
 }
