@@ -7,7 +7,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { RoomServiceClient } from 'livekit-server-sdk';
 import { heartbeating } from './heartbeat.js';
-import { FailureType, KickcallError, nonRetryableFailureTypes } from '../workflows/errors.js';
+import { FailureType, KickcallError } from '../workflows/errors.js';
+import { toApplicationFailure } from './error-taxonomy.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { SipCallNotActiveError, SipParticipantNotFoundError } from '../media/sip-gateway/errors.js';
 
@@ -54,21 +55,6 @@ export interface SipDialer {
 export interface TelephonyDeps {
   rooms: Pick<RoomServiceClient, 'createRoom' | 'deleteRoom'>;
   dialer: SipDialer;
-}
-
-/**
- * Turns an error into the ApplicationFailure the workflow branches on. Errors outside
- * the taxonomy stay plain (retried by Temporal's policy).
- */
-export function toApplicationFailure(err: unknown): unknown {
-  if (!(err instanceof KickcallError)) return err;
-  return ApplicationFailure.create({
-    type: err.failureType,
-    message: err.message,
-    nonRetryable: !err.retryable || nonRetryableFailureTypes.includes(err.failureType),
-    cause: err,
-    details: 'sipStatusCode' in err ? [{ sipStatusCode: err.sipStatusCode }] : [],
-  });
 }
 
 /** A failed dial as the `outcome` label of `kickcall_dial_outcomes_total`. */

@@ -4,6 +4,7 @@
  * outbox relay. SIGINT/SIGTERM make the Temporal runtime stop polling and let running
  * activities finish; then the relay stops and connections close.
  */
+import { withErrorTaxonomy } from '../activities/error-taxonomy.js';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../deploy/nats.js';
@@ -57,7 +58,7 @@ export function createActivities(deps: {
   const rooms = sim?.rooms ?? deps.rooms;
   const dispatch = sim?.dispatch ?? deps.dispatch;
   const dialer = sim?.dialer ?? createGatewayDialer(config.sip.controlUrl);
-  return {
+  return withErrorTaxonomy({
     ...createTelephonyActivities({ rooms, dialer }),
     ...createAgentActivities({ dispatch, rooms, nc, agentName: deps.agentName ?? config.media.agentName }),
     ...createComplianceActivities({ db }),
@@ -67,7 +68,7 @@ export function createActivities(deps: {
     ...createCallStartActivities({ client: deps.temporal }),
     ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel), allowPrivateAddresses: config.api.webhookAllowPrivateUrls }),
     ...createRetentionActivities({ db }),
-  };
+  });
 }
 
 /** Builds the worker and its clients; the caller runs it and then calls `close`. */

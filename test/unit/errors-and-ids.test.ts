@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { createTelephonyActivities, toApplicationFailure } from '../../activities/telephony.js';
+import { toApplicationFailure, withErrorTaxonomy } from '../../activities/error-taxonomy.js';
+import { createTelephonyActivities } from '../../activities/telephony.js';
 import { SipCallNotActiveError, SipParticipantNotFoundError } from '../../media/sip-gateway/errors.js';
-import { FailureType, SipCallError, SipNoAnswerError, failureTypeForSipStatus } from '../../workflows/errors.js';
+import { FailureType, InvalidInputError, SipCallError, SipNoAnswerError, failureTypeForSipStatus } from '../../workflows/errors.js';
 import { calleeIdentityFor, roomNameFor } from '../../workflows/ids.js';
 
 test('SIP final statuses map to the call outcomes the workflow decides on', () => {
@@ -53,4 +54,15 @@ test('a transfer whose callee already hung up is a failed transfer, not a fault 
       return true;
     });
   }
+});
+
+test('every orchestration activity reaches the workflow typed: Kickcall errors become failures, the rest pass through', async () => {
+  const activities = withErrorTaxonomy({
+    signs: () => Promise.reject(new InvalidInputError('a webhook secret must not be empty')),
+    breaks: () => Promise.reject(new Error('socket hang up')),
+    works: (n: number) => Promise.resolve(n * 2),
+  });
+  await assert.rejects(activities.signs(), (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.InvalidInput && err.nonRetryable === true);
+  await assert.rejects(activities.breaks(), (err: unknown) => !(err instanceof ApplicationFailure) && /socket hang up/.test(String(err)), 'not in the taxonomy: left to the retry policy');
+  assert.equal(await activities.works(21), 42);
 });
