@@ -20,7 +20,7 @@ import { loadConfig } from '../deploy/config.js';
 import { createDb, type Db } from '../deploy/db/schema.js';
 import { createLogger, type Logger } from '../deploy/logger.js';
 import { ensureCallEventsStream } from '../media/events/publisher.js';
-import { decodeCallEvent, type CallEvent } from '../media/events/schema.js';
+import { decodeCallEvent, isNewerCallEvent, type CallEvent } from '../media/events/schema.js';
 import { callEventBridgeDurable, callEventsStream, callEventsSubjects } from '../media/events/subjects.js';
 import { agentUnreachableSignal, callEventSignal, type CallEventSignal } from '../workflows/messages.js';
 import { startAgentWatch, type AgentWatchOptions } from './agent-watch.js';
@@ -203,6 +203,8 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
               });
           },
         });
+  // How often an event of a newer contract is offered again while older bridges run.
+  const newerEventRetryMs = 30_000;
   const consumer = await jetstream(deps.nc).consumers.get(callEventsStream, durable);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   let handled = 0;
@@ -212,6 +214,12 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
     try {
       event = decodeCallEvent(m.data);
     } catch (err) {
+      if (isNewerCallEvent(m.data)) {
+        // A newer media worker's event (a rolling deploy): a newer bridge will read it.
+        deps.log.warn({ subject: m.subject, streamSeq: m.seq }, 'call event of a newer contract left for a bridge that reads it');
+        m.nak(newerEventRetryMs);
+        return;
+      }
       // A message that breaks the contract will never parse: drop it, loudly.
       deps.log.error({ subject: m.subject, streamSeq: m.seq, issues: err instanceof ZodError ? err.issues.length : undefined }, 'invalid call event dropped');
       m.term('invalid call event');

@@ -102,6 +102,24 @@ export const controlReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type ControlReply = z.infer<typeof controlReplySchema>;
 
+const knownTypes: ReadonlySet<string> = new Set(callEventSchema.options.map((o) => o.shape.type.value));
+
+/**
+ * Whether bytes that fail this contract come from a newer one: a later `v`, or a type this
+ * version does not know. During a rolling deploy a newer media worker publishes them
+ * before every bridge can read them; they are left for one that can, not dropped.
+ */
+export function isNewerCallEvent(data: Uint8Array): boolean {
+  try {
+    const raw = JSON.parse(new TextDecoder().decode(data)) as { v?: unknown; type?: unknown } | null;
+    if (raw === null || typeof raw !== 'object') return false;
+    if (typeof raw.v === 'number' && Number.isInteger(raw.v) && raw.v > 1) return true;
+    return raw.v === 1 && typeof raw.type === 'string' && !knownTypes.has(raw.type);
+  } catch {
+    return false;
+  }
+}
+
 /** Parses bytes from NATS into a validated event; throws a ZodError naming the bad fields. */
 export function decodeCallEvent(data: Uint8Array): CallEvent {
   return callEventSchema.parse(JSON.parse(new TextDecoder().decode(data)));

@@ -16,6 +16,7 @@ import { createCallRecordActivities } from '../../activities/call-records.js';
 import { createComplianceActivities } from '../../activities/compliance.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { createCallEventPublisher, ensureCallEventsStream } from '../../media/events/publisher.js';
+import { callEventsSubject } from '../../media/events/subjects.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { OutboundCallInput } from '../../workflows/call/types.js';
@@ -196,4 +197,20 @@ test('agent dispatch: idempotent per generation; a replacement carries the conve
   const present = await agents.inspectRoom({ roomName, calleeIdentity: 'sip_callee_1_x' });
   assert.deepEqual(present, { calleePresent: false, agentPresent: false });
   await rooms.deleteRoom(roomName);
+});
+
+test('an event of a newer contract is left for a bridge that reads it; a broken one is dropped', async () => {
+  const js = jetstream(nc);
+  const callId = callWorkflowId({ tenantId, contactId: uniqueName('newer').replace(/[^A-Za-z0-9-]/g, ''), attempt: 1 });
+  const jsm = await ensureCallEventsStream(nc);
+  const before = await jsm.consumers.info('CALL_EVENTS', durableName);
+  const event = { callId, seq: 1, ts: new Date().toISOString(), type: 'call.ended', reason: 'x' };
+  // A rolling deploy: a newer media worker writes v2.
+  await js.publish(callEventsSubject(callId), JSON.stringify({ ...event, v: 2 }), { msgID: `${callId}:1` });
+  // A known type with a broken field will never parse.
+  await js.publish(callEventsSubject(callId), JSON.stringify({ ...event, v: 1, seq: 2, type: 'agent.turn', text: 'x', interrupted: 'no' }), { msgID: `${callId}:2` });
+  await waitFor(async () => (await jsm.consumers.info('CALL_EVENTS', durableName)).delivered.stream_seq >= before.delivered.stream_seq + 2, 10_000, 'the bridges never saw the events');
+  await new Promise((r) => setTimeout(r, 500));
+  const after = await jsm.consumers.info('CALL_EVENTS', durableName);
+  assert.equal(after.num_ack_pending, 1, 'the newer event is held for redelivery; the broken one is gone');
 });

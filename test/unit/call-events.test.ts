@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ZodError } from 'zod';
-import { callEventSchema, controlCommandSchema, decodeCallEvent } from '../../media/events/schema.js';
+import { callEventSchema, controlCommandSchema, decodeCallEvent, isNewerCallEvent } from '../../media/events/schema.js';
 import { callControlSubject, callEventMsgId, callEventsSubject } from '../../media/events/subjects.js';
 
 const base = { v: 1, callId: 'acme_camp1_contact9_a1', seq: 3, ts: '2026-11-23T10:00:00.000Z' } as const;
@@ -39,4 +39,14 @@ test('control commands validate and default what they may', () => {
   assert.deepEqual(controlCommandSchema.parse({ command: 'say', text: 'One moment' }), { command: 'say', text: 'One moment', allowInterruptions: true });
   assert.throws(() => controlCommandSchema.parse({ command: 'say', text: '' }), ZodError);
   assert.throws(() => controlCommandSchema.parse({ command: 'reboot' }), ZodError);
+});
+
+test('an event this contract cannot read is told apart: a newer one (left for a newer bridge) from a broken one (dropped)', () => {
+  const bytes = (o: unknown) => new TextEncoder().encode(typeof o === 'string' ? o : JSON.stringify(o));
+  assert.equal(isNewerCallEvent(bytes({ ...base, v: 2, type: 'call.ended', reason: 'x' })), true, 'a later version');
+  assert.equal(isNewerCallEvent(bytes({ ...base, type: 'agent.thinking', ms: 12 })), true, 'a type this version does not know');
+  assert.equal(isNewerCallEvent(bytes({ ...base, type: 'agent.turn', text: 'x', interrupted: 'no' })), false, 'a known type, broken');
+  assert.equal(isNewerCallEvent(bytes({ ...base, v: 0, type: 'call.ended', reason: 'x' })), false);
+  assert.equal(isNewerCallEvent(bytes('{not json')), false);
+  assert.equal(isNewerCallEvent(bytes('null')), false);
 });
