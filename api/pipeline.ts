@@ -36,7 +36,11 @@ export interface PipelineDeps {
 const grpcUnavailable = 14;
 const grpcDeadlineExceeded = 4;
 
-/** Temporal did not answer: the request can be retried; nothing of it was applied there. */
+/**
+ * Temporal did not answer (down, or not within the deadline). The request may or may not
+ * have been applied there: a retry under the same key runs again, and the routes that
+ * start workflows recognise their own earlier start (calls.ts, by the request in the memo).
+ */
 function temporalUnavailable(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     if (isGrpcServiceError(e) && (Number(e.code) === grpcUnavailable || Number(e.code) === grpcDeadlineExceeded)) return true;
@@ -66,7 +70,7 @@ function validationProblem(where: string, error: z.ZodError): Problem {
 function problemOf(err: unknown): { problem: Problem; headers?: Record<string, string> } | undefined {
   if (err instanceof ApiProblem) return { problem: err.problem, headers: err.headers };
   if (temporalUnavailable(err)) {
-    return { problem: problem('orchestration-unavailable', 503, 'Orchestration unavailable', 'Temporal did not answer in time; retry the request (with the same Idempotency-Key).'), headers: { 'retry-after': '1' } };
+    return { problem: problem('orchestration-unavailable', 503, 'Orchestration unavailable', 'Temporal did not answer in time; the request may or may not have been applied. Retry it with the same Idempotency-Key.'), headers: { 'retry-after': '1' } };
   }
   if (err instanceof InvalidInputError) return { problem: problem('invalid-request', 400, 'Invalid request', err.message) };
   if (err instanceof WorkflowUpdateFailedError) {

@@ -9,6 +9,7 @@ import { hangUpUpdate } from '../../workflows/messages.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { getCall, InvalidCursorError, listCalls } from '../call-reads.js';
+import { bodyDigest } from '../idempotency.js';
 import { ApiProblem, notFound, problem } from '../problem.js';
 import { defineRoute } from '../route.js';
 import { agentSettingsSchema, analysisSchema, callingWindowSchema, e164, idParam, limitsSchema, page, pageQuery, retryPolicySchema, timeZone, transferSchema } from '../schemas.js';
@@ -100,7 +101,17 @@ async function readCall(tx: TenantTx, tenantId: string, id: string, prices: Pric
   return { ...call, costUsd: cost.cost_usd };
 }
 
+/** Memo field naming the API request that started a call (a digest: no personal data). */
+const requestMemoKey = 'kickcallRequest';
+
 export function callRoutes(deps: CallRouteDeps) {
+  /** The request (key and body digest) that started a call, from its memo. */
+  const startedBy = async (callId: string): Promise<string | undefined> => {
+    const described = await deps.temporal.workflow.getHandle(callId).describe();
+    const value = described.memo?.[requestMemoKey];
+    return typeof value === 'string' ? value : undefined;
+  };
+
   return [
     defineRoute({
       method: 'POST',
@@ -130,11 +141,12 @@ export function callRoutes(deps: CallRouteDeps) {
           }
           return { trunk: { address: trunkRow.address, numbers: body.callerId ? [body.callerId] : trunkRow.numbers }, agent: agentSettings! };
         });
-        // Without a reference, a retry under the same Idempotency-Key names the same call, so
-        // a request whose answer was lost (Temporal slow to confirm) cannot place a second one.
+        // The request's identity: its key and what it asked. Without a reference, a retry of
+        // it names the same call, so a request whose answer was lost (Temporal slow to
+        // confirm) cannot place a second one; a reused key with another body names another.
         const idemKey = request.headers['idempotency-key'];
-        const derived = typeof idemKey === 'string' ? `d-${createHash('sha256').update(`${tenantId}:${idemKey}`).digest('hex').slice(0, 16)}` : undefined;
-        const contactId = body.contact.reference ?? derived ?? `d-${randomBytes(8).toString('hex')}`;
+        const requestId = typeof idemKey === 'string' ? createHash('sha256').update(`${tenantId}:${idemKey}:${bodyDigest({ body })}`).digest('hex') : undefined;
+        const contactId = body.contact.reference ?? (requestId ? `d-${requestId.slice(0, 16)}` : `d-${randomBytes(8).toString('hex')}`);
         const id = callWorkflowId({ tenantId, contactId, attempt: 1 });
         setResourceId(id);
         const input: OutboundCallInput = {
@@ -153,11 +165,17 @@ export function callRoutes(deps: CallRouteDeps) {
           ...(body.analysis && { analysis: body.analysis }),
         };
         try {
-          await deps.temporal.workflow.start('outboundCallWorkflow', { workflowId: id, taskQueue: deps.taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+          await deps.temporal.workflow.start('outboundCallWorkflow', {
+            workflowId: id,
+            taskQueue: deps.taskQueue,
+            args: [input],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            ...(requestId ? { memo: { [requestMemoKey]: requestId } } : {}),
+          });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
             // The same request, retried after its first answer was lost: the call it started.
-            if (body.contact.reference === undefined && derived !== undefined) return { status: 201, body: { id, status: 'scheduled' }, headers: { location: `/v1/calls/${id}` } };
+            if (requestId && (await startedBy(id)) === requestId) return { status: 201, body: { id, status: 'scheduled' }, headers: { location: `/v1/calls/${id}` } };
             throw new ApiProblem(problem('conflict', 409, 'Conflict', `A call for contact reference ${contactId} was already started.`));
           }
           throw err;

@@ -318,6 +318,25 @@ describe('Temporal not answering', () => {
       const repeat = await api.request('POST', '/v1/calls', { key: t.keys.operator, body, headers: { 'idempotency-key': 'call-1' } });
       assert.equal((repeat.body as { id: string }).id, id, 'the key names one call');
       await temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+
+      // A start Temporal applied though its answer came too late: the key was freed, and the
+      // retry finds its own call by the request in the workflow's memo.
+      const withRef = { ...body, contact: { ...body.contact, reference: 'crm-77' } };
+      const placed = await api.request('POST', '/v1/calls', { key: t.keys.operator, body: withRef, headers: { 'idempotency-key': 'call-2' } });
+      assert.equal(placed.status, 201, placed.text);
+      await withTenant(api.db, t.tenantId, (tx) => tx.deleteFrom('idempotency_keys').where('key', '=', 'call-2').execute());
+      const retried = await api.request('POST', '/v1/calls', { key: t.keys.operator, body: withRef, headers: { 'idempotency-key': 'call-2' } });
+      assert.equal(retried.status, 201, retried.text);
+      assert.equal((retried.body as { id: string }).id, (placed.body as { id: string }).id);
+      // Another request for the same contact is a conflict, as before.
+      const other = await api.request('POST', '/v1/calls', { key: t.keys.operator, body: withRef, headers: { 'idempotency-key': 'call-3' } });
+      assert.equal(other.status, 409);
+      // A key reused (after its record expired) with another body names another call.
+      await withTenant(api.db, t.tenantId, (tx) => tx.deleteFrom('idempotency_keys').where('key', '=', 'call-1').execute());
+      const reused = await api.request('POST', '/v1/calls', { key: t.keys.operator, body: { ...body, to: '+14155550132' }, headers: { 'idempotency-key': 'call-1' } });
+      assert.equal(reused.status, 201, reused.text);
+      assert.notEqual((reused.body as { id: string }).id, id, 'not silently the old call');
+      for (const r of [placed, reused]) await temporal.workflow.getHandle((r.body as { id: string }).id).terminate('test over').catch(() => undefined);
     } finally {
       await stalled.close();
       silent.close();
