@@ -203,8 +203,10 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
               });
           },
         });
-  // How often an event of a newer contract is offered again while older bridges run.
+  // How often, and how many times, an event of a newer contract is offered again while
+  // older bridges run: an hour is longer than a rolling deploy; then it is dropped.
   const newerEventRetryMs = 30_000;
+  const newerEventOffers = 120;
   const consumer = await jetstream(deps.nc).consumers.get(callEventsStream, durable);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   let handled = 0;
@@ -214,7 +216,7 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
     try {
       event = decodeCallEvent(m.data);
     } catch (err) {
-      if (isNewerCallEvent(m.data)) {
+      if (isNewerCallEvent(m.data) && m.info.deliveryCount <= newerEventOffers) {
         // A newer media worker's event (a rolling deploy): a newer bridge will read it.
         deps.log.warn({ subject: m.subject, streamSeq: m.seq }, 'call event of a newer contract left for a bridge that reads it');
         m.nak(newerEventRetryMs);

@@ -23,11 +23,11 @@ export function callEventMsgId(callId: string, seq: number): string {
   return `${callId}:${seq}`;
 }
 
-/** The durable consumer every event bridge instance shares. */
 /**
  * Header naming one control command: a retry of the same command (its activity timed out
  * while the agent was still speaking) carries the same ID and is applied once.
  */
 export const controlCommandIdHeader = 'Kickcall-Command-Id';
 
+/** The durable consumer every event bridge instance shares. */
 export const callEventBridgeDurable = 'call-event-bridge';
