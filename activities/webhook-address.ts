@@ -29,20 +29,39 @@ for (const [net, prefix] of [
 }
 for (const [net, prefix] of [
   ['::', 96], // unspecified, loopback, IPv4-compatible
+  ['64:ff9b:1::', 48], // NAT64 for local use
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
+  ['fec0::', 10], // site-local (deprecated, still routed by some)
   ['ff00::', 8], // multicast
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
-/** The IPv4 address a NAT64 address (64:ff9b::/96) carries, if it is one. */
-function nat64Embedded(ip: string): string | undefined {
-  const m = /^64:ff9b::([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (!m) return undefined;
-  const hi = parseInt(m[1]!, 16);
-  const lo = parseInt(m[2]!, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+/** Eight 16-bit groups of an IPv6 address (no zone, no embedded dotted quad). */
+function groupsOf(ip: string): number[] | undefined {
+  if (ip.includes('.') || ip.includes('%')) return undefined;
+  const [head = '', tail] = ip.split('::');
+  const part = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const h = part(head);
+  const t = tail === undefined ? [] : part(tail);
+  const groups = tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+const quad = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+
+/**
+ * The IPv4 address an IPv6 address carries and routes to: NAT64 (64:ff9b::/96), 6to4
+ * (2002::/16) and IPv4-translated (::ffff:0:a.b.c.d) forms.
+ */
+function embeddedIPv4(ip: string): string | undefined {
+  const g = groupsOf(ip);
+  if (!g) return undefined;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return quad(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return quad(g[1]!, g[2]!);
+  if (g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0) return quad(g[6]!, g[7]!);
+  return undefined;
 }
 
 /** Whether an IP address (v4 or v6; IPv4-mapped forms included) is one a webhook may not reach. */
@@ -51,8 +70,8 @@ export function isPrivateAddress(ip: string): boolean {
   const family = isIP(bare);
   if (family === 4) return blocked.check(bare, 'ipv4');
   if (family !== 6) return false;
-  const embedded = nat64Embedded(bare);
-  if (embedded !== undefined) return blocked.check(embedded, 'ipv4');
+  const embedded = embeddedIPv4(bare);
+  if (embedded !== undefined && blocked.check(embedded, 'ipv4')) return true;
   return blocked.check(bare, 'ipv6');
 }
 

@@ -42,9 +42,11 @@ export function doNotCallRoutes() {
           if (query.cursor) {
             const c = decodeCursor(query.cursor);
             if (!/^[0-9]{1,19}$/.test(c.id)) throw new ApiProblem(problem('invalid-request', 400, 'Invalid request', 'query.cursor: not a cursor this API issued.'));
-            q = q.where((eb) => eb.or([eb('created_at', '<', c.at), eb.and([eb('created_at', '=', c.at), eb('entry', '<', c.id)])]));
+            // Entries are numbered as they are added: newest first is highest first. (The
+            // cursor's instant, in ms, could not tell apart entries of one millisecond.)
+            q = q.where('entry', '<', c.id);
           }
-          return q.orderBy('created_at', 'desc').orderBy('entry', 'desc').limit(query.limit + 1).execute();
+          return q.orderBy('entry', 'desc').limit(query.limit + 1).execute();
         });
         const items = rows.slice(0, query.limit);
         const last = items.at(-1);

@@ -9,9 +9,10 @@ test('internal addresses are refused in every spelling; public ones pass', () =>
     '0.0.0.0', '198.18.0.1', '224.0.0.1', '255.255.255.255', '192.0.0.8',
     '::1', '::', '[::1]', 'fd00::1', 'fc12::3', 'fe80::1', 'ff02::1',
     '::ffff:127.0.0.1', '::ffff:7f00:1', '::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b::7f00:1',
+    '2002:7f00:1::', '2002:a9fe:a9fe::1', '::ffff:0:7f00:1', '64:ff9b:1::a', 'fec0::1',
   ];
   for (const ip of inside) assert.equal(isPrivateAddress(ip), true, ip);
-  const outside = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'];
+  const outside = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'];
   for (const ip of outside) assert.equal(isPrivateAddress(ip), false, ip);
   for (const host of ['localhost', 'api.localhost', 'db.internal', 'printer.local', 'LOCALHOST.', '[::1]', '10.0.0.1']) assert.equal(isPrivateHost(host), true, host);
   for (const host of ['hooks.example.com', '169.254.169.254.nip.io']) assert.equal(isPrivateHost(host), false, `${host}: only its resolution can tell`);

@@ -1,5 +1,5 @@
 /**
- * Numbers do-not-call entries so the list can be paged by (created_at, entry number)
+ * Numbers do-not-call entries so the list can be paged by entry number, newest first,
  * instead of by the phone number, which a cursor would otherwise carry into URLs and the
  * logs of every proxy on the way.
  */
@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE do_not_call ADD COLUMN entry bigint GENERATED ALWAYS AS IDENTITY`.execute(db);
-  await db.schema.createIndex('do_not_call_page_idx').on('do_not_call').columns(['tenant_id', 'created_at', 'entry']).execute();
+  await db.schema.createIndex('do_not_call_page_idx').on('do_not_call').columns(['tenant_id', 'entry']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
