@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createDb } from '../../deploy/db/schema.js';
-import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
+import { campaignWorkflow, firstRunState } from '../../workflows/campaign/campaign.js';
 import { campaignStatsQuery } from '../../workflows/campaign/messages.js';
 import type { CampaignCarry } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
@@ -110,21 +110,7 @@ test('a run continued as new claims before sleeping until the due time it carrie
     // As a run that continued as new while its last claim saw the next contact an hour
     // away; contacts fell due since (a call's redial, an upload), and nothing woke it.
     const now = Date.now();
-    const carry: CampaignCarry = {
-      status: 'running',
-      inFlight: {},
-      unrecorded: [],
-      nextSlotAtMs: now,
-      nextDueAtMs: now + 3_600_000,
-      claims: 0,
-      runs: 1,
-      dials: 0,
-      attemptOutcomes: {},
-      costUsd: 0,
-      costedCalls: 0,
-      queueClosed: false,
-      startedAtMs: now,
-    };
+    const carry: CampaignCarry = { ...firstRunState(now), runs: 1, nextDueAtMs: now + 3_600_000 };
     const result = await worker.worker.runUntil(async () => {
       const handle = await temporal.workflow.start(campaignWorkflow, { workflowId: campaignWorkflowId(tenantId, campaignId), taskQueue: worker.taskQueue, args: [{ tenantId, campaignId, config: campaignConfig, carry }] });
       const ended = await pollFor(async () => {

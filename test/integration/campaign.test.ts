@@ -15,7 +15,7 @@ import { auditCampaign } from '../../bench/campaign/audit.js';
 import { defaultDistribution, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
-import { campaignWorkflow } from '../../workflows/campaign/campaign.js';
+import { campaignWorkflow, firstRunState } from '../../workflows/campaign/campaign.js';
 import { campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
 import type { CampaignCarry, CampaignConfig } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
@@ -198,21 +198,7 @@ test('a pause heard in the pass that continued as new is written by the next run
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(5));
   await db.updateTable('campaigns').set({ status: 'running' }).where('id', '=', id).execute();
   // What the last run carried: paused in its memory, not yet in the campaign's row.
-  const carry: CampaignCarry = {
-    status: 'paused',
-    statusUnstored: 'paused',
-    inFlight: {},
-    unrecorded: [],
-    nextSlotAtMs: Date.now(),
-    claims: 0,
-    runs: 1,
-    dials: 0,
-    attemptOutcomes: {},
-    costUsd: 0,
-    costedCalls: 0,
-    queueClosed: false,
-    startedAtMs: Date.now(),
-  };
+  const carry: CampaignCarry = { ...firstRunState(Date.now()), runs: 1, status: 'paused', statusUnstored: 'paused' };
   const w = await loadModeWorker();
   await w.worker.runUntil(async () => {
     const handle = await client.workflow.start(campaignWorkflow, { workflowId: campaignWorkflowId(tenantId, id), taskQueue: w.taskQueue, args: [{ tenantId, campaignId: id, config: campaignConfig, carry }] });

@@ -59,14 +59,13 @@ const idleCheckMs = 15 * 60_000;
 const maxHistoryEvents = 8000;
 const defaultCostPerCallUsd = 0.05;
 
-export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
-  const { tenantId, campaignId, config } = input;
-  validate(input);
-  const s: CampaignCarry = input.carry ?? {
+/** What a campaign's first run starts from; later runs start from what the last one carried. */
+export function firstRunState(nowMs: number): CampaignCarry {
+  return {
     status: 'running',
     inFlight: {},
     unrecorded: [],
-    nextSlotAtMs: Date.now(),
+    nextSlotAtMs: nowMs,
     claims: 0,
     runs: 0,
     dials: 0,
@@ -74,8 +73,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     costUsd: 0,
     costedCalls: 0,
     queueClosed: false,
-    startedAtMs: Date.now(),
+    startedAtMs: nowMs,
   };
+}
+
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const { tenantId, campaignId, config } = input;
+  validate(input);
+  const s: CampaignCarry = input.carry ?? firstRunState(Date.now());
   let wake = false;
   let statusToStore: CampaignStatus | undefined = s.statusUnstored;
   delete s.statusUnstored;
