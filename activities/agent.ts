@@ -18,7 +18,7 @@ import { currentTraceparent } from '../deploy/telemetry/tracing.js';
 
 export interface AgentDeps {
   dispatch: Pick<AgentDispatchClient, 'createDispatch' | 'listDispatch'>;
-  rooms: Pick<RoomServiceClient, 'listParticipants'>;
+  rooms: Pick<RoomServiceClient, 'listParticipants' | 'removeParticipant'>;
   nc: NatsConnection;
   /** The media workers' agent name (explicit dispatch). */
   agentName: string;
@@ -34,6 +34,19 @@ export interface DispatchAgentInput {
   generation: number;
   /** Lowest seq the new agent may use: one past every event the workflow has applied. */
   minNextSeq: number;
+  /**
+   * Seqs left free between the call's last stored event and the replacement's first, for
+   * whatever the superseded agent still publishes: its numbering and the new agent's never
+   * meet, so JetStream's dedupe (`Nats-Msg-Id` = callId:seq) cannot drop either's event.
+   */
+  seqBand?: number;
+}
+
+export interface DispatchedAgent {
+  dispatchId: string;
+  resumedTurns: number;
+  /** The replacement's first seq (resumptions only). */
+  nextSeq?: number;
 }
 
 /** Marks a dispatch as this call's `generation`-th agent, so a retried activity finds it. */
@@ -58,12 +71,16 @@ function controlHeaders(): MsgHdrs | undefined {
 
 export function createAgentActivities(deps: AgentDeps) {
   return {
-    async dispatchAgent(input: DispatchAgentInput): Promise<{ dispatchId: string; resumedTurns: number; nextSeq?: number }> {
+    async dispatchAgent(input: DispatchAgentInput): Promise<DispatchedAgent> {
       const key = dispatchKey(input.config.callId, input.generation);
       const existing = (await deps.dispatch.listDispatch(input.roomName)).find(
         (d) => d.agentName === deps.agentName && d.metadata.includes(`"dispatchKey":"${key}"`),
       );
-      if (existing) return { dispatchId: existing.id, resumedTurns: 0 };
+      if (existing) {
+        // A retry after the dispatch was made: the workflow still needs its first seq.
+        const nextSeq = callConfigSchema.safeParse(JSON.parse(existing.metadata)).data?.resume?.nextSeq;
+        return { dispatchId: existing.id, resumedTurns: 0, ...(nextSeq !== undefined ? { nextSeq } : {}) };
+      }
 
       let resume: { turns: Turn[]; nextSeq: number } | undefined;
       if (input.generation > 0) {
@@ -74,7 +91,7 @@ export function createAgentActivities(deps: AgentDeps) {
           if (e.type === 'agent.turn' && e.text.trim()) turns.push({ role: 'agent', text: e.text });
         }
         const lastSeq = events.reduce((max, e) => Math.max(max, e.seq), 0);
-        resume = { turns: turns.slice(-500), nextSeq: Math.max(lastSeq + 1, input.minNextSeq) };
+        resume = { turns: turns.slice(-500), nextSeq: Math.max(lastSeq + 1, input.minNextSeq) + (input.seqBand ?? 0) };
       }
       // The job continues this activity's trace (nothing is added when tracing is off).
       const traceparent = currentTraceparent();
@@ -111,10 +128,31 @@ export function createAgentActivities(deps: AgentDeps) {
       }
     },
 
+    /**
+     * Takes every agent out of the call's room before a replacement is sent: an agent the
+     * workflow gave up on (no answer to a ping, its worker unreachable) may be alive behind
+     * a partition, and two agents must never speak to one caller. Returns who was removed.
+     */
+    async retireAgents(input: { roomName: string }): Promise<{ removed: string[] }> {
+      const participants = await deps.rooms.listParticipants(input.roomName).catch((err: unknown) => {
+        if (isRoomGone(err)) return [];
+        throw err;
+      });
+      const removed: string[] = [];
+      for (const agent of participants.filter((p) => p.kind === ParticipantInfo_Kind.AGENT)) {
+        await deps.rooms.removeParticipant(input.roomName, agent.identity).catch((err: unknown) => {
+          // It left on its own meanwhile: what this activity wanted.
+          if (!isRoomGone(err)) throw err;
+        });
+        removed.push(agent.identity);
+      }
+      return { removed };
+    },
+
     /** Who is in the call's room: the callee (by identity) and any agent. */
     async inspectRoom(input: { roomName: string; calleeIdentity: string }): Promise<{ calleePresent: boolean; agentPresent: boolean }> {
       const participants = await deps.rooms.listParticipants(input.roomName).catch((err: unknown) => {
-        if (/not.?found|does not exist/i.test(String((err as Error).message))) return [];
+        if (isRoomGone(err)) return [];
         throw err;
       });
       return {
@@ -123,6 +161,11 @@ export function createAgentActivities(deps: AgentDeps) {
       };
     },
   };
+}
+
+/** LiveKit's answer for a room or participant that no longer exists. */
+function isRoomGone(err: unknown): boolean {
+  return /not.?found|does not exist/i.test(String((err as Error).message));
 }
 
 export type AgentActivities = ReturnType<typeof createAgentActivities>;

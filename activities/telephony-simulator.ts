@@ -166,7 +166,7 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
     },
   };
 
-  const rooms: Pick<RoomServiceClient, 'createRoom' | 'deleteRoom' | 'listParticipants'> = {
+  const rooms: Pick<RoomServiceClient, 'createRoom' | 'deleteRoom' | 'listParticipants' | 'removeParticipant'> = {
     createRoom: () => Promise.resolve({} as never),
     deleteRoom: (roomName: string) => {
       const call = live.get(roomName);
@@ -179,6 +179,8 @@ export function createTelephonySimulator(opts: TelephonySimulatorOptions) {
       if (!call || call.ended) return Promise.resolve([]);
       return Promise.resolve([{ identity: call.calleeIdentity, kind: ParticipantInfo_Kind.SIP }, { identity: 'agent-simulated', kind: ParticipantInfo_Kind.AGENT }] as never);
     },
+    // The simulated conversation plays on to its scripted end; its agent has no session to stop.
+    removeParticipant: () => Promise.resolve(),
   };
 
   const dispatch: Pick<AgentDispatchClient, 'createDispatch' | 'listDispatch'> = {

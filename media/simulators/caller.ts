@@ -128,7 +128,8 @@ export class CallerSimulator {
   #chunksQueued = 0;
   #running = false;
   #pump: Promise<void> | undefined;
-  #listening: Promise<void> | undefined;
+  /** One listener per agent track: a replacement agent publishes a track of its own. */
+  #listening = new Map<string, Promise<void>>();
   #heard: Int16Array[] = [];
   #segments: AgentSpeechSegment[] = [];
   #lines: SpokenLine[] = [];
@@ -152,14 +153,16 @@ export class CallerSimulator {
 
   async join(): Promise<void> {
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub, participant: RemoteParticipant) => {
-      if (track.kind !== TrackKind.KIND_AUDIO || this.#listening) return;
+      const sid = track.sid ?? participant.identity;
+      if (track.kind !== TrackKind.KIND_AUDIO || this.#listening.has(sid)) return;
       if (this.#opts.agentIdentity && participant.identity !== this.#opts.agentIdentity) return;
       // Under load rtc-node can release a track before we open a stream on it; a caller
       // that cannot listen is a failed call for whoever drives it, never a crashed process.
-      this.#listening = this.#listen(track).catch((err: unknown) => {
+      const listening = this.#listen(track).catch((err: unknown) => {
         this.#opts.logger?.warn({ err }, 'caller could not listen to the agent');
-        this.#listening = undefined;
       });
+      this.#listening.set(sid, listening);
+      void listening.finally(() => this.#listening.delete(sid));
     });
     await this.room.connect(this.#opts.wsUrl, this.#opts.token, { autoSubscribe: true, dynacast: false });
     this.#joinedAt = Date.now();
@@ -226,7 +229,7 @@ export class CallerSimulator {
     this.#running = false;
     await this.#pump;
     await this.room.disconnect();
-    await this.#listening?.catch(() => undefined);
+    await Promise.all(this.#listening.values());
     await this.#source?.close();
     if (this.#opts.wavDumpPath) {
       const total = this.#heard.reduce((n, c) => n + c.length, 0);

@@ -12,6 +12,8 @@ export interface FakeCallScript {
   /** What each dial does, by attempt order; default answered. */
   dial?: (attempt: number) => 'answered' | 'busy' | 'no_answer' | 'rejected' | 'failed';
   dncListed?: boolean;
+  /** The agents `retireAgents` finds in the room and removes. Default none. */
+  agentsInRoom?: () => string[];
   /** Who `inspectRoom` reports. Default both present. */
   room?: () => { calleePresent: boolean; agentPresent: boolean };
   transfer?: 'ok' | 'refused';
@@ -46,7 +48,11 @@ export function fakeCallActivities(script: FakeCallScript = {}) {
     addToDoNotCall: async (i: unknown) => void rec('addToDoNotCall', i),
     createRoom: async (i: unknown) => void rec('createRoom', i),
     hangUp: async (i: unknown) => void rec('hangUp', i),
-    dispatchAgent: async (i: { generation: number }) => (rec('dispatchAgent', i), { dispatchId: `AD_${i.generation}`, resumedTurns: 0 }),
+    // Like the real one: a replacement numbers its events past the band left for its predecessor.
+    dispatchAgent: async (i: { generation: number; minNextSeq: number; seqBand?: number }) => (
+      rec('dispatchAgent', i), { dispatchId: `AD_${i.generation}`, resumedTurns: 0, ...(i.generation > 0 ? { nextSeq: i.minNextSeq + (i.seqBand ?? 0) } : {}) }
+    ),
+    retireAgents: async (i: unknown) => (rec('retireAgents', i), { removed: script.agentsInRoom?.() ?? [] }),
     sendControl: async (i: unknown) => void rec('sendControl', i),
     inspectRoom: async (i: unknown) => (rec('inspectRoom', i), script.room?.() ?? { calleePresent: true, agentPresent: true }),
     transferCallee: async (i: unknown) => {

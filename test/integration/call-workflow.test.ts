@@ -9,6 +9,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
 import { lines } from '../../workflows/call/conversation.js';
+import { replacementSeqBand } from '../../workflows/call/state.js';
 import { FailureType } from '../../workflows/errors.js';
 import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
@@ -258,7 +259,9 @@ test('media worker lost mid-call: a new agent is dispatched with the seq to cont
     // LiveKit reports the agent gone (its process was killed: no agent.left of its own).
     await h.signal(roomEventSignal, { eventId: 'EV_1', event: 'participant_left', roomName: 'x', participantIdentity: 'agent-AJ_first', participantKind: 'agent', atMs: Date.now() });
     await waitFor(() => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
-    await signalAll(h, [ev.joined(4, 'agent-AJ_second'), ev.agentTurn(5), ev.ended(6, 'end_call')]);
+    // The replacement numbers its events past the band kept for its predecessor's last ones.
+    const next = 4 + replacementSeqBand;
+    await signalAll(h, [ev.joined(next, 'agent-AJ_second'), ev.agentTurn(next + 1), ev.ended(next + 2, 'end_call')]);
   });
   assert.equal(result.disposition, 'completed');
   assert.equal(result.agents, 2);
@@ -275,7 +278,7 @@ test('an agent that drains on shutdown hands the call back: a replacement contin
     await answered(h);
     await signalAll(h, [ev.joined(1), ev.agentTurn(2), ev.left(3, 'drained')]);
     await waitFor(() => live.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
-    await signalAll(h, [ev.joined(4, 'agent-AJ_2'), ev.ended(5, 'caller_hung_up')]);
+    await signalAll(h, [ev.joined(4 + replacementSeqBand, 'agent-AJ_2'), ev.ended(5 + replacementSeqBand, 'caller_hung_up')]);
   });
   assert.equal(result.agents, 2);
   assert.equal(result.endReason, 'caller_hung_up');
@@ -392,7 +395,7 @@ test('turns push the silence deadline back without a timer per event, and the ca
 });
 
 test('an agent that no longer answers (its machine died, LiveKit still lists it) is replaced after a silence', async () => {
-  const fake = fakeCallActivities({});
+  const fake = fakeCallActivities({ agentsInRoom: () => ['agent-AJ_1'] });
   let agentAlive = true;
   const activities = {
     ...fake.activities,
@@ -402,18 +405,30 @@ test('an agent that no longer answers (its machine died, LiveKit still lists it)
     },
   };
   const input = callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } });
+  const next = 2 + replacementSeqBand;
   const result = await withWorker(activities, async (taskQueue) => {
     const h = await client.workflow.start(outboundCallWorkflow, { workflowId: callWorkflowId(input), taskQueue, args: [input] });
     await answered(h);
     agentAlive = false;
-    await signalAll(h, [ev.joined(1)]);
+    await signalAll(h, [ev.joined(1, 'agent-AJ_1')]);
     await waitFor(() => fake.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
     agentAlive = true;
-    await signalAll(h, [ev.joined(2, 'agent-AJ_2'), ev.ended(3, 'end_call')]);
+    // The old agent was alive after all: taken out of the room, it leaves (LiveKit's
+    // participant_left) and its job publishes its last events, numbered where it stopped.
+    await h.signal(roomEventSignal, { eventId: 'EV_gone', event: 'participant_left', roomName: 'x', participantIdentity: 'agent-AJ_1', participantKind: 'agent', atMs: Date.now() });
+    await signalAll(h, [ev.tool(2, 'do_not_call'), ev.ended(3, 'job_shutdown'), ev.left(4, 'drained')]);
+    await signalAll(h, [ev.joined(next, 'agent-AJ_2'), ev.userTurn(next + 1)]);
+    await waitFor(async () => (await h.query(callStatusQuery)).turns === 1, 10_000, 'the replacement’s turn was not applied');
+    await signalAll(h, [ev.ended(next + 2, 'end_call')]);
     return h.result();
   });
+  assert.equal(result.endReason, 'end_call', 'the superseded agent’s end of its job did not end the call');
   assert.equal(result.agents, 2);
-  assert.equal(result.endReason, 'end_call');
+  assert.equal(fake.calls('dispatchAgent').length, 2, 'its expected leave did not send a third agent');
+  const order = fake.names().filter((n) => n === 'retireAgents' || n === 'dispatchAgent');
+  assert.deepEqual(order, ['dispatchAgent', 'retireAgents', 'dispatchAgent'], 'the old agent left the room before the new one was sent');
+  assert.equal(fake.calls('dispatchAgent')[1]?.seqBand, replacementSeqBand);
+  assert.equal(fake.calls('addToDoNotCall').length, 1, 'the opt-out the caller made before the agent was cut off still counts');
 });
 
 test('maximum duration: the call is hung up when it runs out, whatever the agent does', async () => {

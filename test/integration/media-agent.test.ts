@@ -24,6 +24,7 @@ import { waitFor } from '../helpers/async.js';
 import { freePortForChild, startTestMediaServer, type TestMediaServer } from '../helpers/media-server.js';
 import { config, uniqueName } from '../helpers/env.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
+import { createAgentActivities } from '../../activities/agent.js';
 
 const agentName = uniqueName('kc-test-agent');
 const rooms = new RoomServiceClient(config.livekit.httpUrl, config.livekit.apiKey, config.livekit.apiSecret);
@@ -203,6 +204,40 @@ test('a resumed call continues without a second greeting, its events numbered fr
   const joined = events[0];
   assert.ok(joined?.type === 'agent.joined' && joined.resumed);
   assert.ok(!events.some((e) => e.type === 'agent.turn' && e.text === persona.greeting), 'the greeting was not repeated');
+});
+
+test('an agent taken out of the room for a replacement ends without ending the call; the replacement numbers its events past it', async () => {
+  const activities = createAgentActivities({ dispatch, rooms, nc, agentName });
+  const { callId, roomName } = await startCall();
+  const caller = await joinCaller(roomName);
+  after(() => caller.leave().catch(() => undefined));
+  assert.ok(await caller.waitForAgentTurn({ timeoutMs: 15_000 }), 'the greeting finished');
+  await waitForEvent(callId, (e) => e.type === 'agent.turn', 10_000, 'the greeting’s agent.turn');
+  const before = await eventsOf(callId);
+  const firstAgent = before.find((e) => e.type === 'agent.joined');
+  assert.ok(firstAgent?.type === 'agent.joined' && firstAgent.participantIdentity);
+
+  const { removed } = await activities.retireAgents({ roomName });
+  assert.deepEqual(removed, [firstAgent.participantIdentity]);
+  await waitForEvent(callId, (e) => e.type === 'agent.left', 15_000, 'the removed agent’s agent.left');
+  const ofFirst = await eventsOf(callId);
+  assert.ok(!ofFirst.some((e) => e.type === 'call.ended'), 'being replaced is not the end of the call');
+  assert.equal((await activities.retireAgents({ roomName })).removed.length, 0, 'nothing left to remove');
+
+  const lastSeq = before.at(-1)?.seq ?? 0;
+  const band = 100;
+  const dispatched = await activities.dispatchAgent({ roomName, config: { v: 1, callId, tenantId: 'acme', persona }, generation: 1, minNextSeq: lastSeq + 1, seqBand: band });
+  assert.ok(dispatched.nextSeq !== undefined && dispatched.nextSeq > (ofFirst.at(-1)?.seq ?? 0), 'the replacement starts past everything its predecessor stored');
+  const again = await activities.dispatchAgent({ roomName, config: { v: 1, callId, tenantId: 'acme', persona }, generation: 1, minNextSeq: lastSeq + 1, seqBand: band });
+  assert.deepEqual([again.dispatchId, again.nextSeq], [dispatched.dispatchId, dispatched.nextSeq], 'a retried dispatch finds the first, and its first seq');
+
+  await waitForEvent(callId, (e) => e.type === 'agent.joined' && e.seq === dispatched.nextSeq, 15_000, 'the replacement’s agent.joined');
+  assert.equal(await caller.waitForAgentSpeech({ afterMs: caller.now(), timeoutMs: 3_000 }), false, 'the replacement does not greet again');
+  const line = await caller.say('ask_price');
+  assert.ok(await caller.waitForAgentTurn({ afterMs: line.endMs, timeoutMs: 15_000 }), 'the replacement answered the caller');
+  const events = await eventsOf(callId);
+  const theirs = events.filter((e) => e.seq >= (dispatched.nextSeq ?? Infinity));
+  assertSequenced(theirs, dispatched.nextSeq);
 });
 
 test('bad dispatch metadata becomes an error event, and the worker keeps serving calls', async () => {

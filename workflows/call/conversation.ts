@@ -9,7 +9,7 @@ import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { FailureType } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { CallState, Decision } from './state.js';
-import { sequenceGapMs } from './state.js';
+import { replacementSeqBand, sequenceGapMs } from './state.js';
 import type { CallLimits, OutboundCallInput } from './types.js';
 import { withSummary } from './activities.js';
 
@@ -134,17 +134,27 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   if (!room.calleePresent) return state.end('caller_hung_up', 'caller');
   if (state.generation + 1 >= maxAgents) return state.end('agent_unavailable', 'workflow');
 
+  // Histories from before this sent the replacement alongside whatever was left of the old agent.
+  const retire = patched('superseded-agents-retired');
+  const lostIdentity = state.agentIdentity;
   state.generation++;
   state.agentLost = undefined;
   state.agentIdentity = undefined;
   setCurrentDetails(`Agent lost (${lost.cause}); dispatching replacement #${state.generation} with the conversation so far`);
   log.warn('media agent lost, resuming the call with a new agent', { cause: lost.cause, generation: state.generation });
-  await withSummary('agent', `resume with agent #${state.generation + 1}`).dispatchAgent({
+  if (retire) {
+    // One that stopped answering may yet come back: it must not talk over its replacement.
+    const { removed } = await withSummary('agent', 'remove the lost agent from the room').retireAgents({ roomName: call.roomName });
+    state.supersede(lostIdentity === undefined ? removed : [lostIdentity, ...removed]);
+  }
+  const dispatched = await withSummary('agent', `resume with agent #${state.generation + 1}`).dispatchAgent({
     roomName: call.roomName,
     config: call.agentConfig,
     generation: state.generation,
     minNextSeq: state.seqHighWater,
+    ...(retire ? { seqBand: replacementSeqBand } : {}),
   });
+  if (retire && dispatched.nextSeq !== undefined) state.fence(dispatched.nextSeq - replacementSeqBand, dispatched.nextSeq, Date.now());
   // Give the new agent the whole silence allowance to join.
   state.lastTurnAtMs = Date.now();
 }

@@ -22,6 +22,16 @@ export type EndedBy = 'agent' | 'caller' | 'room' | 'workflow';
  */
 const lateKinds: ReadonlySet<CallEventSignal['type']> = new Set(['tool.requested', 'call.ended', 'user.turn', 'agent.turn']);
 
+/**
+ * What a superseded agent may still publish that counts: what the caller said or asked for
+ * before it was cut off. Its `call.ended` does not (a replacement holds the call), nor its
+ * joins and leaves.
+ */
+const strayKinds: ReadonlySet<CallEventSignal['type']> = new Set(['tool.requested', 'user.turn', 'agent.turn']);
+
+/** Seqs left free before a replacement agent's first, for its predecessor's last events. */
+export const replacementSeqBand = 100;
+
 /** How long a missing `seq` may hold back later events. */
 export const sequenceGapMs = 3_000;
 
@@ -55,6 +65,12 @@ export class CallState {
   /** Agents dispatched so far, minus one: 0 for the first agent. */
   generation = 0;
   agentIdentity: string | undefined;
+  /** Agents taken out of the room for a replacement: their leaving is expected. */
+  supersededAgents: string[] = [];
+  /** Seq ranges reserved for superseded agents' last events (`replacementSeqBand`). */
+  private fences: { fromSeq: number; toSeq: number }[] = [];
+  /** Seqs of superseded agents' events applied already (a redelivery changes nothing). */
+  private strays: number[] = [];
   /** Set when the current agent is gone but the call is not over. */
   agentLost: { atMs: number; cause: 'agent_left' | 'participant_left' | 'unreachable' | 'silence' } | undefined;
   ended: { reason: string; by: EndedBy } | undefined;
@@ -81,6 +97,7 @@ export class CallState {
   /** Takes a call event from the bridge: duplicates are dropped, early ones held. */
   offer(event: CallEventSignal, nowMs: number): void {
     this.version++;
+    if (this.fences.some((f) => event.seq >= f.fromSeq && event.seq < f.toSeq)) return this.offerStray(event, nowMs);
     if (event.seq < this.nextSeq && lateKinds.has(event.type) && this.skipped.includes(event.seq) && this.lateEventsApplied()) {
       // An opt-out, a transfer request or the call's end must not be lost for arriving late.
       this.skipped = this.skipped.filter((seq) => seq !== event.seq);
@@ -90,6 +107,36 @@ export class CallState {
     if (event.seq < this.nextSeq || this.pending[event.seq] !== undefined) return;
     this.pending[event.seq] = event;
     this.applyReady(nowMs);
+  }
+
+  /**
+   * A replacement agent was sent, numbering its events from `toSeq`; seqs from `fromSeq`
+   * up to it are its predecessor's, if it still publishes. The call's events before
+   * `fromSeq` are still applied in order; then the workflow moves straight on to `toSeq`.
+   */
+  fence(fromSeq: number, toSeq: number, nowMs: number): void {
+    if (toSeq <= fromSeq) return;
+    this.fences = [...this.fences.slice(-3), { fromSeq, toSeq }];
+    for (const seq of Object.keys(this.pending).map(Number)) {
+      const held = this.pending[seq];
+      if (held && seq >= fromSeq && seq < toSeq) {
+        delete this.pending[seq];
+        this.offerStray(held, nowMs);
+      }
+    }
+    this.applyReady(nowMs);
+  }
+
+  /** Agents removed from the room for a replacement. */
+  supersede(identities: string[]): void {
+    this.supersededAgents = [...new Set([...this.supersededAgents, ...identities])].slice(-8);
+  }
+
+  /** An event of a superseded agent: applied once if it records what the caller said or asked. */
+  private offerStray(event: CallEventSignal, nowMs: number): void {
+    if (!strayKinds.has(event.type) || this.strays.includes(event.seq)) return;
+    this.strays = [...this.strays.slice(-31), event.seq];
+    this.apply(event, nowMs);
   }
 
   /** Gives up on the missing event(s) and applies from the earliest one held. */
@@ -117,6 +164,8 @@ export class CallState {
     if (event.participantIdentity !== undefined && event.participantIdentity === this.calleeIdentity) {
       return this.end('caller_hung_up', 'caller');
     }
+    // An agent removed for a replacement leaves as expected, even before the new one joins.
+    if (event.participantIdentity !== undefined && this.supersededAgents.includes(event.participantIdentity)) return;
     const ours = this.agentIdentity === undefined || event.participantIdentity === this.agentIdentity;
     if (event.participantKind === 'agent' && ours && !this.ended) {
       this.agentLost ??= { atMs: nowMs, cause: 'participant_left' };
@@ -131,12 +180,19 @@ export class CallState {
   }
 
   private applyReady(nowMs: number): void {
+    this.passFences();
     for (let e = this.pending[this.nextSeq]; e !== undefined; e = this.pending[this.nextSeq]) {
       delete this.pending[this.nextSeq];
       this.nextSeq++;
       this.apply(e, nowMs);
+      this.passFences();
     }
     this.gapSinceMs = Object.keys(this.pending).length > 0 ? (this.gapSinceMs ?? nowMs) : undefined;
+  }
+
+  /** Steps over a superseded agent's reserved seqs: nothing in them is awaited. */
+  private passFences(): void {
+    for (const f of this.fences) if (this.nextSeq >= f.fromSeq && this.nextSeq < f.toSeq) this.nextSeq = f.toSeq;
   }
 
   private apply(e: CallEventSignal, nowMs: number): void {
