@@ -28,7 +28,8 @@ import { createGatewayDialer } from '../activities/sip-gateway-dialer.js';
 import { createTelephonySimulator } from '../activities/telephony-simulator.js';
 import { createWebhookActivities } from '../activities/webhooks.js';
 import { createRetentionActivities } from '../activities/retention.js';
-import { ensureRetentionSchedule } from './retention-schedule.js';
+import { createStrandedAttemptActivities } from '../activities/stranded-attempts.js';
+import { ensureRetentionSchedule, ensureStrandedAttemptsSchedule } from './schedules.js';
 import { startWebhookRelay, type WebhookRelay } from './webhook-relay.js';
 
 /** The task queue orchestration workers poll. Names a role, never a tenant or a number. */
@@ -58,13 +59,15 @@ export function createActivities(deps: {
   const rooms = sim?.rooms ?? deps.rooms;
   const dispatch = sim?.dispatch ?? deps.dispatch;
   const dialer = sim?.dialer ?? createGatewayDialer(config.sip.controlUrl);
+  const campaigns = createCampaignActivities({ db, capacity: config.capacity, prices: config.prices });
   return withErrorTaxonomy({
     ...createTelephonyActivities({ rooms, dialer }),
     ...createAgentActivities({ dispatch, rooms, nc, agentName: deps.agentName ?? config.media.agentName }),
     ...createComplianceActivities({ db }),
     ...createCallRecordActivities({ db }),
     ...createAnalysisActivities({ db, openai, model: config.providers.openai.model }),
-    ...createCampaignActivities({ db, capacity: config.capacity, prices: config.prices }),
+    ...campaigns,
+    ...createStrandedAttemptActivities({ db, temporal: deps.temporal, campaigns, log: createLogger('stranded-attempts', config.logLevel) }),
     ...createCallStartActivities({ client: deps.temporal }),
     ...createWebhookActivities({ db, log: createLogger('webhooks', config.logLevel), allowPrivateAddresses: config.api.webhookAllowPrivateUrls }),
     ...createRetentionActivities({ db }),
@@ -79,9 +82,9 @@ export async function createOrchestrationWorker(
     agentName?: string;
     /**
      * Also run the deployment's background duties: the webhook outbox relay (starting
-     * deliveries on this worker's queue) and the daily retention schedule. The process
-     * entrypoint turns it on; default off, so a test's worker never takes another test's
-     * events.
+     * deliveries on this worker's queue), the daily retention schedule and the sweep for
+     * campaign attempts left stranded. The process entrypoint turns it on; default off,
+     * so a test's worker never takes another test's events.
      */
     deploymentDuties?: boolean;
     /** The process's tracing: when on, workflows and activities are traced. */
@@ -126,6 +129,7 @@ export async function createOrchestrationWorker(
     });
     if (opts.deploymentDuties) {
       await ensureRetentionSchedule(client, worker.options.taskQueue);
+      await ensureStrandedAttemptsSchedule(client, worker.options.taskQueue);
       relay = startWebhookRelay({
         db,
         client,

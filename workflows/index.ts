@@ -5,3 +5,4 @@ export { inboundCallWorkflow } from './call/inbound.js';
 export { campaignWorkflow } from './campaign/campaign.js';
 export { webhookDeliveryWorkflow } from './webhook/delivery.js';
 export { retentionWorkflow } from './retention.js';
+export { strandedAttemptsWorkflow } from './stranded-attempts.js';

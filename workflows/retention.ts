@@ -1,6 +1,6 @@
 /**
  * The daily retention run, started by the `retention-daily` Temporal Schedule (see
- * workers/retention-schedule.ts). One activity does the work in batches; the workflow
+ * workers/schedules.ts). One activity does the work in batches; the workflow
  * gives it the run's time so a retry purges exactly what the first attempt would have.
  */
 import { proxyActivities } from '@temporalio/workflow';

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import { createRetentionActivities } from '../../activities/retention.js';
-import { ensureRetentionSchedule, retentionScheduleId } from '../../workers/retention-schedule.js';
+import type { strandedAttemptsWorkflow } from '../../workflows/stranded-attempts.js';
+import { ensureRetentionSchedule, ensureStrandedAttemptsSchedule, retentionScheduleId, strandedAttemptsScheduleId } from '../../workers/schedules.js';
 import { retentionWorkflow } from '../../workflows/retention.js';
 import { startApi, type ApiHarness } from '../helpers/api.js';
 import { waitFor } from '../helpers/async.js';
@@ -110,4 +111,22 @@ test('the daily retention schedule exists once, and starts the retention workflo
   assert.ok(described);
   assert.equal(described.action.type === 'startWorkflow' ? described.action.workflowType : described.action.type, 'retentionWorkflow');
   assert.deepEqual(described.spec.calendars?.map((c) => [c.hour, c.minute]), [[[{ start: 3, end: 3, step: 1 }], [{ start: 17, end: 17, step: 1 }]]]);
+});
+
+test('the stranded-attempts sweep runs every 5 minutes on its own schedule, and a run completes', async () => {
+  assert.equal(await ensureStrandedAttemptsSchedule(temporal, config.temporal.taskQueue), 'exists', 'made by the stack’s orchestration worker at start-up');
+  const schedule = temporal.schedule.getHandle(strandedAttemptsScheduleId);
+  let described: ScheduleDescription | undefined;
+  await waitFor(async () => (described = await schedule.describe().catch(() => undefined)) !== undefined, 15_000, 'the schedule did not describe');
+  assert.ok(described);
+  assert.equal(described.action.type === 'startWorkflow' ? described.action.workflowType : described.action.type, 'strandedAttemptsWorkflow');
+  assert.deepEqual(described.spec.intervals?.map((i) => i.every), [5 * 60_000]);
+  const triggeredAtMs = Date.now() - 1_000;
+  await schedule.trigger();
+  const ran = async () => (await schedule.describe()).info.recentActions.find((a) => a.takenAt.getTime() >= triggeredAtMs);
+  await waitFor(async () => (await ran()) !== undefined, 15_000, 'the triggered run did not start');
+  const started = (await ran())?.action.workflow;
+  assert.ok(started);
+  const report = await temporal.workflow.getHandle<typeof strandedAttemptsWorkflow>(started.workflowId, started.firstExecutionRunId).result();
+  assert.equal(typeof report.checked, 'number', 'the sweep ran to its report');
 });
