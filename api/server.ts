@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Config } from '../deploy/config.js';
+import { ConfigError, type Config } from '../deploy/config.js';
 import type { Db } from '../deploy/db/schema.js';
 import type { Logger } from '../deploy/logger.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
@@ -50,6 +50,12 @@ function clientProblem(err: FastifyError, status: number): Problem {
 }
 
 export function createApiServer(deps: ApiDeps): FastifyInstance {
+  const { erasureKey } = deps.config.api;
+  if (!erasureKey) {
+    throw new ConfigError('Missing secrets', [
+      `KICKCALL_ERASURE_KEY: required by the API (erasure records are keyed by it)${deps.config.profile === 'local' ? `; run npm run stack:up to add it to ${deps.config.paths.secretsFile}` : ''}`,
+    ]);
+  }
   const app = Fastify({
     logger: false,
     bodyLimit: bodyLimitBytes,
@@ -80,7 +86,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     done();
   });
   const taskQueue = deps.taskQueue ?? deps.config.temporal.taskQueue;
-  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls, prices: deps.config.prices, log: deps.log });
+  const routes: RouteSpec[] = v1Routes({ db: deps.db, temporal: deps.temporal, taskQueue, webhookAllowPrivateUrls: deps.config.api.webhookAllowPrivateUrls, erasureKey, prices: deps.config.prices, log: deps.log });
   const openApi = buildOpenApiDocument(routes, { serverUrl: deps.config.api.publicUrl, version: apiVersion });
   app.get(openApiPath, (_req, reply) => reply.send(openApi));
   void app.register((v1, _opts, done) => {

@@ -113,6 +113,12 @@ const envSchema = z
     /** Requests per second one API key may make, and all of a tenant's keys together. */
     KICKCALL_API_RATE_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(50),
     KICKCALL_API_RATE_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(200),
+    /**
+     * Keys the hash an erasure record keeps of the erased number, so a copy of the database
+     * cannot reverse it by trying every number. Required by the API outside the local
+     * profile; keep it with the other secrets, never in the database.
+     */
+    KICKCALL_ERASURE_KEY: z.string().min(32, 'KICKCALL_ERASURE_KEY must be at least 32 characters').optional(),
     /** Let webhook endpoints point at loopback and private addresses (local development only). */
     KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
     API_PUBLIC_URL: z.url().optional(),
@@ -141,6 +147,8 @@ const envSchema = z
 const localSecretsSchema = z.object({
   livekitApiKey: z.string().min(1),
   livekitApiSecret: z.string().min(32),
+  /** Absent in files written before erasure records were keyed: `stack:up` adds it. */
+  erasureKey: z.string().min(32).optional(),
 });
 export type LocalSecrets = z.infer<typeof localSecretsSchema>;
 
@@ -266,6 +274,8 @@ export interface Config {
     rateLimits: { perKeyPerSecond: number; perTenantPerSecond: number };
     /** Whether webhook URLs may name loopback or private hosts (refused by default: SSRF). */
     webhookAllowPrivateUrls: boolean;
+    /** The HMAC key of erasure records (`KICKCALL_ERASURE_KEY`); the API refuses to start without it. */
+    erasureKey: string | undefined;
   };
   /** What calls cost: the defaults with the prices file's overrides. */
   prices: PriceTable;
@@ -319,10 +329,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
 
   let apiKey = e.LIVEKIT_API_KEY;
   let apiSecret = e.LIVEKIT_API_SECRET;
-  if ((!apiKey || !apiSecret) && e.KICKCALL_PROFILE === 'local') {
+  let erasureKey = e.KICKCALL_ERASURE_KEY;
+  if ((!apiKey || !apiSecret || !erasureKey) && e.KICKCALL_PROFILE === 'local') {
     const local = readLocalSecrets(secretsFile);
     apiKey ??= local?.livekitApiKey;
     apiSecret ??= local?.livekitApiSecret;
+    erasureKey ??= local?.erasureKey;
   }
   if ((!apiKey || !apiSecret) && opts.requireSecrets !== false) {
     const hint =
@@ -423,6 +435,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { require
       livekitWebhookUrl: `${apiPublicUrl}/v1/livekit/webhook`,
       rateLimits: { perKeyPerSecond: e.KICKCALL_API_RATE_PER_KEY, perTenantPerSecond: e.KICKCALL_API_RATE_PER_TENANT },
       webhookAllowPrivateUrls: e.KICKCALL_WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+      erasureKey,
     },
     prices: readPrices(e.KICKCALL_PRICES_FILE),
     telemetry: {

@@ -31,7 +31,7 @@ function untouchable<T>(name: string): T {
 }
 
 export function buildClientDocument(): Record<string, unknown> {
-  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false, prices: untouchable<PriceTable>('prices'), log: untouchable<Logger>('log') });
+  const routes = v1Routes({ db: untouchable<Db>('db'), temporal: untouchable<Client>('temporal'), taskQueue: 'unused', webhookAllowPrivateUrls: false, erasureKey: 'unused', prices: untouchable<PriceTable>('prices'), log: untouchable<Logger>('log') });
   return buildOpenApiDocument(routes, { serverUrl: generatedServerUrl, version: apiVersion });
 }
 

@@ -2,11 +2,11 @@
  * Erasure of a phone number's personal data across the tenant: transcripts, analyses (and
  * the summary their `call.analyzed` events carried), captured answers and callback
  * requests of its calls, the number on those calls, and its
- * campaign contacts (with their custom fields). The request is recorded with a salted
- * hash of the number, never the number. The do-not-call list keeps the number: erasing
- * must not make it callable again.
+ * campaign contacts (with their custom fields). The request is recorded with a keyed hash
+ * of the number (`erasureHash`), never the number. The do-not-call list keeps the number:
+ * erasing must not make it callable again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defineRoute } from '../route.js';
 import { e164 } from '../schemas.js';
@@ -14,7 +14,16 @@ import { scrubAnalysisEvents } from '../../activities/retention.js';
 
 const counts = z.object({ calls: z.number().int(), turns: z.number().int(), analyses: z.number().int(), answers: z.number().int(), callbacks: z.number().int(), contacts: z.number().int() });
 
-export function erasureRoutes() {
+/**
+ * What an erasure record keeps of the number: enough for an operator holding the key to
+ * answer "was this number erased?", and nothing a copy of the database can reverse (an
+ * unkeyed hash of a phone number falls to trying every number).
+ */
+export function erasureHash(erasureKey: string, tenantId: string, phone: string): string {
+  return createHmac('sha256', erasureKey).update(`${tenantId}:${phone}`).digest('hex');
+}
+
+export function erasureRoutes(deps: { erasureKey: string }) {
   return [
     defineRoute({
       method: 'POST',
@@ -44,7 +53,7 @@ export function erasureRoutes() {
           result.contacts = n(await tx.deleteFrom('contacts').where('phone_e164', '=', body.phone).executeTakeFirst());
           await tx
             .insertInto('erasures')
-            .values({ id, tenant_id: principal.tenantId, phone_sha256: createHash('sha256').update(`${principal.tenantId}:${body.phone}`).digest('hex'), api_key_id: principal.keyId, counts: JSON.stringify(result) })
+            .values({ id, tenant_id: principal.tenantId, phone_hmac: erasureHash(deps.erasureKey, principal.tenantId, body.phone), api_key_id: principal.keyId, counts: JSON.stringify(result) })
             .execute();
           return result;
         });

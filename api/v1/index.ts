@@ -16,7 +16,7 @@ import { tenantRoutes } from './tenant.js';
 import { trunkRoutes } from './trunks.js';
 import { webhookEndpointRoutes } from './webhook-endpoints.js';
 
-export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean; prices: PriceTable; log: Logger }): RouteSpec[] {
+export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; webhookAllowPrivateUrls: boolean; erasureKey: string; prices: PriceTable; log: Logger }): RouteSpec[] {
   return [
     ...callRoutes(deps),
     ...campaignRoutes(deps),
@@ -28,6 +28,6 @@ export function v1Routes(deps: { db: Db; temporal: Client; taskQueue: string; we
     ...analyticsRoutes(deps.prices),
     ...tenantRoutes(),
     ...auditLogRoutes(),
-    ...erasureRoutes(),
+    ...erasureRoutes({ erasureKey: deps.erasureKey }),
   ];
 }

@@ -18,6 +18,7 @@ import * as m0010 from './migrations/0010_claim_in_order.js';
 import * as m0011 from './migrations/0011_wake_sequence.js';
 import * as m0012 from './migrations/0012_erasure_scrubs_events.js';
 import * as m0013 from './migrations/0013_do_not_call_row_numbers.js';
+import * as m0014 from './migrations/0014_erasure_keyed_hash.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '0011_wake_sequence': m0011,
   '0012_erasure_scrubs_events': m0012,
   '0013_do_not_call_row_numbers': m0013,
+  '0014_erasure_keyed_hash': m0014,
 };
 
 export class MigrationError extends Error {

@@ -290,7 +290,8 @@ export interface WebhookDeliveriesTable {
 export interface ErasuresTable {
   id: string;
   tenant_id: string;
-  phone_sha256: string;
+  /** HMAC-SHA-256 of `tenant:number` under the erasure key; null on records from before it. */
+  phone_hmac: string | null;
   api_key_id: string | null;
   counts: Json;
   created_at: Generated<Date>;

@@ -4,7 +4,7 @@
  * start, every component is stopped again and the error names the culprit and its log.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config, type LocalSecrets } from '../config.js';
 import { createComponents, type Component } from './components.js';
@@ -27,13 +27,19 @@ export class StackError extends Error {
 
 export type Reporter = (line: string) => void;
 
-/** Generates the local LiveKit key and secret once; they never leave the state folder. */
+/**
+ * Generates the local secrets once (LiveKit's key and secret, the erasure records' key);
+ * they never leave the state folder. A file from before a secret existed gains it.
+ */
 function ensureLocalSecrets(config: Config): void {
-  if (config.profile !== 'local' || existsSync(config.paths.secretsFile)) return;
+  if (config.profile !== 'local') return;
+  const existing = existsSync(config.paths.secretsFile) ? (JSON.parse(readFileSync(config.paths.secretsFile, 'utf8')) as Partial<LocalSecrets>) : undefined;
+  if (existing?.livekitApiKey && existing.livekitApiSecret && existing.erasureKey) return;
   mkdirSync(path.dirname(config.paths.secretsFile), { recursive: true });
   const secrets: LocalSecrets = {
-    livekitApiKey: `kc${randomBytes(6).toString('hex')}`,
-    livekitApiSecret: randomBytes(32).toString('base64url'),
+    livekitApiKey: existing?.livekitApiKey ?? `kc${randomBytes(6).toString('hex')}`,
+    livekitApiSecret: existing?.livekitApiSecret ?? randomBytes(32).toString('base64url'),
+    erasureKey: existing?.erasureKey ?? randomBytes(32).toString('base64url'),
   };
   writeFileSync(config.paths.secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 }

@@ -15,6 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -23,6 +24,7 @@ import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { planCall, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
 import { startWebhookRelay } from '../../workers/webhook-relay.js';
+import { erasureHash } from '../../api/v1/erasures.js';
 import { callWorkflowId, campaignWorkflowId, roomNameFor } from '../../workflows/ids.js';
 import { startApi, type ApiHarness, type TestTenant } from '../helpers/api.js';
 import { sleep, waitFor, withTimeout } from '../helpers/async.js';
@@ -325,7 +327,12 @@ describe('contract', () => {
       await call('GET', `/v1/audit-log?limit=5&before=${audit.nextBefore}`, 200);
 
       // Erasure of one campaign number: its transcript and analysis go, the call stays.
-      const erased = (await call('POST', '/v1/erasures', 201, { json: { phone: '+14155550101' } })).body as { counts: Record<string, number> };
+      const erased = (await call('POST', '/v1/erasures', 201, { json: { phone: '+14155550101' } })).body as { id: string; counts: Record<string, number> };
+      // The record names the number only by a hash keyed outside the database.
+      const record = await api.db.selectFrom('erasures').selectAll().where('id', '=', erased.id).executeTakeFirstOrThrow();
+      assert.equal(record.phone_hmac, erasureHash(config.api.erasureKey!, record.tenant_id, '+14155550101'));
+      assert.ok(!JSON.stringify(record).includes(createHash('sha256').update(`${record.tenant_id}:+14155550101`).digest('hex')), 'no unkeyed hash of the number');
+      assert.ok(!JSON.stringify(record).includes('4155550101'), 'nor the number');
       assert.deepEqual(erased.counts, { calls: 1, turns: adaTurns, analyses: adaCall.analysis ? 1 : 0, answers: 0, callbacks: 0, contacts: 1 });
       assert.deepEqual(((await call('GET', `/v1/calls/${adaCallId}/transcript`, 200)).body as { turns: unknown[] }).turns, []);
       const erasedCall = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { turns: unknown[]; analysis: unknown };

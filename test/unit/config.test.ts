@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../deploy/config.js';
+import { createApiServer } from '../../api/server.js';
 
 const secrets = { LIVEKIT_API_KEY: 'kcKey', LIVEKIT_API_SECRET: 'x'.repeat(40), KICKCALL_STACK_DIR: '/nonexistent/stack' };
 
@@ -48,6 +49,19 @@ test('secrets have no defaults: production without them fails, naming both', () 
       err.issues.some((i) => i.startsWith('LIVEKIT_API_SECRET:')),
   );
   assert.throws(() => loadConfig({ LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'short' }), /at least 32 characters/);
+});
+
+test('the erasure key: at least 32 characters, and the API refuses to start without one', () => {
+  assert.throws(() => loadConfig({ ...secrets, KICKCALL_ERASURE_KEY: 'short' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.startsWith('KICKCALL_ERASURE_KEY:')));
+  assert.equal(loadConfig({ ...secrets, KICKCALL_ERASURE_KEY: 'k'.repeat(32) }).api.erasureKey, 'k'.repeat(32));
+  const keyless = loadConfig({ ...secrets, KICKCALL_PROFILE: 'production' });
+  assert.equal(keyless.api.erasureKey, undefined, 'other processes run without it');
+  // Refused before it touches any of its dependencies.
+  const unused = {} as never;
+  assert.throws(
+    () => createApiServer({ config: keyless, db: unused, redis: unused, temporal: unused, log: unused }),
+    (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.startsWith('KICKCALL_ERASURE_KEY:')),
+  );
 });
 
 test('the stack manager may read config before secrets exist', () => {
