@@ -97,7 +97,7 @@ export function createStrandedAttemptActivities(deps: StrandedAttemptDeps) {
 async function closeCallRecord(db: Db, callId: string, closedAs: string, endedAt: Date): Promise<void> {
   await db
     .updateTable('calls')
-    .set({ status: 'completed', disposition: 'failed', end_reason: `workflow_${closedAs.toLowerCase()}`, ended_at: sql<Date>`coalesce(ended_at, ${endedAt})`, updated_at: sql<Date>`now()` })
+    .set({ status: 'ended', disposition: 'failed', end_reason: `workflow_${closedAs.toLowerCase()}`, ended_at: sql<Date>`coalesce(ended_at, ${endedAt})`, updated_at: sql<Date>`now()` })
     .where('id', '=', callId)
     .where('disposition', 'is', null)
     .execute();

@@ -357,5 +357,5 @@ test('a call workflow terminated mid-call is settled as failed by the stranded-a
   const contact = await db.selectFrom('contacts').select(['state', 'last_disposition', 'attempts']).where('campaign_id', '=', id).where('id', '=', result.victim.id).executeTakeFirstOrThrow();
   assert.deepEqual(contact, { state: 'done', last_disposition: 'failed', attempts: 1 }, 'failed, and not dialled again');
   const call = await db.selectFrom('calls').select(['status', 'disposition', 'end_reason']).where('id', '=', result.victim.call_id!).executeTakeFirstOrThrow();
-  assert.deepEqual(call, { status: 'completed', disposition: 'failed', end_reason: 'workflow_terminated' });
+  assert.deepEqual(call, { status: 'ended', disposition: 'failed', end_reason: 'workflow_terminated' });
 });
