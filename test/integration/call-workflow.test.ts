@@ -317,6 +317,30 @@ test('a provider failure is left to the agent: its fallback transfer goes throug
   assert.equal(bad.endReason, 'agent_error:invalid_metadata');
 });
 
+test('when no agent can keep the call (STT down for each), the fallback still applies: a transfer if configured, else a hang-up', async () => {
+  const failed = (seq: number): CallEventSignal => ({ seq, ts: ts(), type: 'agent.error', code: 'stt_error', retryable: false });
+  /** Each agent joins, loses its STT for good and leaves; the workflow sends the next. */
+  const everyAgentFails = async (h: WorkflowHandle, live: ReturnType<typeof fakeCallActivities>) => {
+    await answered(h);
+    let seq = 1;
+    for (let agent = 1; agent <= 3; agent++) {
+      await waitFor(() => live.calls('dispatchAgent').length === agent, 15_000, `agent #${agent} was not dispatched`);
+      if (agent > 1) seq += replacementSeqBand;
+      await signalAll(h, [ev.joined(seq, `agent-AJ_${agent}`), failed(seq + 1), ev.left(seq + 2, 'error')]);
+      seq += 3;
+    }
+  };
+  const transferring = callInput({ agent: { ...callInput().agent, fallback: 'transfer' }, transfer: { to: 'sip:desk@127.0.0.1:5999' } });
+  const { result, fake } = await runCall(transferring, { transfer: 'ok' }, everyAgentFails);
+  assert.equal(result.disposition, 'transferred', 'the caller reached a person instead of being hung up on');
+  assert.equal(fake.calls('transferCallee').length, 1);
+  assert.equal(fake.calls('dispatchAgent').length, 3);
+
+  const { result: hungUp, fake: plain } = await runCall(callInput(), {}, everyAgentFails);
+  assert.equal(hungUp.endReason, 'agent_unavailable');
+  assert.equal(plain.calls('transferCallee').length, 0);
+});
+
 test('a refused transfer is told to the caller and the conversation goes on', async () => {
   const input = callInput({ transfer: { to: 'sip:desk@127.0.0.1:5999' } });
   const { result, fake } = await runCall(input, { transfer: 'refused' }, async (h, live) => {

@@ -132,7 +132,15 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
     calleeIdentity: call.calleeIdentity,
   });
   if (!room.calleePresent) return state.end('caller_hung_up', 'caller');
-  if (state.generation + 1 >= maxAgents) return state.end('agent_unavailable', 'workflow');
+  if (state.generation + 1 >= maxAgents) {
+    // No agent stays on the line (a provider down for every one of them, say): the call's
+    // fallback still holds, and a transfer needs no agent. Calls from before hung up.
+    if (call.agentConfig.fallback === 'transfer' && call.transfer && patched('fallback-without-an-agent')) {
+      log.warn('no agent could keep the call; transferring as its fallback says', { agents: state.generation + 1 });
+      await transfer(state, call);
+    }
+    return state.end('agent_unavailable', 'workflow');
+  }
 
   // Histories from before this sent the replacement alongside whatever was left of the old agent.
   const retire = patched('superseded-agents-retired');
