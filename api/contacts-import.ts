@@ -15,6 +15,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
 import { DateTime } from 'luxon';
 import type { Db } from '../deploy/db/schema.js';
 import { InvalidInputError } from '../workflows/errors.js';
+import { idIsThePhoneNumber, idIsThePhoneNumberReason } from './schemas.js';
 
 export interface ImportOptions {
   tenantId: string;
@@ -208,6 +209,10 @@ export async function importContactsCsv(db: Db, opts: ImportOptions, csv: Readab
         const id = pick(record, idColumns) ?? `${importId.slice(4)}-r${row}`;
         if (!/^[A-Za-z0-9-]{1,40}$/.test(id)) {
           invalid('id', 'expected 1-40 letters, digits or "-"');
+          continue;
+        }
+        if (idIsThePhoneNumber(id, e164)) {
+          invalid('id', idIsThePhoneNumberReason);
           continue;
         }
         if (seenPhones.has(e164)) {

@@ -11,6 +11,20 @@ import { ApiProblem, problem } from './problem.js';
 
 export const idParam = z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or "-"');
 
+/**
+ * Whether a contact ID is the contact's own phone number (with or without its country
+ * code, dashes aside). Contact IDs name calls, so they reach workflow IDs, NATS subjects
+ * and logs, where a number must never be; a CRM's numeric ID is fine, the number is not.
+ */
+export function idIsThePhoneNumber(id: string, phoneE164: string): boolean {
+  const digits = id.replaceAll('-', '');
+  const phone = parsePhoneNumberFromString(phoneE164);
+  return digits === phoneE164.slice(1) || (phone !== undefined && digits === phone.nationalNumber);
+}
+
+/** The problem reported for `idIsThePhoneNumber`. */
+export const idIsThePhoneNumberReason = 'is the contact’s own phone number; IDs name calls and appear in logs, so use one without personal data';
+
 export const e164 = z
   .string()
   .max(32)

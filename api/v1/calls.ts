@@ -12,7 +12,7 @@ import { getCall, InvalidCursorError, listCalls } from '../call-reads.js';
 import { bodyDigest } from '../idempotency.js';
 import { ApiProblem, notFound, problem } from '../problem.js';
 import { defineRoute } from '../route.js';
-import { agentSettingsSchema, analysisSchema, callingWindowSchema, e164, idParam, limitsSchema, page, pageQuery, retryPolicySchema, timeZone, transferSchema } from '../schemas.js';
+import { agentSettingsSchema, analysisSchema, callingWindowSchema, e164, idIsThePhoneNumber, idIsThePhoneNumberReason, idParam, limitsSchema, page, pageQuery, retryPolicySchema, timeZone, transferSchema } from '../schemas.js';
 import type { TenantTx } from '../tenant-db.js';
 import type { PriceTable } from '../../activities/pricing.js';
 
@@ -46,7 +46,8 @@ const startCallBody = z
     transfer: transferSchema.optional(),
     analysis: analysisSchema.optional(),
   })
-  .refine((b) => (b.agentId === undefined) !== (b.agent === undefined), 'give exactly one of agentId and agent');
+  .refine((b) => (b.agentId === undefined) !== (b.agent === undefined), 'give exactly one of agentId and agent')
+  .refine((b) => b.contact.reference === undefined || !idIsThePhoneNumber(b.contact.reference, b.to), { path: ['contact', 'reference'], message: idIsThePhoneNumberReason });
 
 const turn = z.object({ seq: z.number().int(), role: z.enum(['user', 'agent']), text: z.string(), interrupted: z.boolean(), at: z.string() });
 const callSummary = z.object({

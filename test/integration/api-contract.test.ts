@@ -281,6 +281,9 @@ describe('contract', () => {
       await call('POST', `/v1/calls/${directId}/hangup`, 409, { json: { reason: 'too late' } });
       // The same contact reference again names the same call.
       await call('POST', '/v1/calls', 409, { json: direct });
+      // A reference that is the callee's number would name the call by it: refused, naming the field.
+      const byNumber = (await call('POST', '/v1/calls', 400, { json: { ...direct, contact: { ...direct.contact, reference: '4155550142' } } })).body as { errors?: { path: string }[] };
+      assert.deepEqual(byNumber.errors?.map((e) => e.path), ['body.contact.reference']);
 
       // Live calls hung up: one waiting for its window (deterministic), one mid-conversation.
       const waiting = { ...direct, to: '+14155550143', contact: { ...direct.contact, timeZone: 'UTC', reference: 'waiting-1' }, window: { days: [isoWeekdayInDays(2)], start: '00:00', end: '23:59' } };

@@ -4,6 +4,7 @@
  * imports nothing and says why; large files stream.
  */
 import assert from 'node:assert/strict';
+import { idIsThePhoneNumberReason } from '../../api/schemas.js';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { importContactsCsv } from '../../api/contacts-import.js';
@@ -77,6 +78,20 @@ test('each row is imported or reported with its reason; custom fields are kept f
     { row: 1, field: 'id', reason: 'a contact with this ID is already in this campaign' },
     { row: 2, field: 'phone', reason: 'already in this campaign' },
   ]);
+
+  // An ID that is the row's own number would carry it into call IDs and logs; a numeric
+  // CRM ID is fine.
+  const numbered = await importContactsCsv(
+    db,
+    { tenantId, campaignId: await campaign(), defaultRegion: 'US' },
+    csv('id,phone,time_zone\n12125550120,+12125550120,America/New_York\n212-555-0121,+12125550121,America/New_York\n90417733,+12125550122,America/New_York\n'),
+  );
+  assert.equal(numbered.imported, 1);
+  assert.deepEqual(numbered.invalid, [
+    { row: 1, field: 'id', reason: idIsThePhoneNumberReason },
+    { row: 2, field: 'id', reason: idIsThePhoneNumberReason },
+  ]);
+  assert.ok(!JSON.stringify(numbered).includes('555'), 'the report does not repeat it either');
 });
 
 test('a broken file imports nothing and says why', async () => {
