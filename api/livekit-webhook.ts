@@ -74,9 +74,15 @@ export function mapWebhook(event: WebhookEvent, receivedAtMs = 0): MappedWebhook
   const isCaller = kind === 'sip' || identity?.startsWith('sip_') === true;
   const startInbound: InboundCallStart | undefined =
     signal.event === 'participant_joined' && isCaller && identity && inboundCallIdForRoom(roomName) === workflowId
-      ? { roomName, callerIdentity: identity, roomMetadata: event.room?.metadata ?? '' }
+      ? { roomName, callerIdentity: identity, roomMetadata: event.room?.metadata ?? '', ...callerNumberOf(event) }
       : undefined;
   return { workflowId, signal, ...(startInbound ? { startInbound } : {}) };
+}
+
+/** The SIP caller's number, when its trunk put it in the room (`sip.phoneNumber`) and it is E.164. */
+function callerNumberOf(event: WebhookEvent): { callerNumber?: string } {
+  const number = event.participant?.attributes?.['sip.phoneNumber'];
+  return number !== undefined && /^\+[1-9][0-9]{6,14}$/.test(number) ? { callerNumber: number } : {};
 }
 
 export interface LiveKitWebhookOptions {

@@ -9,4 +9,10 @@ export interface InboundCallStart {
   callerIdentity: string;
   /** The room's metadata as LiveKit reports it: the dispatch rule's JSON. */
   roomMetadata: string;
+  /**
+   * The caller's number (E.164), when the trunk shares it (`includeCallerNumber`, the
+   * participant's `sip.phoneNumber`): an opt-out during the call adds it to the tenant's
+   * do-not-call list, and an erasure of the number finds the call.
+   */
+  callerNumber?: string;
 }

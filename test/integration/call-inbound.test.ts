@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startSipp } from '../../deploy/sipp.js';
 import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
+import type { PhraseId } from '../../media/simulators/phrasebook.js';
 import type { CallResult } from '../../workflows/call/types.js';
 import { waitFor } from '../helpers/async.js';
 import { config, uniqueName } from '../helpers/env.js';
@@ -37,7 +38,8 @@ async function control(method: string, path: string, body?: unknown): Promise<Re
   });
 }
 
-test('an inbound SIP call is answered by the agent, follows the conversation, and is recorded with its analysis', async () => {
+/** Routes a fresh number of a fresh tenant to the agent, and calls it with SIPp saying `lines`. */
+async function placeInboundCall(t: { name: string }, opts: { includeCallerNumber: boolean; lines: PhraseId[]; sipPort: number; mediaPort: number }) {
   const tenantId = uniqueName('inb').replace('-', '');
   const number = `+1555${String(randomInt(1_000_000, 9_999_999))}`;
   const trunkId = uniqueName('trunk');
@@ -47,26 +49,24 @@ test('an inbound SIP call is answered by the agent, follows the conversation, an
     agent: { instructions: 'You answer the phone for Acme Dental. Be brief.', greeting: 'Acme Dental, this is Ava. How can I help?' },
     analysis: { goal: 'Help the caller' },
   };
-  assert.equal((await control('POST', '/v1/sip/inbound-trunks', { trunkId, tenantId, numbers: [number] })).status, 200);
+  assert.equal((await control('POST', '/v1/sip/inbound-trunks', { trunkId, tenantId, numbers: [number], includeCallerNumber: opts.includeCallerNumber })).status, 200);
   assert.equal((await control('POST', '/v1/sip/dispatch-rules', { ruleId, trunkIds: [trunkId], metadata: JSON.stringify(route) })).status, 200);
   after(async () => {
     await control('DELETE', `/v1/sip/dispatch-rules/${ruleId}`);
     await control('DELETE', `/v1/sip/inbound-trunks/${trunkId}`);
   });
-  const bad = await control('POST', '/v1/sip/inbound-trunks', { trunkId, tenantId, numbers: ['5550100'] });
-  assert.equal(bad.status, 400, 'a number that is not E.164 is refused');
 
   const sipp = await startSipp({
     scenario: 'uac-call-remote-bye',
     host: config.host,
-    port: 5170,
-    mediaPort: 16_170,
+    port: opts.sipPort,
+    mediaPort: opts.mediaPort,
     timeoutS: 90,
     remote: `${config.host}:${config.sip.port}`,
     service: number.slice(1),
     // The caller waits 10 s before speaking: in a loaded rehearsal its line, 6 s after the
     // answer, was recorded before the greeting's turn (the greeting was still being spoken).
-    files: { 'caller.pcmu': await renderCalleeScript(['not_interested'], { leadSilenceMs: 10_000 }) },
+    files: { 'caller.pcmu': await renderCalleeScript(opts.lines, { leadSilenceMs: 10_000 }) },
   });
   after(() => sipp.stop());
 
@@ -78,10 +78,17 @@ test('an inbound SIP call is answered by the agent, follows the conversation, an
       return row !== undefined;
     },
     30_000,
-    'no inbound call workflow recorded the call',
+    `${t.name}: no inbound call workflow recorded the call`,
   );
   assert.match(callId, /^inbound_inb[0-9a-f]+_[0-9a-f]{16}$/);
-  const result = await client.workflow.getHandle(callId).result() as CallResult;
+  const result = (await client.workflow.getHandle(callId).result()) as CallResult;
+  return { tenantId, number, trunkId, route, callId, result, sipp };
+}
+
+test('an inbound SIP call is answered by the agent, follows the conversation, and is recorded with its analysis', async (t) => {
+  const bad = await control('POST', '/v1/sip/inbound-trunks', { trunkId: uniqueName('trunk'), tenantId: 'x', numbers: ['5550100'] });
+  assert.equal(bad.status, 400, 'a number that is not E.164 is refused');
+  const { callId, result, route, sipp } = await placeInboundCall(t, { includeCallerNumber: false, lines: ['not_interested'], sipPort: 5170, mediaPort: 16_170 });
   assert.equal(result.disposition, 'completed', `ended ${result.endReason}`);
   assert.equal(result.endReason, 'end_call');
 
@@ -98,4 +105,14 @@ test('an inbound SIP call is answered by the agent, follows the conversation, an
   assert.equal(analysis?.status, 'ok');
   const verdict = await sipp.exited;
   assert.equal(verdict.code, 0, `SIPp: INVITE answered, talked, BYE from the gateway:\n${verdict.output.slice(-800)}`);
+});
+
+test('an inbound caller who asks not to be called is added to the tenant’s do-not-call list, when the trunk shares their number', async (t) => {
+  const { tenantId, callId, result } = await placeInboundCall(t, { includeCallerNumber: true, lines: ['do_not_call'], sipPort: 5172, mediaPort: 16_172 });
+  assert.equal(result.endReason, 'do_not_call', `ended ${result.endReason}`);
+  // The SIPp scenario calls from +15550109999.
+  const listed = await db.selectFrom('do_not_call').select(['phone_e164', 'source']).where('tenant_id', '=', tenantId).execute();
+  assert.deepEqual(listed, [{ phone_e164: '+15550109999', source: `call:${callId}` }]);
+  const row = await db.selectFrom('calls').select('callee_e164').where('id', '=', callId).executeTakeFirstOrThrow();
+  assert.equal(row.callee_e164, '+15550109999', 'the call is on record under the number, so an erasure of it finds the call');
 });

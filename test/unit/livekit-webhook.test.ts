@@ -7,7 +7,7 @@ import { mapWebhook, participantKind } from '../../api/livekit-webhook.js';
 
 const inboundRoom = 'call_inbound_acme_0123456789abcdef';
 
-function webhook(event: WebhookEventNames, room: string, participant?: { identity: string; kind: ParticipantInfo_Kind }, metadata?: string): WebhookEvent {
+function webhook(event: WebhookEventNames, room: string, participant?: { identity: string; kind: ParticipantInfo_Kind; attributes?: Record<string, string> }, metadata?: string): WebhookEvent {
   const e = new WebhookEvent({
     id: 'EV_abc123',
     createdAt: 1_760_000_000n,
@@ -73,6 +73,14 @@ test('the SIP caller joining an inbound room starts the inbound call with the ro
   // A `sip_` identity counts as the caller whatever kind LiveKit reports; metadata defaults to ''.
   const byIdentity = mapWebhook(webhook('participant_joined', inboundRoom, { identity: 'sip_caller_2', kind: ParticipantInfo_Kind.STANDARD }));
   assert.deepEqual(byIdentity?.startInbound, { roomName: inboundRoom, callerIdentity: 'sip_caller_2', roomMetadata: '' });
+});
+
+test('the caller’s number reaches the inbound call when its trunk shares it, and only when it is a number', () => {
+  const joined = (attributes: Record<string, string>) => mapWebhook(webhook('participant_joined', inboundRoom, { identity: 'sip_caller_1', kind: ParticipantInfo_Kind.SIP, attributes }, '{}'))?.startInbound;
+  assert.equal(joined({ 'sip.phoneNumber': '+14155550123', 'sip.trunkPhoneNumber': '+14155550100' })?.callerNumber, '+14155550123');
+  assert.equal(joined({})?.callerNumber, undefined, 'a trunk that does not share it');
+  assert.equal(joined({ 'sip.phoneNumber': 'anonymous' })?.callerNumber, undefined);
+  assert.equal(joined({ 'sip.phoneNumber': '4155550123' })?.callerNumber, undefined, 'not E.164');
 });
 
 test('nothing else starts an inbound call: agents, leaving callers, outbound rooms, rooms the gateway did not name', () => {

@@ -43,7 +43,7 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
   state.status = 'in_progress';
   setCurrentDetails('**in_progress** · dispatching the agent to the caller');
 
-  await records.recordCall({ callId, tenantId: route.tenantId, attempt: 1, direction: 'inbound', roomName: input.roomName });
+  await records.recordCall({ callId, tenantId: route.tenantId, attempt: 1, direction: 'inbound', roomName: input.roomName, ...(input.callerNumber ? { calleeE164: input.callerNumber } : {}) });
   const at = new Date(answeredAtMs).toISOString();
   await records.update(
     'record the call as answered',
@@ -61,6 +61,7 @@ export async function inboundCallWorkflow(input: InboundCallStart): Promise<Call
       tenantId: route.tenantId,
       roomName: input.roomName,
       calleeIdentity: input.callerIdentity,
+      ...(input.callerNumber ? { callTo: input.callerNumber } : {}),
       agentConfig,
       ...(route.transfer ? { transfer: route.transfer } : {}),
       limits,
