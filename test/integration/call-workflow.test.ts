@@ -455,6 +455,42 @@ test('an agent that no longer answers (its machine died, LiveKit still lists it)
   assert.equal(fake.calls('addToDoNotCall').length, 1, 'the opt-out the caller made before the agent was cut off still counts');
 });
 
+test('an agent removed for a replacement whose leave arrives before its removal returns does not send a third agent', async () => {
+  // The first agent never said who it is (no agent.joined), then stopped answering pings.
+  const fake = fakeCallActivities({ agentsInRoom: () => ['agent-AJ_ghost'] });
+  let agentAlive = false;
+  let handle: WorkflowHandle | undefined;
+  const activities = {
+    ...fake.activities,
+    sendControl: async (i: { command: { command: string } }) => {
+      await fake.activities.sendControl(i);
+      if (!agentAlive) throw ApplicationFailure.create({ type: FailureType.AgentUnavailable, message: 'the call has no live agent', nonRetryable: true });
+    },
+    // LiveKit's webhook for the removal can reach the workflow before the activity's result.
+    retireAgents: async (i: { roomName: string }) => {
+      const result = await fake.activities.retireAgents(i);
+      await handle!.signal(roomEventSignal, { eventId: 'EV_ghost_left', event: 'participant_left', roomName: i.roomName, participantIdentity: 'agent-AJ_ghost', participantKind: 'agent', atMs: Date.now() });
+      return result;
+    },
+  };
+  const input = callInput({ limits: { silenceTimeoutS: 1, maxDurationS: 60 } });
+  const result = await withWorker(activities, async (taskQueue) => {
+    const h = await client.workflow.start(outboundCallWorkflow, { workflowId: callWorkflowId(input), taskQueue, args: [input] });
+    handle = h;
+    await answered(h);
+    await waitFor(() => fake.calls('dispatchAgent').length === 2, 15_000, 'no replacement agent was dispatched');
+    agentAlive = true;
+    const next = 1 + replacementSeqBand;
+    await signalAll(h, [ev.joined(next, 'agent-AJ_2'), ev.userTurn(next + 1)]);
+    await waitFor(async () => (await h.query(callStatusQuery)).turns === 1, 10_000, 'the replacement’s turn was not applied');
+    await signalAll(h, [ev.ended(next + 2, 'end_call')]);
+    return h.result();
+  });
+  assert.equal(result.endReason, 'end_call');
+  assert.equal(fake.calls('dispatchAgent').length, 2, 'the ghost’s leave did not count as the replacement’s');
+  assert.equal(fake.calls('retireAgents').length, 1);
+});
+
 test('maximum duration: the call is hung up when it runs out, whatever the agent does', async () => {
   const { result, fake } = await runCall(callInput({ limits: { maxDurationS: 2, silenceTimeoutS: 30 } }), {}, async (h) => {
     await answered(h);

@@ -105,30 +105,37 @@ test('a replacement agent: its predecessor’s last events neither stall nor end
   const state = new CallState('callee');
   const at0 = '2026-01-01T00:00:00Z';
   const joined = (seq: number, participantIdentity: string): CallEventSignal => ({ seq, ts: at0, type: 'agent.joined', workerId: 'w', resumed: seq > 1, participantIdentity });
+  const dnc = (seq: number): CallEventSignal => ({ seq, ts: at0, type: 'tool.requested', toolCallId: `t${seq}`, name: 'do_not_call', args: {} });
   state.offer(joined(1, 'agent-a'), 0);
   state.offer({ seq: 2, ts: at0, type: 'user.turn', chars: 4 }, 10);
-  // agent-a stopped answering: it is removed, and agent-b numbers its events from 103,
-  // leaving 3-102 to agent-a. Seq 3 was already stored by agent-a (the workflow has not
-  // seen it yet), so the band starts at 4... and agent-b's join arrives first.
-  state.supersede(['agent-a']);
-  state.offer(joined(103, 'agent-b'), 20);
-  state.fence(4, 103, 20);
-  assert.equal(state.agentIdentity, 'agent-a', 'seq 3 is still awaited');
-  state.offer({ seq: 3, ts: at0, type: 'agent.turn', chars: 9, interrupted: true }, 30);
-  assert.equal(state.agentIdentity, 'agent-b', 'past seq 3, the band is stepped over at once');
-  assert.equal(state.gapSinceMs, undefined, 'nothing is awaited in the band');
-  assert.equal(state.nextSeq, 104);
-  // agent-a, removed, publishes its last events into the band.
-  state.offer({ seq: 4, ts: at0, type: 'tool.requested', toolCallId: 't4', name: 'do_not_call', args: {} }, 40);
-  state.offer({ seq: 4, ts: at0, type: 'tool.requested', toolCallId: 't4', name: 'do_not_call', args: {} }, 41);
-  state.offer({ seq: 5, ts: at0, type: 'call.ended', reason: 'job_shutdown' }, 42);
-  state.offer({ seq: 6, ts: at0, type: 'agent.left', reason: 'drained' }, 43);
-  state.onRoomEvent({ eventId: 'EV_a', event: 'participant_left', roomName: 'r', participantIdentity: 'agent-a', participantKind: 'agent', atMs: 44 }, 44);
-  assert.equal(state.decisions.filter((d) => d.kind === 'do_not_call').length, 1, 'what the caller asked before the cut counts, once');
+  // agent-a stopped answering: it is given up on, and the workflow removes it.
+  state.agentSuperseded('agent-a');
+  // Removed, it publishes its last events from seq 3, before the replacement's dispatch
+  // has returned: an opt-out the caller made counts, its end of job and its leave do not.
+  state.offer(dnc(3), 20);
+  state.offer(dnc(3), 21);
+  state.offer({ seq: 4, ts: at0, type: 'call.ended', reason: 'job_shutdown' }, 22);
+  state.offer({ seq: 5, ts: at0, type: 'agent.left', reason: 'drained' }, 23);
+  state.onRoomEvent({ eventId: 'EV_a', event: 'participant_left', roomName: 'r', participantIdentity: 'agent-a', participantKind: 'agent', atMs: 24 }, 24);
+  // agent-b joins (seq 105) before the workflow learns where it starts: held, not a gap.
+  state.offer(joined(105, 'agent-b'), 30);
+  assert.equal(state.agentIdentity, 'agent-a', 'the replacement’s events wait for its first seq');
+  assert.equal(state.gapSinceMs, undefined, 'nothing is awaited meanwhile');
+  state.skipGap(5_000);
+  assert.equal(state.agentIdentity, 'agent-a', 'nor skipped to');
+  // The dispatch read seq 5 as the stream's last: agent-b starts at 5 + 1 + 99... here 105.
+  state.replacementStarts(105, 40);
+  assert.equal(state.agentIdentity, 'agent-b');
+  assert.equal(state.nextSeq, 106);
+  // A late one of agent-a's, inside its band, still only counts if it is the caller's.
+  state.offer({ seq: 6, ts: at0, type: 'user.turn', chars: 9 }, 41);
+  state.offer({ seq: 7, ts: at0, type: 'agent.joined', workerId: 'w', resumed: true, participantIdentity: 'agent-a' }, 42);
+  assert.equal(state.turns, 2, 'its last turn counted');
+  assert.equal(state.decisions.filter((d) => d.kind === 'do_not_call').length, 1, 'the opt-out counted, once');
   assert.equal(state.ended, undefined, 'its end of job is not the call’s end');
   // Read through a function: the state changes behind the compiler's narrowing.
   const lost = () => state.agentLost;
-  assert.equal(lost(), undefined, 'its leaving does not send another agent');
+  assert.equal(lost(), undefined, 'neither its leave nor LiveKit’s sends another agent');
   assert.equal(state.agentIdentity, 'agent-b');
   state.onRoomEvent({ eventId: 'EV_b', event: 'participant_left', roomName: 'r', participantIdentity: 'agent-b', participantKind: 'agent', atMs: 50 }, 50);
   assert.equal(lost()?.cause, 'participant_left', 'the current agent leaving still counts');

@@ -152,8 +152,14 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   log.warn('media agent lost, resuming the call with a new agent', { cause: lost.cause, generation: state.generation });
   if (retire) {
     // One that stopped answering may yet come back: it must not talk over its replacement.
-    const { removed } = await withSummary('agent', 'remove the lost agent from the room').retireAgents({ roomName: call.roomName });
-    state.supersede(lostIdentity === undefined ? removed : [lostIdentity, ...removed]);
+    state.agentSuperseded(lostIdentity);
+    state.retiring = true;
+    try {
+      const { removed } = await withSummary('agent', 'remove the lost agent from the room').retireAgents({ roomName: call.roomName });
+      state.supersede(removed);
+    } finally {
+      state.retiring = false;
+    }
   }
   const dispatched = await withSummary('agent', `resume with agent #${state.generation + 1}`).dispatchAgent({
     roomName: call.roomName,
@@ -162,7 +168,7 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
     minNextSeq: state.seqHighWater,
     ...(retire ? { seqBand: replacementSeqBand } : {}),
   });
-  if (retire && dispatched.nextSeq !== undefined) state.fence(dispatched.nextSeq - replacementSeqBand, dispatched.nextSeq, Date.now());
+  if (retire) state.replacementStarts(dispatched.nextSeq, Date.now());
   // Give the new agent the whole silence allowance to join.
   state.lastTurnAtMs = Date.now();
 }

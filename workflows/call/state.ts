@@ -67,8 +67,18 @@ export class CallState {
   agentIdentity: string | undefined;
   /** Agents taken out of the room for a replacement: their leaving is expected. */
   supersededAgents: string[] = [];
-  /** Seq ranges reserved for superseded agents' last events (`replacementSeqBand`). */
-  private fences: { fromSeq: number; toSeq: number }[] = [];
+  /**
+   * True while the workflow takes the agents out of the room: whoever leaves then is being
+   * removed (the replacement is not sent yet), even one whose leave arrives before the
+   * workflow learns who was removed.
+   */
+  retiring = false;
+  /**
+   * Seqs of superseded agents: from the first the workflow had not seen when it gave the
+   * agent up, to the replacement's first (unknown until its dispatch returns: then only the
+   * band's width is sure to be the old agent's, `replacementSeqBand`).
+   */
+  private fences: { fromSeq: number; toSeq: number | undefined }[] = [];
   /** Seqs of superseded agents' events applied already (a redelivery changes nothing). */
   private strays: number[] = [];
   /** Set when the current agent is gone but the call is not over. */
@@ -97,7 +107,7 @@ export class CallState {
   /** Takes a call event from the bridge: duplicates are dropped, early ones held. */
   offer(event: CallEventSignal, nowMs: number): void {
     this.version++;
-    if (this.fences.some((f) => event.seq >= f.fromSeq && event.seq < f.toSeq)) return this.offerStray(event, nowMs);
+    if (this.fences.some((f) => event.seq >= f.fromSeq && event.seq < (f.toSeq ?? f.fromSeq + replacementSeqBand))) return this.offerStray(event, nowMs);
     if (event.seq < this.nextSeq && lateKinds.has(event.type) && this.skipped.includes(event.seq) && this.lateEventsApplied()) {
       // An opt-out, a transfer request or the call's end must not be lost for arriving late.
       this.skipped = this.skipped.filter((seq) => seq !== event.seq);
@@ -110,16 +120,24 @@ export class CallState {
   }
 
   /**
-   * A replacement agent was sent, numbering its events from `toSeq`; seqs from `fromSeq`
-   * up to it are its predecessor's, if it still publishes. The call's events before
-   * `fromSeq` are still applied in order; then the workflow moves straight on to `toSeq`.
+   * The current agent is given up on: whatever it still publishes (seqs from here on, up to
+   * its replacement's first) counts only for what the caller said or asked for
+   * (`offerStray`); its joins, leaves and end of job change nothing. Its replacement's
+   * events wait until `replacementStarts` says where they begin.
    */
-  fence(fromSeq: number, toSeq: number, nowMs: number): void {
-    if (toSeq <= fromSeq) return;
-    this.fences = [...this.fences.slice(-3), { fromSeq, toSeq }];
+  agentSuperseded(identity: string | undefined): void {
+    if (identity !== undefined) this.supersede([identity]);
+    this.fences = [...this.fences.slice(-3), { fromSeq: this.seqHighWater, toSeq: undefined }];
+  }
+
+  /** The replacement numbers its events from `toSeq` (past the band its dispatch left). */
+  replacementStarts(toSeq: number | undefined, nowMs: number): void {
+    const open = this.fences.at(-1);
+    if (!open || open.toSeq !== undefined) return;
+    open.toSeq = Math.max(toSeq ?? open.fromSeq + replacementSeqBand, open.fromSeq);
     for (const seq of Object.keys(this.pending).map(Number)) {
       const held = this.pending[seq];
-      if (held && seq >= fromSeq && seq < toSeq) {
+      if (held && seq >= open.fromSeq && seq < open.toSeq) {
         delete this.pending[seq];
         this.offerStray(held, nowMs);
       }
@@ -141,6 +159,7 @@ export class CallState {
 
   /** Gives up on the missing event(s) and applies from the earliest one held. */
   skipGap(nowMs: number): void {
+    if (this.awaitingReplacement) return;
     const held = Object.keys(this.pending).map(Number);
     if (held.length === 0) return;
     const resumeAt = Math.min(...held);
@@ -166,6 +185,7 @@ export class CallState {
     }
     // An agent removed for a replacement leaves as expected, even before the new one joins.
     if (event.participantIdentity !== undefined && this.supersededAgents.includes(event.participantIdentity)) return;
+    if (this.retiring && event.participantKind === 'agent') return;
     const ours = this.agentIdentity === undefined || event.participantIdentity === this.agentIdentity;
     if (event.participantKind === 'agent' && ours && !this.ended) {
       this.agentLost ??= { atMs: nowMs, cause: 'participant_left' };
@@ -180,19 +200,33 @@ export class CallState {
   }
 
   private applyReady(nowMs: number): void {
-    this.passFences();
-    for (let e = this.pending[this.nextSeq]; e !== undefined; e = this.pending[this.nextSeq]) {
+    let open = this.passFences();
+    for (let e = this.pending[this.nextSeq]; open && e !== undefined; e = this.pending[this.nextSeq]) {
       delete this.pending[this.nextSeq];
       this.nextSeq++;
       this.apply(e, nowMs);
-      this.passFences();
+      open = this.passFences();
     }
-    this.gapSinceMs = Object.keys(this.pending).length > 0 ? (this.gapSinceMs ?? nowMs) : undefined;
+    // Held events past an open fence wait for the replacement's first seq, not for a gap.
+    this.gapSinceMs = Object.keys(this.pending).length > 0 && !this.awaitingReplacement ? (this.gapSinceMs ?? nowMs) : undefined;
   }
 
-  /** Steps over a superseded agent's reserved seqs: nothing in them is awaited. */
-  private passFences(): void {
-    for (const f of this.fences) if (this.nextSeq >= f.fromSeq && this.nextSeq < f.toSeq) this.nextSeq = f.toSeq;
+  /** A replacement was sent and its first seq is not known yet. */
+  private get awaitingReplacement(): boolean {
+    return this.fences.at(-1)?.toSeq === undefined && this.fences.length > 0;
+  }
+
+  /**
+   * Steps over a superseded agent's seqs: nothing in them is awaited. At an open fence
+   * nothing more is applied until the replacement's first seq is known.
+   */
+  private passFences(): boolean {
+    for (const f of this.fences) {
+      if (this.nextSeq < f.fromSeq) continue;
+      if (f.toSeq === undefined) return false;
+      if (this.nextSeq < f.toSeq) this.nextSeq = f.toSeq;
+    }
+    return true;
   }
 
   private apply(e: CallEventSignal, nowMs: number): void {
