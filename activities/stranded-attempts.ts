@@ -1,6 +1,6 @@
 /**
  * Campaign attempts whose call workflow closed without settling: terminated by an operator,
- * failed, timed out or cancelled. A call settles its own attempt with the campaign as it
+ * failed, timed out or cancelled (or that has had no call workflow for an hour). A call settles its own attempt with the campaign as it
  * ends (`settleCampaignAttempt`); one that never ran to its end leaves its contact
  * `dialling` for good, and the campaign, counting that line busy and that contact open,
  * never finishes. This sweep (run by the `stranded-attempts` schedule) settles each such
@@ -23,13 +23,20 @@ const abnormalCloses = new Set(['TERMINATED', 'FAILED', 'TIMED_OUT', 'CANCELLED'
 export interface StrandedSweepReport {
   /** Attempts dialling for longer than the threshold, looked at. */
   checked: number;
-  /** Settled as failed: their call workflow had closed without settling. */
+  /** Settled as failed: their call workflow had closed without settling, or never existed. */
   settled: number;
   /** Their call workflow is still running: left alone. */
   running: number;
-  /** No call workflow by that ID (never started, or its history is gone): left for an operator. */
+  /** No call workflow by that ID yet: its start may still be retried, so left for now. */
   missing: number;
 }
+
+/**
+ * How long an attempt may go without a call workflow before it is settled: a campaign
+ * starts its calls seconds after claiming them and retries a failed start for minutes,
+ * so after an hour none is coming (or Temporal has deleted a history long closed).
+ */
+export const missingCallSettlesAfterMs = 60 * 60_000;
 
 export interface StrandedAttemptDeps {
   db: Db;
@@ -39,58 +46,81 @@ export interface StrandedAttemptDeps {
   log: Logger;
 }
 
+type StaleAttempt = { contactId: string; campaignId: string; callId: string | null; attempt: number; tenantId: string; updatedAt: Date };
+
 export function createStrandedAttemptActivities(deps: StrandedAttemptDeps) {
+  /** Dialling contacts not touched for `olderThanMs`, oldest first, after `after`. */
+  const page = (olderThanMs: number, after: StaleAttempt | undefined, size: number): Promise<StaleAttempt[]> => {
+    let q = deps.db
+      .selectFrom('contacts')
+      .innerJoin('campaigns', 'campaigns.id', 'contacts.campaign_id')
+      .select(['contacts.id as contactId', 'contacts.campaign_id as campaignId', 'contacts.call_id as callId', 'contacts.attempts as attempt', 'campaigns.tenant_id as tenantId', 'contacts.updated_at as updatedAt'])
+      .where('contacts.state', '=', 'dialling')
+      .where('contacts.call_id', 'is not', null)
+      .where('contacts.updated_at', '<', sql<Date>`now() - ${`${olderThanMs} milliseconds`}::interval`);
+    if (after) q = q.where(sql<boolean>`(contacts.updated_at, contacts.campaign_id, contacts.id) > (${after.updatedAt}, ${after.campaignId}, ${after.contactId})`);
+    return q.orderBy('contacts.updated_at').orderBy('contacts.campaign_id').orderBy('contacts.id').limit(size).execute();
+  };
+
+  /** How the attempt's call workflow closed, `running`, or `missing`. */
+  const callState = async (callId: string): Promise<{ status: string; closedAt?: Date }> => {
+    try {
+      const described = await deps.temporal.workflow.getHandle(callId).describe();
+      return { status: described.status.name, ...(described.closeTime ? { closedAt: described.closeTime } : {}) };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { status: 'MISSING' };
+      throw err;
+    }
+  };
+
   return {
+    /** Looks at up to `limit` attempts dialling for longer than `olderThanMs`, oldest first. */
     async settleStrandedAttempts(input: { olderThanMs: number; limit: number }): Promise<StrandedSweepReport> {
       const report: StrandedSweepReport = { checked: 0, settled: 0, running: 0, missing: 0 };
-      const stale = await deps.db
-        .selectFrom('contacts')
-        .innerJoin('campaigns', 'campaigns.id', 'contacts.campaign_id')
-        .select(['contacts.id as contactId', 'contacts.campaign_id as campaignId', 'contacts.call_id as callId', 'contacts.attempts as attempt', 'campaigns.tenant_id as tenantId'])
-        .where('contacts.state', '=', 'dialling')
-        .where('contacts.call_id', 'is not', null)
-        .where('contacts.updated_at', '<', sql<Date>`now() - ${`${input.olderThanMs} milliseconds`}::interval`)
-        .orderBy('contacts.updated_at')
-        .limit(input.limit)
-        .execute();
-      for (const attempt of stale) {
-        heartbeat(report);
-        report.checked++;
-        const callId = attempt.callId!;
-        let closed: { status: string; closedAt: Date | undefined };
-        try {
-          const described = await deps.temporal.workflow.getHandle(callId).describe();
-          closed = { status: described.status.name, closedAt: described.closeTime };
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          report.missing++;
-          deps.log.warn({ campaignId: attempt.campaignId, callId }, 'a dialling contact has no call workflow; left as it is');
-          continue;
-        }
-        if (!abnormalCloses.has(closed.status)) {
-          if (closed.status === 'RUNNING') report.running++;
-          continue;
-        }
-        const endedAt = closed.closedAt ?? new Date();
-        await closeCallRecord(deps.db, callId, closed.status, endedAt);
-        const settled = await deps.campaigns.settleCampaignAttempt({
-          campaignId: attempt.campaignId,
-          outcome: { callId, contactId: attempt.contactId, attempt: attempt.attempt, disposition: 'failed' },
-          endedAtMs: endedAt.getTime(),
-        });
-        report.settled++;
-        deps.log.warn({ campaignId: attempt.campaignId, callId, closedAs: closed.status }, 'settled an attempt whose call workflow closed without settling');
-        if (settled.wakeCampaign) {
-          // The call would have sent this; the campaign's own timer wakes it if it is lost.
-          await deps.temporal.workflow
-            .getHandle(campaignWorkflowId(attempt.tenantId, attempt.campaignId))
-            .signal(callEndedSignal, ...(settled.wakeSeq !== undefined ? [{ wakeSeq: settled.wakeSeq }] : []))
-            .catch((err: unknown) => deps.log.info({ err, campaignId: attempt.campaignId }, 'campaign not woken (not running)'));
+      let after: StaleAttempt | undefined;
+      while (report.checked < input.limit) {
+        const batch = await page(input.olderThanMs, after, Math.min(200, input.limit - report.checked));
+        if (batch.length === 0) break;
+        after = batch.at(-1);
+        for (const attempt of batch) {
+          heartbeat(report);
+          report.checked++;
+          const callId = attempt.callId!;
+          const call = await callState(callId);
+          if (call.status === 'RUNNING') {
+            report.running++;
+            continue;
+          }
+          const missingTooLong = call.status === 'MISSING' && Date.now() - attempt.updatedAt.getTime() > missingCallSettlesAfterMs;
+          if (call.status === 'MISSING' && !missingTooLong) {
+            report.missing++;
+            continue;
+          }
+          if (!missingTooLong && !abnormalCloses.has(call.status)) continue;
+          await settle(attempt, callId, call.status, call.closedAt ?? new Date());
+          report.settled++;
         }
       }
       return report;
     },
   };
+
+  async function settle(attempt: StaleAttempt, callId: string, closedAs: string, endedAt: Date): Promise<void> {
+    await closeCallRecord(deps.db, callId, closedAs, endedAt);
+    const settled = await deps.campaigns.settleCampaignAttempt({
+      campaignId: attempt.campaignId,
+      outcome: { callId, contactId: attempt.contactId, attempt: attempt.attempt, disposition: 'failed' },
+      endedAtMs: endedAt.getTime(),
+    });
+    deps.log.warn({ campaignId: attempt.campaignId, callId, closedAs }, 'settled an attempt whose call workflow ended without settling');
+    if (settled.wakeCampaign) {
+      // The call would have sent this; the campaign's own timer wakes it if it is lost.
+      await deps.temporal.workflow
+        .getHandle(campaignWorkflowId(attempt.tenantId, attempt.campaignId))
+        .signal(callEndedSignal, ...(settled.wakeSeq !== undefined ? [{ wakeSeq: settled.wakeSeq }] : []))
+        .catch((err: unknown) => deps.log.info({ err, campaignId: attempt.campaignId }, 'campaign not woken (not running)'));
+    }
+  }
 }
 
 /** The call's record says how it really ended, unless it already says it ended. */

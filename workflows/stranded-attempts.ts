@@ -17,5 +17,5 @@ const { settleStrandedAttempts } = proxyActivities<StrandedAttemptActivities>({
 export const strandedAfterMs = 5 * 60_000;
 
 export async function strandedAttemptsWorkflow(): Promise<StrandedSweepReport> {
-  return settleStrandedAttempts({ olderThanMs: strandedAfterMs, limit: 500 });
+  return settleStrandedAttempts({ olderThanMs: strandedAfterMs, limit: 5_000 });
 }
