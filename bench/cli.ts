@@ -6,6 +6,7 @@
  *   media-profile [--turns 6]      where one call's CPU goes, per thread and per JS package
  *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
  *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
+ *   bridge [--calls 200] [--rounds 3] [--concurrency 1,16]   call events per second into workflows
  *
  * Needs the local stack (`npm run stack:up`) with the provider simulators.
  */
@@ -138,7 +139,19 @@ async function mediaProfile(args: string[]): Promise<void> {
   log(`wrote ${written.json} and ${written.markdown}`);
 }
 
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign };
+async function bridge(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { calls: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });
+  const { defaultBridgeBenchOptions: d, runBridgeBench, writeBridgeResults } = await import('./bridge/run.js');
+  const concurrency = values.concurrency === undefined ? d.concurrency : values.concurrency.split(',').map((c) => positiveInt('concurrency', c.trim(), 1));
+  if (concurrency.length > 6 || concurrency.some((c) => c > 64)) throw new UsageError('--concurrency takes up to 6 levels of at most 64');
+  const opts = { calls: Math.min(positiveInt('calls', values.calls, d.calls), 2_000), rounds: Math.min(positiveInt('rounds', values.rounds, d.rounds), 9), concurrency };
+  const log = (line: string) => console.log(`[bench bridge] ${line}`);
+  const results = await runBridgeBench(opts, log);
+  const written = writeBridgeResults(results, `npm run bench -- bridge ${args.join(' ')}`.trim());
+  log(`wrote ${written.json} and ${written.markdown}`);
+}
+
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign, bridge };
 
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : benchmarks[name];

@@ -150,6 +150,8 @@ export interface EventBridgeDeps {
   durableName?: string;
   /** Where a new durable consumer starts. Default all stored events. */
   deliverPolicy?: DeliverPolicy;
+  /** A new durable consumer starts at this stream sequence instead (a backfill, a benchmark's backlog). */
+  startSequence?: number;
   /** Prices for the cost counters. Default the price table's defaults. */
   prices?: PriceTable;
   /**
@@ -158,7 +160,19 @@ export interface EventBridgeDeps {
    * turns that off; an object tunes it.
    */
   agentWatch?: false | Pick<AgentWatchOptions, 'probeEveryMs' | 'missesToLose' | 'reconnectGraceMs'>;
+  /**
+   * Events handled at once, across calls; one call's events are always handled one after
+   * another, in the order the stream holds them. Default `bridgeConcurrency`.
+   */
+  concurrency?: number;
 }
+
+/**
+ * Events in hand at once. Each one is a database write and a Temporal signal, two round
+ * trips: one at a time the bridge could carry only what their latency allowed, whatever
+ * the cores (`bench/results/bridge.md`).
+ */
+export const bridgeConcurrency = 16;
 
 export interface EventBridge {
   /** Resolves when the bridge has stopped. */
@@ -180,7 +194,9 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
     await jsm.consumers.add(callEventsStream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: deps.deliverPolicy ?? DeliverPolicy.All,
+      ...(deps.startSequence !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: deps.startSequence }
+        : { deliver_policy: deps.deliverPolicy ?? DeliverPolicy.All }),
       filter_subjects: callEventsSubjects,
       ack_wait: nanos(ackWaitMs),
       max_deliver: -1,
@@ -253,7 +269,23 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
   };
 
   const done = (async () => {
-    for await (const m of messages) await handle(m);
+    const slots = new Slots(Math.max(1, deps.concurrency ?? bridgeConcurrency));
+    /** The last event in hand of each call: the call's next one waits for it. */
+    const lastOfCall = new Map<string, Promise<void>>();
+    for await (const m of messages) {
+      await slots.take();
+      const call = m.subject;
+      const run = (lastOfCall.get(call) ?? Promise.resolve())
+        .then(() => handle(m))
+        // Unacknowledged, the event comes back after the ack wait.
+        .catch((err: unknown) => deps.log.error({ err, subject: m.subject, streamSeq: m.seq }, 'call event not handled'))
+        .finally(() => {
+          slots.give();
+          if (lastOfCall.get(call) === run) lastOfCall.delete(call);
+        });
+      lastOfCall.set(call, run);
+    }
+    await Promise.all(lastOfCall.values());
   })();
   deps.log.info({ durable }, 'event bridge consuming');
   return {
@@ -269,6 +301,27 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
   };
 }
 
+/** A counting semaphore: `take` waits while every slot is in use. */
+class Slots {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  take(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+  give(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const config = loadConfig();
   const log = createLogger('event-bridge', config.logLevel);
@@ -276,7 +329,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const metricsServer = await startMetricsServer(config, 'event-bridge', log);
   const nc = await connectNats(config.nats.url, 'kickcall-event-bridge');
   const connection = await Connection.connect({ address: config.temporal.address });
-  const db = createDb(config.postgres.url, { maxConnections: 4 });
+  // One connection for each event in hand at once.
+  const db = createDb(config.postgres.url, { maxConnections: bridgeConcurrency });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) });
   const bridge = await startEventBridge({ nc, temporal, db, log, prices: config.prices });
   const stop = (signal: NodeJS.Signals) => {

@@ -216,3 +216,48 @@ test('an event of a newer contract is left for a bridge that reads it; a broken 
   // Not left for the stack's own bridge to offer again for an hour.
   await jsm.streams.deleteMessage('CALL_EVENTS', newer.seq);
 });
+
+test('a bridge handles several calls’ events at once, each call’s one after another in seq order, never more at once than its limit', async () => {
+  // A stand-in for Temporal that takes a while over each signal and records who got what.
+  const got = new Map<string, number[]>();
+  let inHand = 0;
+  let mostInHand = 0;
+  const overlappedWithinACall: string[] = [];
+  const busyCalls = new Set<string>();
+  const temporal = {
+    workflow: {
+      getHandle: (callId: string) => ({
+        signal: async (_signal: unknown, event: { seq: number }) => {
+          if (busyCalls.has(callId)) overlappedWithinACall.push(`${callId}#${event.seq}`);
+          busyCalls.add(callId);
+          mostInHand = Math.max(mostInHand, ++inHand);
+          await new Promise((resolve) => setTimeout(resolve, 5 + ((event.seq * 7) % 11)));
+          got.set(callId, [...(got.get(callId) ?? []), event.seq]);
+          inHand--;
+          busyCalls.delete(callId);
+        },
+      }),
+    },
+  } as unknown as Client;
+  const calls = Array.from({ length: 12 }, (_, i) => `${uniqueName('conc')}_${i}`.replaceAll('-', '_'));
+  const jsm = await ensureCallEventsStream(nc);
+  const firstSeq = (await jsm.streams.info('CALL_EVENTS')).state.last_seq + 1;
+  const js = jetstream(nc);
+  await Promise.all(
+    calls.map(async (callId) => {
+      const events = createCallEventPublisher(js, callId);
+      for (let i = 0; i < 8; i++) await events.publish({ type: 'agent.turn', text: `line ${i}`, interrupted: false });
+    }),
+  );
+  const durable = uniqueName('bridge-conc');
+  const bridge = await startEventBridge({ nc, temporal, db, log: pino({ level: 'silent' }), durableName: durable, startSequence: firstSeq, concurrency: 4, agentWatch: false });
+  try {
+    await waitFor(() => calls.every((c) => got.get(c)?.length === 8), 20_000, 'not every event was signalled');
+  } finally {
+    await bridge.stop();
+    await jsm.consumers.delete('CALL_EVENTS', durable).catch(() => undefined);
+  }
+  for (const c of calls) assert.deepEqual(got.get(c), [1, 2, 3, 4, 5, 6, 7, 8], `${c}: once each, in order`);
+  assert.deepEqual(overlappedWithinACall, [], 'one call’s events never overlap');
+  assert.equal(mostInHand, 4, 'several calls at once, up to the limit');
+});
