@@ -335,6 +335,8 @@ test('when no agent can keep the call (STT down for each), the fallback still ap
   assert.equal(result.disposition, 'transferred', 'the caller reached a person instead of being hung up on');
   assert.equal(fake.calls('transferCallee').length, 1);
   assert.equal(fake.calls('dispatchAgent').length, 3);
+  const afterLast = fake.names().slice(fake.names().lastIndexOf('dispatchAgent') + 1);
+  assert.deepEqual(afterLast.filter((n) => ['sendControl', 'retireAgents', 'transferCallee'].includes(n)), ['retireAgents', 'transferCallee'], 'no agent asked to announce it; whatever agent is left is removed first');
 
   const { result: hungUp, fake: plain } = await runCall(callInput(), {}, everyAgentFails);
   assert.equal(hungUp.endReason, 'agent_unavailable');

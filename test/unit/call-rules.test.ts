@@ -108,14 +108,16 @@ test('a replacement agent: its predecessor’s last events neither stall nor end
   const dnc = (seq: number): CallEventSignal => ({ seq, ts: at0, type: 'tool.requested', toolCallId: `t${seq}`, name: 'do_not_call', args: {} });
   state.offer(joined(1, 'agent-a'), 0);
   state.offer({ seq: 2, ts: at0, type: 'user.turn', chars: 4 }, 10);
-  // agent-a stopped answering: it is given up on, and the workflow removes it.
-  state.agentSuperseded('agent-a');
-  // Removed, it publishes its last events from seq 3, before the replacement's dispatch
-  // has returned: an opt-out the caller made counts, its end of job and its leave do not.
+  // Its leave (seq 4) arrives ahead of seq 3 and waits behind the gap...
+  state.offer({ seq: 4, ts: at0, type: 'agent.left', reason: 'drained' }, 12);
+  // ...when agent-a is given up on (it stopped answering) and the workflow removes it.
+  state.agentSuperseded('agent-a', 15);
+  assert.equal(state.gapSinceMs, undefined, 'what it had not applied is its own: nothing is awaited');
+  // Removed, it publishes its last events before the replacement's dispatch has returned:
+  // an opt-out the caller made counts, its end of job and its leave do not.
   state.offer(dnc(3), 20);
   state.offer(dnc(3), 21);
-  state.offer({ seq: 4, ts: at0, type: 'call.ended', reason: 'job_shutdown' }, 22);
-  state.offer({ seq: 5, ts: at0, type: 'agent.left', reason: 'drained' }, 23);
+  state.offer({ seq: 5, ts: at0, type: 'call.ended', reason: 'job_shutdown' }, 22);
   state.onRoomEvent({ eventId: 'EV_a', event: 'participant_left', roomName: 'r', participantIdentity: 'agent-a', participantKind: 'agent', atMs: 24 }, 24);
   // agent-b joins (seq 105) before the workflow learns where it starts: held, not a gap.
   state.offer(joined(105, 'agent-b'), 30);
@@ -123,7 +125,7 @@ test('a replacement agent: its predecessor’s last events neither stall nor end
   assert.equal(state.gapSinceMs, undefined, 'nothing is awaited meanwhile');
   state.skipGap(5_000);
   assert.equal(state.agentIdentity, 'agent-a', 'nor skipped to');
-  // The dispatch read seq 5 as the stream's last: agent-b starts at 5 + 1 + 99... here 105.
+  // The dispatch read seq 4 as the stream's last: agent-b starts 100 past it, at 105.
   state.replacementStarts(105, 40);
   assert.equal(state.agentIdentity, 'agent-b');
   assert.equal(state.nextSeq, 106);

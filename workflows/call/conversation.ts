@@ -127,6 +127,8 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   // The agent may have ended the call just before it went: give its last events a moment.
   await condition(() => state.ended !== undefined, Math.max(1, lost.atMs + agentLossGraceMs - Date.now()));
   if (state.ended) return;
+  // An agent joined meanwhile (a late join, or the lost one back): nothing to replace.
+  if (!state.agentLost && patched('replacement-rechecked-after-grace')) return;
   const room = await withSummary('agent', 'check the room before replacing the agent').inspectRoom({
     roomName: call.roomName,
     calleeIdentity: call.calleeIdentity,
@@ -137,7 +139,7 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
     // fallback still holds, and a transfer needs no agent. Calls from before hung up.
     if (call.agentConfig.fallback === 'transfer' && call.transfer && patched('fallback-without-an-agent')) {
       log.warn('no agent could keep the call; transferring as its fallback says', { agents: state.generation + 1 });
-      await transfer(state, call);
+      await transfer(state, call, { withoutAgent: true });
     }
     return state.end('agent_unavailable', 'workflow');
   }
@@ -152,7 +154,7 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   log.warn('media agent lost, resuming the call with a new agent', { cause: lost.cause, generation: state.generation });
   if (retire) {
     // One that stopped answering may yet come back: it must not talk over its replacement.
-    state.agentSuperseded(lostIdentity);
+    state.agentSuperseded(lostIdentity, Date.now());
     state.retiring = true;
     try {
       const { removed } = await withSummary('agent', 'remove the lost agent from the room').retireAgents({ roomName: call.roomName });
@@ -202,7 +204,12 @@ async function decide(decision: Decision, state: CallState, call: Conversation):
   }
 }
 
-async function transfer(state: CallState, call: Conversation): Promise<void> {
+/**
+ * Cold transfer to the configured target. `withoutAgent`: no agent can keep the call, so
+ * none is asked to announce it (a hung one would hold the caller in silence for the
+ * control command's timeout) and any still in the room is taken out first.
+ */
+async function transfer(state: CallState, call: Conversation, opts: { withoutAgent?: boolean } = {}): Promise<void> {
   if (state.ended) return;
   if (!call.transfer) {
     // The agent already told the caller nobody is available; nothing to do.
@@ -211,7 +218,16 @@ async function transfer(state: CallState, call: Conversation): Promise<void> {
   }
   state.status = 'transferring';
   showStatus(state);
-  await sendToAgent(call, { command: 'transfer_notice', text: call.transfer.notice ?? lines.transferNotice }, 'tell the caller about the transfer');
+  if (opts.withoutAgent) {
+    state.retiring = true;
+    try {
+      state.supersede((await withSummary('agent', 'remove the agents before the transfer').retireAgents({ roomName: call.roomName })).removed);
+    } finally {
+      state.retiring = false;
+    }
+  } else {
+    await sendToAgent(call, { command: 'transfer_notice', text: call.transfer.notice ?? lines.transferNotice }, 'tell the caller about the transfer');
+  }
   try {
     await withSummary('telephony', 'cold transfer (SIP REFER)').transferCallee({
       roomName: call.roomName,
@@ -224,6 +240,7 @@ async function transfer(state: CallState, call: Conversation): Promise<void> {
     if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.TransferFailed)) throw err;
     log.warn('transfer failed; the conversation continues', { error: err.cause.message });
     state.status = 'in_progress';
+    if (opts.withoutAgent) return;
     await sendToAgent(call, { command: 'say', text: lines.transferFailed, allowInterruptions: true }, 'tell the caller the transfer failed');
   }
 }

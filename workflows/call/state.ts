@@ -108,6 +108,11 @@ export class CallState {
   offer(event: CallEventSignal, nowMs: number): void {
     this.version++;
     if (this.fences.some((f) => event.seq >= f.fromSeq && event.seq < (f.toSeq ?? f.fromSeq + replacementSeqBand))) return this.offerStray(event, nowMs);
+    if (event.seq < this.nextSeq && this.skipped.includes(event.seq) && event.seq < (this.fences.at(-1)?.fromSeq ?? 0)) {
+      // Skipped before an agent was superseded: its, like what it publishes now.
+      this.skipped = this.skipped.filter((seq) => seq !== event.seq);
+      return this.offerStray(event, nowMs);
+    }
     if (event.seq < this.nextSeq && lateKinds.has(event.type) && this.skipped.includes(event.seq) && this.lateEventsApplied()) {
       // An opt-out, a transfer request or the call's end must not be lost for arriving late.
       this.skipped = this.skipped.filter((seq) => seq !== event.seq);
@@ -125,9 +130,20 @@ export class CallState {
    * (`offerStray`); its joins, leaves and end of job change nothing. Its replacement's
    * events wait until `replacementStarts` says where they begin.
    */
-  agentSuperseded(identity: string | undefined): void {
+  agentSuperseded(identity: string | undefined, nowMs: number): void {
     if (identity !== undefined) this.supersede([identity]);
-    this.fences = [...this.fences.slice(-3), { fromSeq: this.seqHighWater, toSeq: undefined }];
+    // Only agents publish call events: whatever is not applied yet (held behind a gap, or
+    // still on its way) is the superseded agent's.
+    const fromSeq = this.nextSeq;
+    this.fences = [...this.fences.slice(-3), { fromSeq, toSeq: undefined }];
+    for (const seq of Object.keys(this.pending).map(Number)) {
+      const held = this.pending[seq];
+      if (held && seq >= fromSeq && seq < fromSeq + replacementSeqBand) {
+        delete this.pending[seq];
+        this.offerStray(held, nowMs);
+      }
+    }
+    this.applyReady(nowMs);
   }
 
   /** The replacement numbers its events from `toSeq` (past the band its dispatch left). */
