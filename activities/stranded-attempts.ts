@@ -1,6 +1,6 @@
 /**
  * Campaign attempts whose call workflow closed without settling: terminated by an operator,
- * failed, timed out or cancelled (or that has had no call workflow for an hour). A call settles its own attempt with the campaign as it
+ * failed, timed out or cancelled. A call settles its own attempt with the campaign as it
  * ends (`settleCampaignAttempt`); one that never ran to its end leaves its contact
  * `dialling` for good, and the campaign, counting that line busy and that contact open,
  * never finishes. This sweep (run by the `stranded-attempts` schedule) settles each such
@@ -23,20 +23,17 @@ const abnormalCloses = new Set(['TERMINATED', 'FAILED', 'TIMED_OUT', 'CANCELLED'
 export interface StrandedSweepReport {
   /** Attempts dialling for longer than the threshold, looked at. */
   checked: number;
-  /** Settled as failed: their call workflow had closed without settling, or never existed. */
+  /** Settled as failed: their call workflow had closed without settling. */
   settled: number;
   /** Their call workflow is still running: left alone. */
   running: number;
-  /** No call workflow by that ID yet: its start may still be retried, so left for now. */
+  /**
+   * No call workflow by that ID: left as they are, and logged. Its start may still be
+   * retried (a campaign retries a failed start for as long as it takes), and a settled
+   * attempt whose call then started would dial outside the campaign's lines.
+   */
   missing: number;
 }
-
-/**
- * How long an attempt may go without a call workflow before it is settled: a campaign
- * starts its calls seconds after claiming them and retries a failed start for minutes,
- * so after an hour none is coming (or Temporal has deleted a history long closed).
- */
-export const missingCallSettlesAfterMs = 60 * 60_000;
 
 export interface StrandedAttemptDeps {
   db: Db;
@@ -46,20 +43,24 @@ export interface StrandedAttemptDeps {
   log: Logger;
 }
 
-type StaleAttempt = { contactId: string; campaignId: string; callId: string | null; attempt: number; tenantId: string; updatedAt: Date };
+type StaleAttempt = { contactId: string; campaignId: string; callId: string | null; attempt: number; tenantId: string };
 
 export function createStrandedAttemptActivities(deps: StrandedAttemptDeps) {
-  /** Dialling contacts not touched for `olderThanMs`, oldest first, after `after`. */
+  /**
+   * Dialling contacts not touched for `olderThanMs`, by campaign and contact, after `after`.
+   * Paged by key alone: a claim gives its contacts one timestamp, so a cursor on it would
+   * return the same page again.
+   */
   const page = (olderThanMs: number, after: StaleAttempt | undefined, size: number): Promise<StaleAttempt[]> => {
     let q = deps.db
       .selectFrom('contacts')
       .innerJoin('campaigns', 'campaigns.id', 'contacts.campaign_id')
-      .select(['contacts.id as contactId', 'contacts.campaign_id as campaignId', 'contacts.call_id as callId', 'contacts.attempts as attempt', 'campaigns.tenant_id as tenantId', 'contacts.updated_at as updatedAt'])
+      .select(['contacts.id as contactId', 'contacts.campaign_id as campaignId', 'contacts.call_id as callId', 'contacts.attempts as attempt', 'campaigns.tenant_id as tenantId'])
       .where('contacts.state', '=', 'dialling')
       .where('contacts.call_id', 'is not', null)
       .where('contacts.updated_at', '<', sql<Date>`now() - ${`${olderThanMs} milliseconds`}::interval`);
-    if (after) q = q.where(sql<boolean>`(contacts.updated_at, contacts.campaign_id, contacts.id) > (${after.updatedAt}, ${after.campaignId}, ${after.contactId})`);
-    return q.orderBy('contacts.updated_at').orderBy('contacts.campaign_id').orderBy('contacts.id').limit(size).execute();
+    if (after) q = q.where(sql<boolean>`(contacts.campaign_id, contacts.id) > (${after.campaignId}, ${after.contactId})`);
+    return q.orderBy('contacts.campaign_id').orderBy('contacts.id').limit(size).execute();
   };
 
   /** How the attempt's call workflow closed, `running`, or `missing`. */
@@ -74,7 +75,7 @@ export function createStrandedAttemptActivities(deps: StrandedAttemptDeps) {
   };
 
   return {
-    /** Looks at up to `limit` attempts dialling for longer than `olderThanMs`, oldest first. */
+    /** Looks at up to `limit` attempts dialling for longer than `olderThanMs`. */
     async settleStrandedAttempts(input: { olderThanMs: number; limit: number }): Promise<StrandedSweepReport> {
       const report: StrandedSweepReport = { checked: 0, settled: 0, running: 0, missing: 0 };
       let after: StaleAttempt | undefined;
@@ -91,12 +92,12 @@ export function createStrandedAttemptActivities(deps: StrandedAttemptDeps) {
             report.running++;
             continue;
           }
-          const missingTooLong = call.status === 'MISSING' && Date.now() - attempt.updatedAt.getTime() > missingCallSettlesAfterMs;
-          if (call.status === 'MISSING' && !missingTooLong) {
+          if (call.status === 'MISSING') {
             report.missing++;
+            deps.log.warn({ campaignId: attempt.campaignId, callId }, 'a dialling contact has no call workflow; left as it is');
             continue;
           }
-          if (!missingTooLong && !abnormalCloses.has(call.status)) continue;
+          if (!abnormalCloses.has(call.status)) continue;
           await settle(attempt, callId, call.status, call.closedAt ?? new Date());
           report.settled++;
         }
