@@ -12,18 +12,19 @@ import { ApiProblem, problem } from './problem.js';
 export const idParam = z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or "-"');
 
 /**
- * Whether a contact ID is the contact's own phone number (with or without its country
- * code, dashes aside). Contact IDs name calls, so they reach workflow IDs, NATS subjects
- * and logs, where a number must never be; a CRM's numeric ID is fine, the number is not.
+ * Whether a contact ID carries the contact's own phone number, in any of the forms a CRM
+ * writes it (with or without the country code, a trunk `0` or an `00` prefix, dashes, or
+ * a prefix such as `cust-`). Contact IDs name calls, so they reach workflow IDs, NATS
+ * subjects and logs, where a number must never be; a CRM's numeric ID is fine.
  */
 export function idIsThePhoneNumber(id: string, phoneE164: string): boolean {
-  const digits = id.replaceAll('-', '');
-  const phone = parsePhoneNumberFromString(phoneE164);
-  return digits === phoneE164.slice(1) || (phone !== undefined && digits === phone.nationalNumber);
+  const digits = id.replace(/[^0-9]/g, '');
+  const national = parsePhoneNumberFromString(phoneE164)?.nationalNumber;
+  return national !== undefined && national.length >= 6 && digits.includes(national);
 }
 
 /** The problem reported for `idIsThePhoneNumber`. */
-export const idIsThePhoneNumberReason = 'is the contact’s own phone number; IDs name calls and appear in logs, so use one without personal data';
+export const idIsThePhoneNumberReason = 'contains the contact’s own phone number; IDs name calls and appear in logs, so use one without personal data';
 
 export const e164 = z
   .string()
