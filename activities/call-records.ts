@@ -55,6 +55,26 @@ export function domainEventId(callId: string, type: DomainEventType): string {
   return `${callId}:${type}`;
 }
 
+export interface CallAnswer {
+  callId: string;
+  seq: number;
+  field: string;
+  value: string;
+}
+
+/**
+ * What the agent captured for the campaign; the latest answer to a field wins. The event
+ * bridge writes it as the agent reports it (the value stays out of workflow history);
+ * the `recordAnswer` activity does for events signalled before that.
+ */
+export async function writeAnswer(db: Db, input: CallAnswer): Promise<void> {
+  await db
+    .insertInto('call_answers')
+    .values({ call_id: input.callId, field: input.field, value: input.value, seq: input.seq })
+    .onConflict((oc) => oc.columns(['call_id', 'field']).doUpdateSet({ value: input.value, seq: input.seq }).where('call_answers.seq', '<', input.seq))
+    .execute();
+}
+
 export function createCallRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
@@ -114,15 +134,9 @@ export function createCallRecordActivities(deps: { db: Db }) {
       if (update.disposition !== undefined) metrics.callsEnded.inc({ disposition: update.disposition });
     },
 
-    /** What the agent captured for the campaign; the latest answer to a field wins. */
-    async recordAnswer(input: { callId: string; seq: number; field: string; value: string }): Promise<void> {
-      await db
-        .insertInto('call_answers')
-        .values({ call_id: input.callId, field: input.field, value: input.value, seq: input.seq })
-        .onConflict((oc) =>
-          oc.columns(['call_id', 'field']).doUpdateSet({ value: input.value, seq: input.seq }).where('call_answers.seq', '<', input.seq),
-        )
-        .execute();
+    /** An answer signalled with its value (events from before the bridge wrote them). */
+    async recordAnswer(input: CallAnswer): Promise<void> {
+      await writeAnswer(db, input);
     },
 
     async recordCallback(input: { callId: string; seq: number; when: string }): Promise<void> {

@@ -28,6 +28,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
+import { writeAnswer } from '../activities/call-records.js';
 import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
 
 
@@ -42,7 +43,7 @@ export function toSignal(e: CallEvent): CallEventSignal {
     case 'agent.turn':
       return { ...base, type: e.type, chars: e.text.length, interrupted: e.interrupted };
     case 'tool.requested':
-      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: e.args };
+      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: e.name === 'record_answer' ? withoutAnswerValue(e.args) : e.args };
     case 'turn.metrics':
     case 'usage':
       return { ...base, type: e.type };
@@ -55,6 +56,12 @@ export function toSignal(e: CallEvent): CallEventSignal {
   }
 }
 
+/** What the caller answered stays in PostgreSQL (`persistEvent`), like their words; the field name is the workflow's. */
+function withoutAnswerValue(args: Record<string, unknown>): Record<string, unknown> {
+  const { value: _value, ...rest } = args;
+  return rest;
+}
+
 /** PostgreSQL's foreign-key violation: the call has no row (not started by a workflow). */
 const foreignKeyViolation = '23503';
 
@@ -62,6 +69,11 @@ const foreignKeyViolation = '23503';
 export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
   try {
     switch (e.type) {
+      case 'tool.requested':
+        if (e.name === 'record_answer' && typeof e.args.field === 'string' && e.args.field && typeof e.args.value === 'string') {
+          await writeAnswer(db, { callId: e.callId, seq: e.seq, field: e.args.field, value: e.args.value });
+        }
+        return;
       case 'user.turn':
       case 'agent.turn':
         await db

@@ -76,6 +76,7 @@ test('events published on JetStream reach the call workflow once each, and their
   // The real record activities, so the bridge has a call row to write turns against.
   const fake = fakeCallActivities({});
   const activities = { ...fake.activities, ...records };
+  let history = '';
   const result = await withWorker(activities, async (taskQueue) => {
     const handle = await client.workflow.start(outboundCallWorkflow, { workflowId: callId, taskQueue, args: [call] });
     await waitFor(async () => (await handle.query(callStatusQuery)).status === 'in_progress', 10_000, 'never answered');
@@ -88,9 +89,14 @@ test('events published on JetStream reach the call workflow once each, and their
     assert.equal(dup.duplicate, true);
     await publisher.publish({ type: 'turn.metrics', eouDelayMs: 310, sttMs: 120, llmTtftMs: 240, ttsTtfbMs: 90, voiceToVoiceMs: 780 });
     await publisher.publish({ type: 'agent.turn', text: 'Understood. Goodbye.', interrupted: false });
+    await publisher.publish({ type: 'tool.requested', toolCallId: 't7', name: 'record_answer', args: { field: 'best_time', value: 'Tuesday mornings after nine' } });
     await publisher.publish({ type: 'usage', sttAudioS: 4.2, ttsCharacters: 39, llmInputTokens: 120, llmOutputTokens: 12, llmModel: 'gpt-4.1' });
     await publisher.publish({ type: 'call.ended', reason: 'end_call' });
-    return handle.result();
+    const result = await handle.result();
+    // Every payload in the history (signals, activity inputs, markers) as the text it holds:
+    // the history's JSON form gives each payload's bytes as base64.
+    history = JSON.stringify(await handle.fetchHistory(), (key, v: unknown) => (key === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+    return result;
   });
   assert.equal(result.disposition, 'completed');
   assert.equal(result.endReason, 'end_call');
@@ -104,6 +110,11 @@ test('events published on JetStream reach the call workflow once each, and their
   ]);
   const metrics = await db.selectFrom('call_turn_metrics').selectAll().where('call_id', '=', callId).execute();
   assert.equal(metrics[0]?.voice_to_voice_ms, 780);
+  // What the caller answered is kept in PostgreSQL, like their words, and never in workflow history.
+  const answers = await db.selectFrom('call_answers').select(['field', 'value', 'seq']).where('call_id', '=', callId).execute();
+  assert.deepEqual(answers, [{ field: 'best_time', value: 'Tuesday mornings after nine', seq: 6 }]);
+  assert.ok(history.includes('best_time'), 'the workflow heard of the answer');
+  assert.ok(!history.includes('Tuesday mornings'), 'but not what it was');
   const usage = await db.selectFrom('call_usage').selectAll().where('call_id', '=', callId).execute();
   assert.equal(usage[0]?.tts_characters, 39);
   const row = await db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();

@@ -195,6 +195,8 @@ async function decide(decision: Decision, state: CallState, call: Conversation):
     case 'callback':
       return withSummary('records', 'record the callback request').recordCallback({ callId: call.callId, seq: decision.seq, when: decision.when });
     case 'answer':
+      // The bridge has written it: the caller's answer never enters this history.
+      if (decision.value === undefined) return;
       return withSummary('records', `record answer "${decision.field}"`).recordAnswer({
         callId: call.callId,
         seq: decision.seq,

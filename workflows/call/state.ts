@@ -12,7 +12,8 @@ export type Decision =
   | { kind: 'transfer'; seq: number; reason: string }
   | { kind: 'do_not_call'; seq: number }
   | { kind: 'callback'; seq: number; when: string }
-  | { kind: 'answer'; seq: number; field: string; value: string };
+  /** `value` only in events signalled before the bridge wrote answers itself. */
+  | { kind: 'answer'; seq: number; field: string; value?: string };
 
 export type EndedBy = 'agent' | 'caller' | 'room' | 'workflow';
 
@@ -302,7 +303,7 @@ export class CallState {
         this.decisions.push({ kind: 'callback', seq: e.seq, when: text('when') });
         return;
       case 'record_answer':
-        if (text('field')) this.decisions.push({ kind: 'answer', seq: e.seq, field: text('field'), value: text('value') });
+        if (text('field')) this.decisions.push({ kind: 'answer', seq: e.seq, field: text('field'), ...('value' in e.args ? { value: text('value') } : {}) });
         return;
       case 'end_call':
         // The agent closes the call itself; `call.ended` follows.
