@@ -75,6 +75,22 @@ export async function writeAnswer(db: Db, input: CallAnswer): Promise<void> {
     .execute();
 }
 
+export interface CallbackRequest {
+  callId: string;
+  seq: number;
+  /** As the caller put it ("tomorrow after five"). */
+  when: string;
+}
+
+/** A callback the caller asked for, once per event; written by the event bridge, like answers. */
+export async function writeCallback(db: Db, input: CallbackRequest): Promise<void> {
+  await db
+    .insertInto('call_callbacks')
+    .values({ call_id: input.callId, seq: input.seq, requested_when: input.when })
+    .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+    .execute();
+}
+
 export function createCallRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
@@ -139,12 +155,9 @@ export function createCallRecordActivities(deps: { db: Db }) {
       await writeAnswer(db, input);
     },
 
-    async recordCallback(input: { callId: string; seq: number; when: string }): Promise<void> {
-      await db
-        .insertInto('call_callbacks')
-        .values({ call_id: input.callId, seq: input.seq, requested_when: input.when })
-        .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
-        .execute();
+    /** A callback request signalled with its time (events from before the bridge wrote them). */
+    async recordCallback(input: CallbackRequest): Promise<void> {
+      await writeCallback(db, input);
     },
 
     async emitDomainEvent(event: DomainEventInput): Promise<{ id: string }> {

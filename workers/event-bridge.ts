@@ -28,7 +28,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
-import { writeAnswer } from '../activities/call-records.js';
+import { writeAnswer, writeCallback } from '../activities/call-records.js';
 import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
 
 
@@ -43,7 +43,7 @@ export function toSignal(e: CallEvent): CallEventSignal {
     case 'agent.turn':
       return { ...base, type: e.type, chars: e.text.length, interrupted: e.interrupted };
     case 'tool.requested':
-      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: e.name === 'record_answer' ? withoutAnswerValue(e.args) : e.args };
+      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: withoutCallersWords(e.name, e.args) };
     case 'turn.metrics':
     case 'usage':
       return { ...base, type: e.type };
@@ -56,10 +56,20 @@ export function toSignal(e: CallEvent): CallEventSignal {
   }
 }
 
-/** What the caller answered stays in PostgreSQL (`persistEvent`), like their words; the field name is the workflow's. */
-function withoutAnswerValue(args: Record<string, unknown>): Record<string, unknown> {
-  const { value: _value, ...rest } = args;
-  return rest;
+/**
+ * What the caller said stays in PostgreSQL (`persistEvent`), like their turns: an
+ * answer's value and a callback's time. The answer's field name is the workflow's.
+ */
+function withoutCallersWords(name: string, args: Record<string, unknown>): Record<string, unknown> {
+  if (name === 'record_answer') {
+    const { value: _value, ...rest } = args;
+    return rest;
+  }
+  if (name === 'schedule_callback') {
+    const { when: _when, ...rest } = args;
+    return rest;
+  }
+  return args;
 }
 
 /** PostgreSQL's foreign-key violation: the call has no row (not started by a workflow). */
@@ -73,6 +83,7 @@ export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
         if (e.name === 'record_answer' && typeof e.args.field === 'string' && e.args.field && typeof e.args.value === 'string') {
           await writeAnswer(db, { callId: e.callId, seq: e.seq, field: e.args.field, value: e.args.value });
         }
+        if (e.name === 'schedule_callback') await writeCallback(db, { callId: e.callId, seq: e.seq, when: typeof e.args.when === 'string' ? e.args.when : '' });
         return;
       case 'user.turn':
       case 'agent.turn':

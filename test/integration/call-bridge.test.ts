@@ -90,6 +90,7 @@ test('events published on JetStream reach the call workflow once each, and their
     await publisher.publish({ type: 'turn.metrics', eouDelayMs: 310, sttMs: 120, llmTtftMs: 240, ttsTtfbMs: 90, voiceToVoiceMs: 780 });
     await publisher.publish({ type: 'agent.turn', text: 'Understood. Goodbye.', interrupted: false });
     await publisher.publish({ type: 'tool.requested', toolCallId: 't7', name: 'record_answer', args: { field: 'best_time', value: 'Tuesday mornings after nine' } });
+    await publisher.publish({ type: 'tool.requested', toolCallId: 't8', name: 'schedule_callback', args: { when: 'Thursday after five on my work line' } });
     await publisher.publish({ type: 'usage', sttAudioS: 4.2, ttsCharacters: 39, llmInputTokens: 120, llmOutputTokens: 12, llmModel: 'gpt-4.1' });
     await publisher.publish({ type: 'call.ended', reason: 'end_call' });
     const result = await handle.result();
@@ -115,6 +116,9 @@ test('events published on JetStream reach the call workflow once each, and their
   assert.deepEqual(answers, [{ field: 'best_time', value: 'Tuesday mornings after nine', seq: 6 }]);
   assert.ok(history.includes('best_time'), 'the workflow heard of the answer');
   assert.ok(!history.includes('Tuesday mornings'), 'but not what it was');
+  const callbacks = await db.selectFrom('call_callbacks').select(['seq', 'requested_when']).where('call_id', '=', callId).execute();
+  assert.deepEqual(callbacks, [{ seq: 7, requested_when: 'Thursday after five on my work line' }]);
+  assert.ok(history.includes('schedule_callback') && !history.includes('Thursday after five'), 'nor when the caller wants to be called back');
   const usage = await db.selectFrom('call_usage').selectAll().where('call_id', '=', callId).execute();
   assert.equal(usage[0]?.tts_characters, 39);
   const row = await db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();

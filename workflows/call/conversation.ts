@@ -193,6 +193,8 @@ async function decide(decision: Decision, state: CallState, call: Conversation):
       });
       return;
     case 'callback':
+      // Written by the bridge; only events signalled with their time are recorded here.
+      if (decision.when === undefined) return;
       return withSummary('records', 'record the callback request').recordCallback({ callId: call.callId, seq: decision.seq, when: decision.when });
     case 'answer':
       // The bridge has written it: the caller's answer never enters this history.

@@ -11,7 +11,8 @@ import type { CallEventSignal, CallPhase, RoomEventSignal } from '../messages.js
 export type Decision =
   | { kind: 'transfer'; seq: number; reason: string }
   | { kind: 'do_not_call'; seq: number }
-  | { kind: 'callback'; seq: number; when: string }
+  /** `when` only in events signalled before the bridge wrote callbacks itself. */
+  | { kind: 'callback'; seq: number; when?: string }
   /** `value` only in events signalled before the bridge wrote answers itself. */
   | { kind: 'answer'; seq: number; field: string; value?: string };
 
@@ -300,7 +301,7 @@ export class CallState {
         this.voicemailAtMs ??= nowMs;
         return;
       case 'schedule_callback':
-        this.decisions.push({ kind: 'callback', seq: e.seq, when: text('when') });
+        this.decisions.push({ kind: 'callback', seq: e.seq, ...('when' in e.args ? { when: text('when') } : {}) });
         return;
       case 'record_answer':
         if (text('field')) this.decisions.push({ kind: 'answer', seq: e.seq, field: text('field'), ...('value' in e.args ? { value: text('value') } : {}) });
