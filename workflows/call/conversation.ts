@@ -155,13 +155,7 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   if (retire) {
     // One that stopped answering may yet come back: it must not talk over its replacement.
     state.agentSuperseded(lostIdentity, Date.now());
-    state.retiring = true;
-    try {
-      const { removed } = await withSummary('agent', 'remove the lost agent from the room').retireAgents({ roomName: call.roomName });
-      state.supersede(removed);
-    } finally {
-      state.retiring = false;
-    }
+    await retireAgents(state, call, 'remove the lost agent from the room');
   }
   const dispatched = await withSummary('agent', `resume with agent #${state.generation + 1}`).dispatchAgent({
     roomName: call.roomName,
@@ -173,6 +167,16 @@ async function replaceAgent(state: CallState, call: Conversation): Promise<void>
   if (retire) state.replacementStarts(dispatched.nextSeq, Date.now());
   // Give the new agent the whole silence allowance to join.
   state.lastTurnAtMs = Date.now();
+}
+
+/** Takes every agent out of the room; their leaving (seen meanwhile or later) sends no replacement. */
+async function retireAgents(state: CallState, call: Conversation, summary: string): Promise<void> {
+  state.retiring = true;
+  try {
+    state.supersede((await withSummary('agent', summary).retireAgents({ roomName: call.roomName })).removed);
+  } finally {
+    state.retiring = false;
+  }
 }
 
 async function decide(decision: Decision, state: CallState, call: Conversation): Promise<void> {
@@ -223,12 +227,7 @@ async function transfer(state: CallState, call: Conversation, opts: { withoutAge
   state.status = 'transferring';
   showStatus(state);
   if (opts.withoutAgent) {
-    state.retiring = true;
-    try {
-      state.supersede((await withSummary('agent', 'remove the agents before the transfer').retireAgents({ roomName: call.roomName })).removed);
-    } finally {
-      state.retiring = false;
-    }
+    await retireAgents(state, call, 'remove the agents before the transfer');
   } else {
     await sendToAgent(call, { command: 'transfer_notice', text: call.transfer.notice ?? lines.transferNotice }, 'tell the caller about the transfer');
   }

@@ -138,14 +138,7 @@ export class CallState {
     // still on its way) is the superseded agent's.
     const fromSeq = this.nextSeq;
     this.fences = [...this.fences.slice(-3), { fromSeq, toSeq: undefined }];
-    for (const seq of Object.keys(this.pending).map(Number)) {
-      const held = this.pending[seq];
-      if (held && seq >= fromSeq && seq < fromSeq + replacementSeqBand) {
-        delete this.pending[seq];
-        this.offerStray(held, nowMs);
-      }
-    }
-    this.applyReady(nowMs);
+    this.releaseHeld(fromSeq, fromSeq + replacementSeqBand, nowMs);
   }
 
   /** The replacement numbers its events from `toSeq` (past the band its dispatch left). */
@@ -153,9 +146,14 @@ export class CallState {
     const open = this.fences.at(-1);
     if (!open || open.toSeq !== undefined) return;
     open.toSeq = Math.max(toSeq ?? open.fromSeq + replacementSeqBand, open.fromSeq);
+    this.releaseHeld(open.fromSeq, open.toSeq, nowMs);
+  }
+
+  /** Held events with seqs in [fromSeq, toSeq) are a superseded agent's: strays, then the rest moves on. */
+  private releaseHeld(fromSeq: number, toSeq: number, nowMs: number): void {
     for (const seq of Object.keys(this.pending).map(Number)) {
       const held = this.pending[seq];
-      if (held && seq >= open.fromSeq && seq < open.toSeq) {
+      if (held && seq >= fromSeq && seq < toSeq) {
         delete this.pending[seq];
         this.offerStray(held, nowMs);
       }
@@ -231,7 +229,8 @@ export class CallState {
 
   /** A replacement was sent and its first seq is not known yet. */
   private get awaitingReplacement(): boolean {
-    return this.fences.at(-1)?.toSeq === undefined && this.fences.length > 0;
+    const last = this.fences.at(-1);
+    return last !== undefined && last.toSeq === undefined;
   }
 
   /**
