@@ -116,12 +116,36 @@ export async function handleSpeakRest(
   if (!res.destroyed) res.end();
 }
 
-interface FlushJob {
-  text: string;
-  sequenceId: number;
+interface Synthesised {
+  bytes: Buffer;
+  audioSeconds: number;
 }
 
-/** One TTS WebSocket. Flushes are synthesised in order; Clear drops everything pending. */
+/** Text whose synthesis has begun; `flushed` is the sequence id to confirm once it has played. */
+interface SpeakJob {
+  audio: Promise<Synthesised | undefined>;
+  flushed?: number;
+}
+
+/**
+ * Splits buffered text after its last complete sentence: sentence-ending punctuation
+ * followed by white space. "$4.99" and an unfinished "Would" stay buffered.
+ */
+export function completeSentences(text: string): { ready: string; rest: string } {
+  const ends = [...text.matchAll(/[.!?]+["')\]]*\s+/g)];
+  const last = ends.at(-1);
+  if (!last || last.index === undefined) return { ready: '', rest: text };
+  const cut = last.index + last[0].length;
+  return { ready: text.slice(0, cut), rest: text.slice(cut) };
+}
+
+/**
+ * One TTS WebSocket. Like Aura's streaming endpoint, it starts speaking each sentence as
+ * soon as the sentence is complete, without waiting for Flush; Flush speaks whatever is
+ * left and is confirmed with Flushed once its audio has been sent. Synthesis of a later
+ * sentence overlaps the playback of earlier ones, so a reply plays without gaps. Clear
+ * drops everything pending.
+ */
 export class SpeakSession {
   readonly #ws: WebSocket;
   readonly #params: SpeakParams;
@@ -129,7 +153,7 @@ export class SpeakSession {
   readonly #requestId: string;
   #buffer = '';
   #sequenceId = 0;
-  #queue: FlushJob[] = [];
+  #queue: SpeakJob[] = [];
   #running = false;
   #closing = false;
   #abort = new AbortController();
@@ -171,20 +195,24 @@ export class SpeakSession {
       return;
     }
     switch (msg.type) {
-      case 'Speak':
+      case 'Speak': {
         if (typeof msg.text !== 'string') {
           this.#warn('INVALID_SPEAK', 'Speak needs a text string');
-        } else if (this.#buffer.length + msg.text.length > MAX_SPEAK_CHARS) {
-          this.#warn('TEXT_LENGTH_EXCEEDED', `buffered text exceeds ${MAX_SPEAK_CHARS} characters; Speak ignored`);
-        } else {
-          this.#buffer += msg.text;
-          this.#ctx.count('speakCharacters', msg.text.length);
+          return;
         }
+        if (this.#buffer.length + msg.text.length > MAX_SPEAK_CHARS) {
+          this.#warn('TEXT_LENGTH_EXCEEDED', `buffered text exceeds ${MAX_SPEAK_CHARS} characters; Speak ignored`);
+          return;
+        }
+        this.#ctx.count('speakCharacters', msg.text.length);
+        const { ready, rest } = completeSentences(this.#buffer + msg.text);
+        this.#buffer = rest;
+        if (ready !== '') this.#enqueue(ready);
         return;
+      }
       case 'Flush':
-        this.#queue.push({ text: this.#buffer, sequenceId: this.#sequenceId++ });
+        this.#enqueue(this.#buffer, this.#sequenceId++);
         this.#buffer = '';
-        void this.#drain();
         return;
       case 'Clear':
         this.#buffer = '';
@@ -202,11 +230,25 @@ export class SpeakSession {
     }
   }
 
+  /** Starts synthesising `text` now (its first-byte latency runs from now) and queues its playback. */
+  #enqueue(text: string, flushed?: number): void {
+    let audio: Promise<Synthesised | undefined> = Promise.resolve(undefined);
+    if (text.trim() !== '') {
+      const extraMs = this.#slowFirstMs;
+      this.#slowFirstMs = 0;
+      audio = firstByte(synthesize(text, this.#params), this.#ctx.settings().ttsFirstByteMs + extraMs, this.#abort.signal);
+      // Awaited in turn by #drain; until then a failure must not count as unhandled.
+      audio.catch(() => undefined);
+    }
+    this.#queue.push({ audio, flushed });
+    void this.#drain();
+  }
+
   async #drain(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
     try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#run(job);
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#play(job);
     } catch (err) {
       this.#ctx.logger.error({ err, requestId: this.#requestId }, 'speech synthesis failed');
       this.#sendJson({ type: 'Error', err_code: 'SYNTHESIS_FAILED', description: 'speech synthesis failed' });
@@ -216,19 +258,16 @@ export class SpeakSession {
     }
   }
 
-  async #run(job: FlushJob): Promise<void> {
+  async #play(job: SpeakJob): Promise<void> {
     const signal = this.#abort.signal;
-    if (job.text.trim() !== '') {
-      const settings = this.#ctx.settings();
-      const extraMs = this.#slowFirstMs;
-      this.#slowFirstMs = 0;
-      const { bytes, audioSeconds } = await firstByte(synthesize(job.text, this.#params), settings.ttsFirstByteMs + extraMs, signal);
-      if (signal.aborted) return;
-      this.#ctx.count('speakAudioSeconds', audioSeconds);
-      await pace(bytes, this.#params, settings.ttsSpeedFactor, (chunk) => this.#sendBinary(chunk), signal);
+    const synthesised = await job.audio;
+    if (signal.aborted) return;
+    if (synthesised) {
+      this.#ctx.count('speakAudioSeconds', synthesised.audioSeconds);
+      await pace(synthesised.bytes, this.#params, this.#ctx.settings().ttsSpeedFactor, (chunk) => this.#sendBinary(chunk), signal);
       if (signal.aborted) return;
     }
-    this.#sendJson({ type: 'Flushed', sequence_id: job.sequenceId });
+    if (job.flushed !== undefined) this.#sendJson({ type: 'Flushed', sequence_id: job.flushed });
   }
 
   #warn(code: string, message: string): void {

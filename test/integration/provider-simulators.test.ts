@@ -231,6 +231,75 @@ test('TTS WebSocket: Flushed carries the sequence id, Clear answers Cleared', as
   await withTimeout(new Promise((resolve) => ws.on('close', resolve)), 5000, 'socket did not close');
 });
 
+test('TTS WebSocket: a complete sentence is spoken before Flush, a partial one waits for it', async () => {
+  const ws = new WebSocket(`${deepgramWs}/v1/speak?model=aura-2-andromeda-en&encoding=linear16&sample_rate=24000`, {
+    headers: { Authorization: `Token ${API_KEY}` },
+  });
+  let audioBytes = 0;
+  let lastAudioAtMs = 0;
+  const flushed: number[] = [];
+  ws.on('message', (data: Buffer, isBinary) => {
+    if (isBinary) {
+      audioBytes += data.length;
+      lastAudioAtMs = Date.now();
+    } else if ((JSON.parse(data.toString('utf8')) as { type: string }).type === 'Flushed') flushed.push(audioBytes);
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const until = (cond: () => boolean, what: string) =>
+    withTimeout(
+      new Promise<void>((resolve) => {
+        const check = () => (cond() ? resolve() : setTimeout(check, 10));
+        check();
+      }),
+      10_000,
+      what,
+    );
+
+  try {
+    ws.send(JSON.stringify({ type: 'Speak', text: 'It costs 4.99 a month' }));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.equal(audioBytes, 0, 'an unfinished sentence ("4.99" is not an end) waits for more text or Flush');
+
+    ws.send(JSON.stringify({ type: 'Speak', text: ', billed yearly. Would ' }));
+    // Spoken in full, with no Flush yet.
+    await until(() => audioBytes > 24000 && Date.now() - lastAudioAtMs > 300, 'the completed sentence was not spoken before Flush');
+    assert.equal(flushed.length, 0, 'no Flushed without a Flush');
+
+    const beforeFlush = audioBytes;
+    ws.send(JSON.stringify({ type: 'Speak', text: 'you like to hear more?' }));
+    ws.send(JSON.stringify({ type: 'Flush' }));
+    await until(() => flushed.length === 1, 'no Flushed');
+    assert.ok(flushed[0]! > beforeFlush + 24000, 'Flush spoke the rest before confirming');
+  } finally {
+    ws.close();
+  }
+});
+
+test('Deepgram TTS plugin: a two-sentence reply starts playing before the LLM has finished it', async () => {
+  const client = new deepgram.TTS({ baseUrl: deepgramHttp, apiKey: API_KEY, model: 'aura-2-andromeda-en' });
+  const stream = client.stream();
+  const started = Date.now();
+  // The first sentence and the second's first word now, the rest 1.5 s later, as a slow
+  // LLM would write them (the plugin's tokenizer releases a sentence once the next begins).
+  stream.pushText('Our plan costs forty nine dollars a month. Would');
+  const second = setTimeout(() => {
+    stream.pushText(' you like me to send you the details?');
+    stream.flush();
+    stream.endInput();
+  }, 1500);
+  let firstAudioMs: number | undefined;
+  let seconds = 0;
+  for await (const ev of stream) {
+    if (ev === tts.SynthesizeStream.END_OF_STREAM) break;
+    firstAudioMs ??= Date.now() - started;
+    seconds += ev.frame.samplesPerChannel / ev.frame.sampleRate;
+  }
+  clearTimeout(second);
+  stream.close();
+  assert.ok(firstAudioMs !== undefined && firstAudioMs < 1500, `first audio after ${firstAudioMs} ms, before the second sentence`);
+  assert.ok(seconds > 3, `both sentences spoken (${seconds.toFixed(2)} s)`);
+});
+
 function llmClient(): openai.LLM {
   return new openai.LLM({ baseURL: openaiBase, apiKey: API_KEY, model: 'gpt-4.1' });
 }
