@@ -91,6 +91,23 @@ export async function writeCallback(db: Db, input: CallbackRequest): Promise<voi
     .execute();
 }
 
+export interface AgentNote {
+  callId: string;
+  seq: number;
+  tool: 'transfer_to_human' | 'end_call';
+  /** The agent's reason, in its words. */
+  note: string;
+}
+
+/** The reason the agent gave for a transfer or an end of call, once per event; written by the event bridge. */
+export async function writeAgentNote(db: Db, input: AgentNote): Promise<void> {
+  await db
+    .insertInto('call_agent_notes')
+    .values({ call_id: input.callId, seq: input.seq, tool: input.tool, note: input.note })
+    .onConflict((oc) => oc.columns(['call_id', 'seq']).doNothing())
+    .execute();
+}
+
 export function createCallRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {

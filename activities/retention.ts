@@ -46,7 +46,7 @@ export function createRetentionActivities(deps: { db: Db }) {
           await trx.selectFrom('calls').select('id').where('tenant_id', '=', tenantId).where('purged_at', 'is', null).where('ended_at', '<', before).limit(batchSize).forUpdate().skipLocked().execute()
         ).map((c) => c.id);
         if (ids.length === 0) return 0;
-        for (const table of ['call_turns', 'call_analyses', 'call_answers', 'call_callbacks'] as const) await trx.deleteFrom(table).where('call_id', 'in', ids).execute();
+        for (const table of ['call_turns', 'call_analyses', 'call_answers', 'call_callbacks', 'call_agent_notes'] as const) await trx.deleteFrom(table).where('call_id', 'in', ids).execute();
         await scrubAnalysisEvents(trx, ids);
         await trx.updateTable('calls').set({ callee_e164: null, purged_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
         return ids.length;

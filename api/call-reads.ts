@@ -41,6 +41,8 @@ export interface CallDetail extends CallSummary {
   turnMetrics: TurnMetrics[];
   answers: Record<string, string>;
   callbacks: string[];
+  /** Why the agent transferred or ended the call, in its words, in the order given. */
+  agentNotes: Array<{ tool: string; note: string }>;
 }
 
 export interface TurnMetrics {
@@ -59,7 +61,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export async function getCall(db: Db, tenantId: string, callId: string, prices: PriceTable = defaultPrices): Promise<CallDetail | undefined> {
   const call = await db.selectFrom('calls').selectAll().where('tenant_id', '=', tenantId).where('id', '=', callId).executeTakeFirst();
   if (!call) return undefined;
-  const [turns, analysis, usageByModel, answers, callbacks, metrics] = await Promise.all([
+  const [turns, analysis, usageByModel, answers, callbacks, notes, metrics] = await Promise.all([
     db.selectFrom('call_turns').select(['seq', 'role', 'text', 'interrupted', 'occurred_at']).where('call_id', '=', callId).orderBy('seq').execute(),
     db.selectFrom('call_analyses').selectAll().where('call_id', '=', callId).executeTakeFirst(),
     db
@@ -71,6 +73,7 @@ export async function getCall(db: Db, tenantId: string, callId: string, prices: 
       .execute(),
     db.selectFrom('call_answers').select(['field', 'value']).where('call_id', '=', callId).execute(),
     db.selectFrom('call_callbacks').select('requested_when').where('call_id', '=', callId).orderBy('seq').execute(),
+    db.selectFrom('call_agent_notes').select(['tool', 'note']).where('call_id', '=', callId).orderBy('seq').execute(),
     db.selectFrom('call_turn_metrics').selectAll().where('call_id', '=', callId).orderBy('seq').execute(),
   ]);
   // Sums of integer columns arrive as strings (bigint); of real columns as numbers.
@@ -94,6 +97,7 @@ export async function getCall(db: Db, tenantId: string, callId: string, prices: 
     turnMetrics: metrics.map((m) => ({ seq: m.seq, at: m.occurred_at.toISOString(), eouDelayMs: m.eou_delay_ms, sttMs: m.stt_ms, llmTtftMs: m.llm_ttft_ms, ttsTtfbMs: m.tts_ttfb_ms, voiceToVoiceMs: m.voice_to_voice_ms })),
     answers: Object.fromEntries(answers.map((a) => [a.field, a.value])),
     callbacks: callbacks.map((c) => c.requested_when),
+    agentNotes: notes,
   };
 }
 

@@ -28,7 +28,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.js';
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
-import { writeAnswer, writeCallback } from '../activities/call-records.js';
+import { writeAgentNote, writeAnswer, writeCallback } from '../activities/call-records.js';
 import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
 
 
@@ -43,7 +43,7 @@ export function toSignal(e: CallEvent): CallEventSignal {
     case 'agent.turn':
       return { ...base, type: e.type, chars: e.text.length, interrupted: e.interrupted };
     case 'tool.requested':
-      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: withoutCallersWords(e.name, e.args) };
+      return { ...base, type: e.type, toolCallId: e.toolCallId, name: e.name, args: withoutFreeText(e.name, e.args) };
     case 'turn.metrics':
     case 'usage':
       return { ...base, type: e.type };
@@ -57,16 +57,22 @@ export function toSignal(e: CallEvent): CallEventSignal {
 }
 
 /**
- * What the caller said stays in PostgreSQL (`persistEvent`), like their turns: an
- * answer's value and a callback's time. The answer's field name is the workflow's.
+ * Free text stays in PostgreSQL (`persistEvent`), like the turns, and out of workflow
+ * history, which cannot be erased: an answer's value, a callback's time, and the reason
+ * the agent gave for a transfer or an end of call (its words often repeat the caller's).
+ * The answer's field name is the workflow's.
  */
-function withoutCallersWords(name: string, args: Record<string, unknown>): Record<string, unknown> {
+function withoutFreeText(name: string, args: Record<string, unknown>): Record<string, unknown> {
   if (name === 'record_answer') {
     const { value: _value, ...rest } = args;
     return rest;
   }
   if (name === 'schedule_callback') {
     const { when: _when, ...rest } = args;
+    return rest;
+  }
+  if (name === 'transfer_to_human' || name === 'end_call') {
+    const { reason: _reason, ...rest } = args;
     return rest;
   }
   return args;
@@ -80,6 +86,9 @@ export async function persistEvent(db: Db, e: CallEvent): Promise<void> {
   try {
     switch (e.type) {
       case 'tool.requested':
+        if ((e.name === 'transfer_to_human' || e.name === 'end_call') && typeof e.args.reason === 'string' && e.args.reason.trim()) {
+          await writeAgentNote(db, { callId: e.callId, seq: e.seq, tool: e.name, note: e.args.reason });
+        }
         if (e.name === 'record_answer' && typeof e.args.field === 'string' && e.args.field && typeof e.args.value === 'string') {
           await writeAnswer(db, { callId: e.callId, seq: e.seq, field: e.args.field, value: e.args.value });
         }

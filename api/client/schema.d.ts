@@ -1056,6 +1056,12 @@ export interface operations {
                             [key: string]: string;
                         };
                         callbacks: string[];
+                        /** @description Why the agent transferred or ended the call, in its own words, in the order given. */
+                        agentNotes: {
+                            /** @enum {string} */
+                            tool: "transfer_to_human" | "end_call";
+                            note: string;
+                        }[];
                     };
                 };
             };
@@ -5754,6 +5760,7 @@ export interface operations {
                             analyses: number;
                             answers: number;
                             callbacks: number;
+                            agentNotes: number;
                             contacts: number;
                         };
                     };

@@ -93,6 +93,9 @@ const callDetail = callSummary.extend({
     .meta({ description: 'Latency of each agent turn, in ms, from the media worker’s turn metrics.' }),
   answers: z.record(z.string(), z.string()),
   callbacks: z.array(z.string()),
+  agentNotes: z
+    .array(z.object({ tool: z.enum(['transfer_to_human', 'end_call']), note: z.string() }))
+    .meta({ description: 'Why the agent transferred or ended the call, in its own words, in the order given.' }),
 });
 
 async function readCall(tx: TenantTx, tenantId: string, id: string, prices: PriceTable) {

@@ -12,7 +12,7 @@ import { defineRoute } from '../route.js';
 import { e164 } from '../schemas.js';
 import { scrubAnalysisEvents } from '../../activities/retention.js';
 
-const counts = z.object({ calls: z.number().int(), turns: z.number().int(), analyses: z.number().int(), answers: z.number().int(), callbacks: z.number().int(), contacts: z.number().int() });
+const counts = z.object({ calls: z.number().int(), turns: z.number().int(), analyses: z.number().int(), answers: z.number().int(), callbacks: z.number().int(), agentNotes: z.number().int(), contacts: z.number().int() });
 
 /**
  * What an erasure record keeps of the number: enough for an operator holding the key to
@@ -40,12 +40,13 @@ export function erasureRoutes(deps: { erasureKey: string }) {
         const erased = await tenantDb(async (tx) => {
           const calls = (await tx.selectFrom('calls').select('id').where('callee_e164', '=', body.phone).execute()).map((c) => c.id);
           const n = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
-          const result = { calls: calls.length, turns: 0, analyses: 0, answers: 0, callbacks: 0, contacts: 0 };
+          const result = { calls: calls.length, turns: 0, analyses: 0, answers: 0, callbacks: 0, agentNotes: 0, contacts: 0 };
           if (calls.length > 0) {
             result.turns = n(await tx.deleteFrom('call_turns').where('call_id', 'in', calls).executeTakeFirst());
             result.analyses = n(await tx.deleteFrom('call_analyses').where('call_id', 'in', calls).executeTakeFirst());
             result.answers = n(await tx.deleteFrom('call_answers').where('call_id', 'in', calls).executeTakeFirst());
             result.callbacks = n(await tx.deleteFrom('call_callbacks').where('call_id', 'in', calls).executeTakeFirst());
+            result.agentNotes = n(await tx.deleteFrom('call_agent_notes').where('call_id', 'in', calls).executeTakeFirst());
             await tx.updateTable('calls').set({ callee_e164: null }).where('id', 'in', calls).execute();
             // The analysis also went out as an event (kept for webhooks and their retries).
             await scrubAnalysisEvents(tx, calls);

@@ -19,6 +19,7 @@ import * as m0011 from './migrations/0011_wake_sequence.js';
 import * as m0012 from './migrations/0012_erasure_scrubs_events.js';
 import * as m0013 from './migrations/0013_do_not_call_row_numbers.js';
 import * as m0014 from './migrations/0014_erasure_keyed_hash.js';
+import * as m0015 from './migrations/0015_call_agent_notes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -35,6 +36,7 @@ export const migrations: Record<string, Migration> = {
   '0012_erasure_scrubs_events': m0012,
   '0013_do_not_call_row_numbers': m0013,
   '0014_erasure_keyed_hash': m0014,
+  '0015_call_agent_notes': m0015,
 };
 
 export class MigrationError extends Error {

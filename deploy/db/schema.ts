@@ -104,6 +104,15 @@ export interface CallCallbacksTable {
   created_at: Generated<Date>;
 }
 
+/** Why the agent transferred or ended the call, in its words (migration 0015). */
+export interface CallAgentNotesTable {
+  call_id: string;
+  seq: number;
+  tool: string;
+  note: string;
+  created_at: Generated<Date>;
+}
+
 export interface DoNotCallTable {
   tenant_id: string;
   phone_e164: string;
@@ -306,6 +315,7 @@ export interface Database {
   call_analyses: CallAnalysesTable;
   call_answers: CallAnswersTable;
   call_callbacks: CallCallbacksTable;
+  call_agent_notes: CallAgentNotesTable;
   do_not_call: DoNotCallTable;
   domain_events: DomainEventsTable;
   campaigns: CampaignsTable;

@@ -336,7 +336,7 @@ describe('contract', () => {
       assert.equal(record.phone_hmac, erasureHash(config.api.erasureKey!, record.tenant_id, '+14155550101'));
       assert.ok(!JSON.stringify(record).includes(createHash('sha256').update(`${record.tenant_id}:+14155550101`).digest('hex')), 'no unkeyed hash of the number');
       assert.ok(!JSON.stringify(record).includes('4155550101'), 'nor the number');
-      assert.deepEqual(erased.counts, { calls: 1, turns: adaTurns, analyses: adaCall.analysis ? 1 : 0, answers: 0, callbacks: 0, contacts: 1 });
+      assert.deepEqual(erased.counts, { calls: 1, turns: adaTurns, analyses: adaCall.analysis ? 1 : 0, answers: 0, callbacks: 0, agentNotes: 0, contacts: 1 });
       assert.deepEqual(((await call('GET', `/v1/calls/${adaCallId}/transcript`, 200)).body as { turns: unknown[] }).turns, []);
       const erasedCall = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { turns: unknown[]; analysis: unknown };
       assert.deepEqual([erasedCall.turns, erasedCall.analysis], [[], null]);

@@ -17,7 +17,7 @@ import { createComplianceActivities } from '../../activities/compliance.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { createCallEventPublisher, ensureCallEventsStream } from '../../media/events/publisher.js';
 import { callEventsSubject } from '../../media/events/subjects.js';
-import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
+import { startEventBridge, toSignal, type EventBridge } from '../../workers/event-bridge.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
@@ -92,6 +92,7 @@ test('events published on JetStream reach the call workflow once each, and their
     await publisher.publish({ type: 'tool.requested', toolCallId: 't7', name: 'record_answer', args: { field: 'best_time', value: 'Tuesday mornings after nine' } });
     await publisher.publish({ type: 'tool.requested', toolCallId: 't8', name: 'schedule_callback', args: { when: 'Thursday after five on my work line' } });
     await publisher.publish({ type: 'usage', sttAudioS: 4.2, ttsCharacters: 39, llmInputTokens: 120, llmOutputTokens: 12, llmModel: 'gpt-4.1' });
+    await publisher.publish({ type: 'tool.requested', toolCallId: 't9', name: 'end_call', args: { reason: 'Caller is moving to Lisbon next week' } });
     await publisher.publish({ type: 'call.ended', reason: 'end_call' });
     const result = await handle.result();
     // Every payload in the history (signals, activity inputs, markers) as the text it holds:
@@ -119,6 +120,10 @@ test('events published on JetStream reach the call workflow once each, and their
   const callbacks = await db.selectFrom('call_callbacks').select(['seq', 'requested_when']).where('call_id', '=', callId).execute();
   assert.deepEqual(callbacks, [{ seq: 7, requested_when: 'Thursday after five on my work line' }]);
   assert.ok(history.includes('schedule_callback') && !history.includes('Thursday after five'), 'nor when the caller wants to be called back');
+  // The agent's reasons often repeat the caller's words: PostgreSQL too, not history.
+  const notes = await db.selectFrom('call_agent_notes').select(['seq', 'tool', 'note']).where('call_id', '=', callId).execute();
+  assert.deepEqual(notes, [{ seq: 9, tool: 'end_call', note: 'Caller is moving to Lisbon next week' }]);
+  assert.ok(history.includes('end_call') && !history.includes('Lisbon'), 'nor why the agent ended the call');
   const usage = await db.selectFrom('call_usage').selectAll().where('call_id', '=', callId).execute();
   assert.equal(usage[0]?.tts_characters, 39);
   const row = await db.selectFrom('calls').selectAll().where('id', '=', callId).executeTakeFirstOrThrow();
@@ -128,6 +133,11 @@ test('events published on JetStream reach the call workflow once each, and their
   const announced = await db.selectFrom('domain_events').select('type').where('call_id', '=', callId).orderBy('occurred_at').orderBy('created_at').execute();
   assert.deepEqual(announced.map((e) => e.type), ['call.started', 'call.answered', 'call.ended', 'call.analyzed'], 'each domain event written once, with its status change');
   assert.ok(bridges.every((b) => b.handled > 0) || bridges.some((b) => b.handled >= 8), 'the bridges handled the events');
+});
+
+test('a transfer reaches the workflow without the reason the agent gave', () => {
+  const signal = toSignal({ v: 1, callId: 'c-1', seq: 4, ts: new Date().toISOString(), type: 'tool.requested', toolCallId: 't1', name: 'transfer_to_human', args: { reason: 'wants to talk about his mortgage arrears' } });
+  assert.deepEqual(signal.type === 'tool.requested' && signal.args, {});
 });
 
 test('compliance: the do-not-call list blocks a number for its tenant only; adding twice is harmless', async () => {

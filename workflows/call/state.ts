@@ -9,7 +9,7 @@ import type { CallEventSignal, CallPhase, RoomEventSignal } from '../messages.js
 
 /** Something the workflow must act on with an activity, in the order it was asked. */
 export type Decision =
-  | { kind: 'transfer'; seq: number; reason: string }
+  | { kind: 'transfer'; seq: number }
   | { kind: 'do_not_call'; seq: number }
   /** `when` only in events signalled before the bridge wrote callbacks itself. */
   | { kind: 'callback'; seq: number; when?: string }
@@ -290,7 +290,7 @@ export class CallState {
     const text = (key: string) => (typeof e.args[key] === 'string' ? e.args[key] : '');
     switch (e.name) {
       case 'transfer_to_human':
-        this.decisions.push({ kind: 'transfer', seq: e.seq, reason: text('reason') });
+        this.decisions.push({ kind: 'transfer', seq: e.seq });
         return;
       case 'do_not_call':
         this.optedOut = true;
