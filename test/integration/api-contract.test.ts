@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
 import { planCall, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
+import { writeAgentNote } from '../../activities/call-records.js';
 import { startWebhookRelay } from '../../workers/webhook-relay.js';
 import { erasureHash } from '../../api/v1/erasures.js';
 import { callWorkflowId, campaignWorkflowId, roomNameFor } from '../../workflows/ids.js';
@@ -329,17 +330,22 @@ describe('contract', () => {
       assert.equal(audit.items.length, 5);
       await call('GET', `/v1/audit-log?limit=5&before=${audit.nextBefore}`, 200);
 
-      // Erasure of one campaign number: its transcript and analysis go, the call stays.
+      // An agent's note on the call, as the bridge writes one, is shown with the call.
+      await writeAgentNote(api.db, { callId: adaCallId, seq: 999, tool: 'transfer_to_human', note: 'Ada wants to discuss her late payment' });
+      const noted = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { agentNotes: unknown[] };
+      assert.deepEqual(noted.agentNotes, [{ tool: 'transfer_to_human', note: 'Ada wants to discuss her late payment' }]);
+
+      // Erasure of one campaign number: its transcript, analysis and notes go, the call stays.
       const erased = (await call('POST', '/v1/erasures', 201, { json: { phone: '+14155550101' } })).body as { id: string; counts: Record<string, number> };
       // The record names the number only by a hash keyed outside the database.
       const record = await api.db.selectFrom('erasures').selectAll().where('id', '=', erased.id).executeTakeFirstOrThrow();
       assert.equal(record.phone_hmac, erasureHash(config.api.erasureKey!, record.tenant_id, '+14155550101'));
       assert.ok(!JSON.stringify(record).includes(createHash('sha256').update(`${record.tenant_id}:+14155550101`).digest('hex')), 'no unkeyed hash of the number');
       assert.ok(!JSON.stringify(record).includes('4155550101'), 'nor the number');
-      assert.deepEqual(erased.counts, { calls: 1, turns: adaTurns, analyses: adaCall.analysis ? 1 : 0, answers: 0, callbacks: 0, agentNotes: 0, contacts: 1 });
+      assert.deepEqual(erased.counts, { calls: 1, turns: adaTurns, analyses: adaCall.analysis ? 1 : 0, answers: 0, callbacks: 0, agentNotes: 1, contacts: 1 });
       assert.deepEqual(((await call('GET', `/v1/calls/${adaCallId}/transcript`, 200)).body as { turns: unknown[] }).turns, []);
-      const erasedCall = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { turns: unknown[]; analysis: unknown };
-      assert.deepEqual([erasedCall.turns, erasedCall.analysis], [[], null]);
+      const erasedCall = (await call('GET', `/v1/calls/${adaCallId}`, 200)).body as { turns: unknown[]; analysis: unknown; agentNotes: unknown[] };
+      assert.deepEqual([erasedCall.turns, erasedCall.analysis, erasedCall.agentNotes], [[], null, []]);
       // Nor does the summary survive in the event webhooks are sent (and retried) from.
       const events = await api.db.selectFrom('domain_events').select('payload').where('call_id', '=', adaCallId).where('type', '=', 'call.analyzed').execute();
       for (const e of events) assert.equal((e.payload as { summary?: string }).summary, undefined);
