@@ -3,6 +3,7 @@
  * documents come back as the gateway's own error classes, so an activity can map them to
  * ApplicationFailure types (and know which are retryable) without parsing HTTP.
  */
+import { Agent, fetch, type Response } from 'undici';
 import {
   DialOutcomeUnknownError,
   GatewayDrainingError,
@@ -51,6 +52,15 @@ export interface SipGatewayClientOptions {
 /** Extra time on top of the ringing timeout for room join and signalling. */
 const DIAL_MARGIN_MS = 30_000;
 
+/**
+ * Dials and transfers each go out on a connection of their own. On a kept-alive one, a
+ * request can meet the gateway closing that idle connection: it fails as "other side
+ * closed", which cannot be told from a gateway that took the request and died, so the dial
+ * would count as an attempt of unknown outcome without having reached the gateway. A new
+ * connection costs one round trip, next to a phone call's seconds.
+ */
+const oneRequestPerConnection = new Agent({ pipelining: 0 });
+
 export class SipGatewayClient {
   private readonly baseUrl: string;
   private readonly requestTimeoutMs: number;
@@ -68,7 +78,7 @@ export class SipGatewayClient {
   async createSipParticipant(request: CreateSipParticipantRequest): Promise<CreateSipParticipantResponse> {
     const timeoutMs = request.waitUntilAnswered ? request.ringingTimeoutMs + DIAL_MARGIN_MS : this.requestTimeoutMs;
     try {
-      const body = await this.send('POST', '/v1/sip/participants', request, timeoutMs);
+      const body = await this.send('POST', '/v1/sip/participants', request, timeoutMs, oneRequestPerConnection);
       return createSipParticipantResponseSchema.parse(body);
     } catch (err) {
       if ((err instanceof GatewayUnreachableError && !nothingSent(err)) || err instanceof SipGatewayInternalError) throw new DialOutcomeUnknownError({ cause: err });
@@ -78,7 +88,7 @@ export class SipGatewayClient {
 
   /** Cold transfer; resolves once the far end confirmed it and the call was hung up. */
   async transferSipParticipant(request: TransferSipParticipantRequest): Promise<TransferSipParticipantResponse> {
-    const body = await this.send('POST', '/v1/sip/transfer', request, TRANSFER_TIMEOUT_MS + DIAL_MARGIN_MS);
+    const body = await this.send('POST', '/v1/sip/transfer', request, TRANSFER_TIMEOUT_MS + DIAL_MARGIN_MS, oneRequestPerConnection);
     return transferSipParticipantResponseSchema.parse(body);
   }
 
@@ -120,11 +130,12 @@ export class SipGatewayClient {
     }
   }
 
-  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, timeoutMs: number, dispatcher?: Agent): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
+        ...(dispatcher ? { dispatcher } : {}),
         ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
 import { SipGatewayClient } from '../../media/sip-gateway/client.js';
 import { DialOutcomeUnknownError, GatewayUnreachableError } from '../../media/sip-gateway/errors.js';
 import type { CreateSipParticipantRequest } from '../../media/sip-gateway/schemas.js';
+import { waitFor } from '../helpers/async.js';
 
 const request: CreateSipParticipantRequest = {
   trunk: { address: '127.0.0.1:5999', numbers: ['+15550100000'] },
@@ -44,6 +45,28 @@ test('a dial that answers with a gateway fault is of unknown outcome too', async
     const err = await new SipGatewayClient({ baseUrl: url }).createSipParticipant(request).catch((e: unknown) => e);
     assert.ok(err instanceof DialOutcomeUnknownError, String(err));
   } finally {
+    server.close();
+  }
+});
+
+test('each dial goes out on a connection of its own, which closes with its answer: never an idle kept-alive one', async () => {
+  const dialSockets: Socket[] = [];
+  const { server, url } = await serve((req, res) => {
+    dialSockets.push(req.socket);
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ participantIdentity: 'callee', roomName: 'call-room', sipCallId: 'SCL_1' })));
+  });
+  // The gateway would keep an idle connection open for a minute.
+  server.keepAliveTimeout = 60_000;
+  try {
+    const client = new SipGatewayClient({ baseUrl: url });
+    await client.createSipParticipant(request);
+    await client.createSipParticipant(request);
+    assert.equal(dialSockets.length, 2);
+    assert.notEqual(dialSockets[0], dialSockets[1], 'the second dial did not reuse the first one’s connection');
+    await waitFor(() => Promise.resolve(dialSockets.every((s) => s.destroyed)), 2_000, 'a dial’s connection stayed open after its answer');
+  } finally {
+    server.closeAllConnections();
     server.close();
   }
 });
