@@ -157,7 +157,7 @@ export class ListenSession {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#ctx.logger.info(
-      { requestId: this.#requestId, audioSeconds: Math.round(this.#engine.audioSeconds * 100) / 100, finals: this.#finals },
+      { requestId: this.#requestId, audioSeconds: Math.round(this.#engine.audioSeconds * 100) / 100, finals: this.#finals, ...(this.#engine.missed.length ? { missed: this.#engine.missed } : {}) },
       'listen stream closed',
     );
   }

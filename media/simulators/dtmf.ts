@@ -182,6 +182,17 @@ export class ToneCodeAssembler {
     return this.#digits !== null && nowMs - this.#lastPressMs <= this.interKeyTimeoutMs;
   }
 
+  /**
+   * The digits of a code whose `#` never came, once it has stalled past the inter-key
+   * timeout; null otherwise. Taking them ends the code.
+   */
+  takeStalled(nowMs: number): string | null {
+    if (this.#digits === null || this.#digits === '' || this.inProgress(nowMs)) return null;
+    const digits = this.#digits;
+    this.#digits = null;
+    return digits;
+  }
+
   /** Feeds one press at audio time `nowMs`; returns the completed code, if any. */
   press(key: DtmfKey, nowMs: number): string | null {
     if (this.#digits !== null && nowMs - this.#lastPressMs > this.interKeyTimeoutMs) this.#digits = null;

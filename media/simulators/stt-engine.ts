@@ -72,10 +72,24 @@ export type ListenEvent =
 
 interface Utterance {
   startSample: number;
+  /** Every key the detector heard in it, in order: what a miss is read from. */
+  keys: string;
   code: string | null;
   speechStartSample: number | null;
   speechEndSample: number;
   speechSamples: number;
+}
+
+/**
+ * Why a final came back empty, and the keys heard in its sound (tone keys, never words):
+ * `no_code` (no complete `*…#`), `unknown_code` (a code the phrasebook lacks),
+ * `no_speech` (a code and then no speech before the final: silence, or a Finalize mid-line).
+ */
+export interface MissedLine {
+  cause: 'no_code' | 'unknown_code' | 'no_speech';
+  keys: string;
+  fromFinalize: boolean;
+  audioS: number;
 }
 
 /** Speech after a code shorter than this is the tail of the last tone, not a word. */
@@ -106,6 +120,8 @@ export class ListenEngine {
   #pendingUtteranceEnd: number | null = null;
   #interimWords = 0;
   #lastInterimSample = 0;
+  /** The first few empty finals' causes, for the stream's closing log. */
+  readonly missed: MissedLine[] = [];
 
   constructor(opts: ListenOptions, tuning: Partial<EngineTuning> = {}, phrasebook: Phrasebook = defaultPhrasebook) {
     this.#opts = opts;
@@ -172,7 +188,7 @@ export class ListenEngine {
     if (sounding) {
       this.#silenceSamples = 0;
       if (!this.#utt) {
-        this.#utt = { startSample: start, code: null, speechStartSample: null, speechEndSample: start, speechSamples: 0 };
+        this.#utt = { startSample: start, keys: '', code: null, speechStartSample: null, speechEndSample: start, speechSamples: 0 };
         this.#pendingUtteranceEnd = null;
         this.#interimWords = 0;
         if (this.#opts.vadEvents) events.push({ type: 'SpeechStarted', timestampS: start / this.#opts.sampleRate });
@@ -188,11 +204,18 @@ export class ListenEngine {
     }
 
     if (pressed && this.#utt) {
+      this.#utt.keys += pressed;
       const code = this.#assembler.press(pressed, nowMs);
       if (code !== null) {
         // Sound before the code (a breath, the tail of a beep) is not the phrase.
         Object.assign(this.#utt, { code, speechStartSample: null, speechSamples: 0 });
       }
+    } else if (this.#utt && this.#utt.code === null) {
+      // A `#` lost on the way (a jitter buffer squeezing a starved stream can shorten a
+      // tone below what the detector needs): digits that stalled and name a phrase still
+      // say which line this is; anything else stays unreadable.
+      const stalled = this.#assembler.takeStalled(nowMs);
+      if (stalled !== null && this.#phrasebook.byCode(stalled)) Object.assign(this.#utt, { code: stalled, speechStartSample: null, speechSamples: 0 });
     }
 
     this.#maybeInterim(events);
@@ -261,6 +284,10 @@ export class ListenEngine {
         ? this.#timeWords(this.#tokens(phrase.text), utt.speechStartSample / rate, utt.speechEndSample / rate)
         : [];
     const transcript = words.length ? this.#formatTranscript(phrase!.text) : '';
+    if (!transcript && this.missed.length < 10) {
+      const cause = utt.code === null ? 'no_code' : !phrase ? 'unknown_code' : 'no_speech';
+      this.missed.push({ cause, keys: utt.keys, fromFinalize: flags.fromFinalize, audioS: Math.round((this.#samples / rate) * 100) / 100 });
+    }
     events.push(this.#results({ isFinal: true, ...flags, transcript, words }));
     if (words.length && this.#opts.utteranceEndMs !== null) this.#pendingUtteranceEnd = words[words.length - 1]!.end;
   }

@@ -75,6 +75,24 @@ test('a beep (not DTMF) is noise: empty final, no UtteranceEnd', () => {
   assert.equal(events.filter((e) => e.type === 'UtteranceEnd').length, 0);
 });
 
+test('a code whose # was lost still names its line; one missing a digit does not', async () => {
+  const phrase = defaultPhrasebook.byId('who_is_this');
+  const line = await renderUtterance(phrase, RATE);
+  const toneSamples = (RATE * 70) / 1000;
+  const slot = toneSamples + (RATE * 40) / 1000;
+  /** The line with its key at `index` (0 is the `*`) silenced. */
+  const without = (index: number) => {
+    const copy = line.slice();
+    copy.fill(0, index * slot, index * slot + toneSamples);
+    return copy;
+  };
+  const heard = (audio: Int16Array) => finals(run(new ListenEngine(base), join(silence(300), audio, silence(1500)))).map((f) => f.transcript);
+  assert.deepEqual(heard(without(4)), [phrase.text], 'the # silenced');
+  const engine = new ListenEngine(base);
+  finals(run(engine, join(silence(300), without(2), silence(1500))));
+  assert.deepEqual(engine.missed.map((m) => [m.cause, m.keys]), [['unknown_code', '*15#']], 'a digit silenced: no guess, and the miss says what was heard');
+});
+
 test('an unknown code yields an empty transcript', async () => {
   const audio = join(silence(200), renderToneCode('777', RATE), silence(150), (await renderUtterance(defaultPhrasebook.byId('hello'), RATE)).subarray(renderToneCode('101', RATE).length), silence(1500));
   assert.deepEqual(finals(run(new ListenEngine(base), audio)).map((f) => f.transcript), ['']);
