@@ -107,7 +107,7 @@ export type ClaimResult = {
 ) & {
   figures?: CampaignFigures;
   tally?: ContactTally;
-  /** With a plan: the first slot's time as claimed (its leases' dial time), later than planned if it was unowed and past. */
+  /** With a plan: the first slot's time as claimed (its leases' dial time), later than planned if it was unowed and not `unowedSlotLeadMs` ahead. */
   plannedFirstAtMs?: number;
 };
 
@@ -121,6 +121,16 @@ export interface Clocked {
 }
 
 const openStates = ['pending', 'retry_wait'] as const;
+
+/**
+ * How far past the claim unowed slots begin. Nobody waited for them (a campaign's first
+ * slots, a resumed one's, a redial falling due on its own), so the plan is free to leave
+ * room for what still has to happen before the first call runs: this claim's commit, the
+ * starts and the call's first workflow task. Planned at the claim's own time, those calls
+ * began 0.3–1.0 s after their slots on this 2-core machine (a 300-contact load-mode run,
+ * 2026-12-07: the first pass and the last redials held every lag above 250 ms).
+ */
+export const unowedSlotLeadMs = 1000;
 
 /** A campaign's contacts by state, and the final dispositions of those done. Takes a transaction too. */
 export async function contactTally(db: Db, campaignId: string): Promise<ContactTally> {
@@ -461,7 +471,7 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       }
     }
     // The trunk's pace, at the times these contacts will dial.
-    const firstAtMs = req.plan?.unowed ? Math.max(req.plan.firstAtMs, Date.now()) : req.plan?.firstAtMs;
+    const firstAtMs = req.plan?.unowed ? Math.max(req.plan.firstAtMs, Date.now() + unowedSlotLeadMs) : req.plan?.firstAtMs;
     const plannedAtMs = (i: number) => (req.plan ? firstAtMs! + i * req.plan.intervalMs : req.nowMs);
     const plannedFirst = req.plan ? { plannedFirstAtMs: firstAtMs! } : {};
     const planned = Array.from({ length: room }, (_, i) => plannedAtMs(i));

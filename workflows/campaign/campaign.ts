@@ -81,6 +81,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const { tenantId, campaignId, config } = input;
   validate(input);
   const s: CampaignCarry = input.carry ?? firstRunState(Date.now());
+  // A campaign's first slots and a resumed one's are planned from a "now" nobody waited
+  // on: unowed, so the claim plans them a little past itself (unowedSlotLeadMs) rather
+  // than in a past its calls start late for.
+  const freshSlotsUnowed = patched('fresh-slots-unowed');
+  if (!input.carry && freshSlotsUnowed) s.slotsUnowed = true;
   let wake = false;
   let statusToStore: CampaignStatus | undefined = s.statusUnstored;
   delete s.statusUnstored;
@@ -180,6 +185,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       s.status = statusToStore = 'running';
       // Moved up to the time the status is stored at, below: the clock may lag a long pause.
       s.nextSlotAtMs = nowMs();
+      if (freshSlotsUnowed) s.slotsUnowed = true;
       if (claimsBeforeTrustingDue) delete s.nextDueAtMs;
       wake = true;
       return { status: s.status };
