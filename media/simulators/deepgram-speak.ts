@@ -121,10 +121,27 @@ interface Synthesised {
   audioSeconds: number;
 }
 
-/** Text whose synthesis has begun; `flushed` is the sequence id to confirm once it has played. */
+/** Text waiting to be played; `flushed` is the sequence id to confirm once it has played. */
 interface SpeakJob {
-  audio: Promise<Synthesised | undefined>;
+  text: string;
   flushed?: number;
+  /** When the text was complete: its first-byte latency runs from then. */
+  completeAtMs: number;
+  /** Its synthesis, once begun (at most `SYNTHESES_AHEAD` queued jobs at a time). */
+  audio?: Promise<Synthesised | undefined>;
+}
+
+/** Queued sentences synthesised ahead of the one playing: enough for gapless speech, bounded. */
+const SYNTHESES_AHEAD = 2;
+
+/** `work`, or undefined as soon as `signal` aborts (the work itself runs on: its result may be shared). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
@@ -142,9 +159,10 @@ export function completeSentences(text: string): { ready: string; rest: string }
 /**
  * One TTS WebSocket. Like Aura's streaming endpoint, it starts speaking each sentence as
  * soon as the sentence is complete, without waiting for Flush; Flush speaks whatever is
- * left and is confirmed with Flushed once its audio has been sent. Synthesis of a later
- * sentence overlaps the playback of earlier ones, so a reply plays without gaps. Clear
- * drops everything pending.
+ * left and is confirmed with Flushed once its audio has been sent. The next two queued
+ * sentences are synthesised while one plays, so a reply plays without gaps. Clear drops
+ * everything pending and stops waiting on its synthesis at once. At most
+ * `MAX_SPEAK_CHARS` received and not yet spoken.
  */
 export class SpeakSession {
   readonly #ws: WebSocket;
@@ -152,6 +170,8 @@ export class SpeakSession {
   readonly #ctx: SpeakContext;
   readonly #requestId: string;
   #buffer = '';
+  /** Characters received and not yet played: the buffer and the queued jobs. */
+  #unspokenChars = 0;
   #sequenceId = 0;
   #queue: SpeakJob[] = [];
   #running = false;
@@ -200,10 +220,11 @@ export class SpeakSession {
           this.#warn('INVALID_SPEAK', 'Speak needs a text string');
           return;
         }
-        if (this.#buffer.length + msg.text.length > MAX_SPEAK_CHARS) {
-          this.#warn('TEXT_LENGTH_EXCEEDED', `buffered text exceeds ${MAX_SPEAK_CHARS} characters; Speak ignored`);
+        if (this.#unspokenChars + msg.text.length > MAX_SPEAK_CHARS) {
+          this.#warn('TEXT_LENGTH_EXCEEDED', `text not yet spoken exceeds ${MAX_SPEAK_CHARS} characters; Speak ignored`);
           return;
         }
+        this.#unspokenChars += msg.text.length;
         this.#ctx.count('speakCharacters', msg.text.length);
         const { ready, rest } = completeSentences(this.#buffer + msg.text);
         this.#buffer = rest;
@@ -216,6 +237,7 @@ export class SpeakSession {
         return;
       case 'Clear':
         this.#buffer = '';
+        this.#unspokenChars = 0;
         this.#queue = [];
         this.#abort.abort();
         this.#abort = new AbortController();
@@ -230,37 +252,60 @@ export class SpeakSession {
     }
   }
 
-  /** Starts synthesising `text` now (its first-byte latency runs from now) and queues its playback. */
+  /** Queues `text` for playback; its first-byte latency runs from now. */
   #enqueue(text: string, flushed?: number): void {
-    let audio: Promise<Synthesised | undefined> = Promise.resolve(undefined);
-    if (text.trim() !== '') {
+    this.#queue.push({ text, flushed, completeAtMs: Date.now() });
+    this.#synthesiseAhead();
+    void this.#drain();
+  }
+
+  /** Begins the synthesis of the first `SYNTHESES_AHEAD` queued jobs that have none yet. */
+  #synthesiseAhead(): void {
+    for (const job of this.#queue.slice(0, SYNTHESES_AHEAD)) {
+      if (job.audio) continue;
+      if (job.text.trim() === '') {
+        job.audio = Promise.resolve(undefined);
+        continue;
+      }
       const extraMs = this.#slowFirstMs;
       this.#slowFirstMs = 0;
-      audio = firstByte(synthesize(text, this.#params), this.#ctx.settings().ttsFirstByteMs + extraMs, this.#abort.signal);
+      const waitMs = this.#ctx.settings().ttsFirstByteMs + extraMs - (Date.now() - job.completeAtMs);
+      job.audio = firstByte(synthesize(job.text, this.#params), waitMs, this.#abort.signal);
       // Awaited in turn by #drain; until then a failure must not count as unhandled.
-      audio.catch(() => undefined);
+      job.audio.catch(() => undefined);
     }
-    this.#queue.push({ audio, flushed });
-    void this.#drain();
   }
 
   async #drain(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
     try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#play(job);
+      for (;;) {
+        // The head's synthesis has begun before it is taken, the next ones' while it plays.
+        this.#synthesiseAhead();
+        const job = this.#queue.shift();
+        if (!job) break;
+        this.#synthesiseAhead();
+        const signal = this.#abort.signal;
+        await this.#play(job, signal);
+        if (!signal.aborted) this.#unspokenChars = Math.max(0, this.#unspokenChars - job.text.length);
+      }
     } catch (err) {
       this.#ctx.logger.error({ err, requestId: this.#requestId }, 'speech synthesis failed');
       this.#sendJson({ type: 'Error', err_code: 'SYNTHESIS_FAILED', description: 'speech synthesis failed' });
+      // What was queued behind the failure is dropped, not played late on the next Speak.
+      this.#queue = [];
+      this.#buffer = '';
+      this.#unspokenChars = 0;
     } finally {
       this.#running = false;
       if (this.#closing && this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1000);
     }
   }
 
-  async #play(job: SpeakJob): Promise<void> {
-    const signal = this.#abort.signal;
-    const synthesised = await job.audio;
+  async #play(job: SpeakJob, signal: AbortSignal): Promise<void> {
+    // A Clear stops the wait at once: the next reply must not queue behind cleared speech.
+    const synthesised = await unlessAborted(job.audio!, signal);
     if (signal.aborted) return;
     if (synthesised) {
       this.#ctx.count('speakAudioSeconds', synthesised.audioSeconds);

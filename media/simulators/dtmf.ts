@@ -182,6 +182,11 @@ export class ToneCodeAssembler {
     return this.#digits !== null && nowMs - this.#lastPressMs <= this.interKeyTimeoutMs;
   }
 
+  /** Forgets a code in progress: a new utterance's keys are its own. */
+  reset(): void {
+    this.#digits = null;
+  }
+
   /**
    * The digits of a code whose `#` never came, once it has stalled past the inter-key
    * timeout; null otherwise. Taking them ends the code.

@@ -189,6 +189,8 @@ export class ListenEngine {
       this.#silenceSamples = 0;
       if (!this.#utt) {
         this.#utt = { startSample: start, keys: '', code: null, speechStartSample: null, speechEndSample: start, speechSamples: 0 };
+        // Digits left from the last utterance (a code that lost its `#` after another) are not this one's.
+        this.#assembler.reset();
         this.#pendingUtteranceEnd = null;
         this.#interimWords = 0;
         if (this.#opts.vadEvents) events.push({ type: 'SpeechStarted', timestampS: start / this.#opts.sampleRate });
