@@ -42,10 +42,11 @@ export interface ClaimRequest {
     firstAtMs: number;
     intervalMs: number;
     /**
-     * No slot is owed (the campaign's last claim found nothing more due): start the slots
-     * no earlier than the claim itself. The workflow's clock lags the wall clock after a
-     * signal woke it (workflows/campaign/clock.ts), so its plan may lie in the past; a call
-     * dialled at once against it would count that as lag, for slots no one waited for.
+     * No slot is owed (the campaign's first claim, its first after a resume, or the last
+     * claim found nothing more due): start the slots `unowedSlotLeadMs` past the claim
+     * itself. The workflow's clock lags the wall clock after a signal woke it
+     * (workflows/campaign/clock.ts), so its plan may lie in the past; a call dialled at
+     * once against it would count that as lag, for slots no one waited for.
      */
     unowed?: boolean;
   };

@@ -297,8 +297,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // The slots a claim left unused because nothing more was due had no one to dial: the
       // pace owes nothing for them. Without this a contact falling due later took one up to
       // the backlog old (pacer.ts), began at once and counted that age as lag, and several
-      // such contacts dialled in one burst.
-      // The claim starts them no earlier than itself: this clock lags after a signal.
+      // such contacts dialled in one burst. A campaign's first slots and a resumed one's are
+      // unowed too (`fresh-slots-unowed`). The claim starts unowed slots a lead past itself
+      // (unowedSlotLeadMs): this clock lags after a signal.
       const unowed = s.slotsUnowed === true && patched('unused-slots-not-owed');
       if (unowed) s.nextSlotAtMs = Math.max(s.nextSlotAtMs, now);
       const slots = aheadMs > 0 || patched('pacer-keeps-grid') ? dueSlots(s.nextSlotAtMs, now, config.callsPerSecond, aheadMs) : dueSlotsMovedToWake(s.nextSlotAtMs, now, config.callsPerSecond);

@@ -94,7 +94,11 @@ export interface CampaignCarry {
   dialling?: number;
   /** When the pacer's next slot opens, ms since the epoch. */
   nextSlotAtMs: number;
-  /** The last claim found nothing more due: the slots it left unused are owed to no one. */
+  /**
+   * The next slots are owed to no one: the last claim found nothing more due, or the
+   * campaign has just started or resumed (`fresh-slots-unowed`). The claim plans them
+   * from its own time.
+   */
   slotsUnowed?: boolean;
   /** Claims made so far, across runs: names the next claim. */
   claims: number;
