@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { pino } from 'pino';
 import { auditCampaign } from '../../bench/campaign/audit.js';
 import { defaultDistribution, type OutcomeDistribution } from '../../activities/telephony-simulator.js';
@@ -151,6 +151,7 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
   const campaignConfig = loadCampaignConfig({ callsPerSecond: 4, maxConcurrentCalls: 4 });
   const id = uniqueName('p');
   await seedCampaign(db, tenantId, id, campaignConfig, numberedContacts(80));
+  let events: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events'] = [];
   const w = await loadModeWorker();
   await w.worker.runUntil(async () => {
     const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
@@ -174,6 +175,7 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
     assert.deepEqual(await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'client asked to stop' }] }), { status: 'stopping' });
     const result = await handle.result();
     await saveHistoryIfRecording(handle, 'campaign-pause-resume-cancel');
+    events = (await handle.fetchHistory()).events ?? [];
     assert.equal(result.status, 'cancelled');
     assert.equal(result.stopReason, 'cancelled');
     assert.ok(result.contacts.cancelled > 0, 'queued contacts were cancelled');
@@ -190,6 +192,16 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
   assert.deepEqual(audit.problems, [], 'calls in flight at the cancel finished and were recorded; nothing dialled twice');
   const event = await db.selectFrom('domain_events').select('payload').where('id', '=', `${id}:campaign.completed`).executeTakeFirstOrThrow();
   assert.equal((event.payload as { note?: string }).note, 'client asked to stop', 'the reason is recorded');
+  // The first claim and the first after the resume plan slots nobody waited for: unowed,
+  // so the claim starts them a lead past itself rather than in a past they start late for.
+  const decoded = (p: { data?: Uint8Array | null } | undefined) => JSON.parse(Buffer.from(p?.data ?? []).toString('utf8')) as unknown;
+  const resumedAt = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === resumeCampaignUpdate.name);
+  const claims = events.flatMap((e, i) =>
+    e.activityTaskScheduledEventAttributes?.activityType?.name === 'claimDials' ? [{ i, plan: (decoded(e.activityTaskScheduledEventAttributes.input?.payloads?.[0]) as { plan?: { unowed?: boolean } }).plan }] : [],
+  );
+  assert.ok(resumedAt > 0 && claims.length > 2);
+  assert.equal(claims[0]!.plan?.unowed, true, 'the first claim’s slots are unowed');
+  assert.equal(claims.find((c) => c.i > resumedAt)?.plan?.unowed, true, 'so are the first after the resume');
 });
 
 test('a pause heard in the pass that continued as new is written by the next run, which dials nothing', async () => {
