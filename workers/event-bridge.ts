@@ -62,20 +62,18 @@ export function toSignal(e: CallEvent): CallEventSignal {
  * the agent gave for a transfer or an end of call (its words often repeat the caller's).
  * The answer's field name is the workflow's.
  */
+const freeTextArg: Partial<Record<string, string>> = {
+  record_answer: 'value',
+  schedule_callback: 'when',
+  transfer_to_human: 'reason',
+  end_call: 'reason',
+};
+
 function withoutFreeText(name: string, args: Record<string, unknown>): Record<string, unknown> {
-  if (name === 'record_answer') {
-    const { value: _value, ...rest } = args;
-    return rest;
-  }
-  if (name === 'schedule_callback') {
-    const { when: _when, ...rest } = args;
-    return rest;
-  }
-  if (name === 'transfer_to_human' || name === 'end_call') {
-    const { reason: _reason, ...rest } = args;
-    return rest;
-  }
-  return args;
+  const key = freeTextArg[name];
+  if (key === undefined) return args;
+  const { [key]: _text, ...rest } = args;
+  return rest;
 }
 
 /** PostgreSQL's foreign-key violation: the call has no row (not started by a workflow). */
