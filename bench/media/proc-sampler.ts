@@ -6,6 +6,12 @@
  * /proc/<pid>/status and Pss from /proc/<pid>/smaps_rollup (RSS counts shared library
  * pages once per process; PSS splits them, so it is the fairer per-call figure).
  *
+ * Memory is read every `memoryEveryMs`, not every sample: the kernel walks a process's
+ * page tables to answer smaps_rollup, and for a tree of job processes of 300–900 MB each
+ * that cost 29 ms of the benchmark's own CPU per sample, 6 % of a core on the cores it
+ * measures (a V8 profile of the benchmark process, 2026-12-07). Memory moves slowly;
+ * CPU is what needs the short interval.
+ *
  * Linux only; `pidusage` would need one call per pid and knows no trees, /proc is
  * simpler and exact.
  */
@@ -21,8 +27,9 @@ export interface TreeSample {
   cores: number | null;
   /** The same, per process of the tree (empty for the first sample). */
   coresByPid: Map<number, number>;
-  rssKiB: number;
-  pssKiB: number;
+  /** Null in samples between memory readings (`memoryEveryMs`). */
+  rssKiB: number | null;
+  pssKiB: number | null;
 }
 
 /** A process to sample, with or without its descendants. */
@@ -96,9 +103,14 @@ export class TreeSampler {
   readonly #roots: Map<string, TreeRoot>;
   readonly #previous = new Map<string, { atMs: number; ticks: Map<number, number> }>();
   #timer: NodeJS.Timeout | undefined;
+  #memoryReadAtMs = -Infinity;
 
   /** `roots`: a label for each tree and its root process. */
-  constructor(roots: Record<string, TreeRoot>, readonly intervalMs = 500) {
+  constructor(
+    roots: Record<string, TreeRoot>,
+    readonly intervalMs = 500,
+    readonly memoryEveryMs = 5_000,
+  ) {
     this.#roots = new Map(Object.entries(roots));
     for (const label of this.#roots.keys()) this.samples.set(label, []);
   }
@@ -116,6 +128,8 @@ export class TreeSampler {
   sample(): void {
     const atMs = Date.now();
     const all = allProcesses();
+    const readMemory = atMs - this.#memoryReadAtMs >= this.memoryEveryMs;
+    if (readMemory) this.#memoryReadAtMs = atMs;
     for (const [label, root] of this.#roots) {
       const tree = root.descendants ? treeOf(root.pid, all) : treeOf(root.pid, new Map([...all].filter(([pid]) => pid === root.pid)));
       const ticks = new Map([...tree].map(([pid, s]) => [pid, s.cpuTicks]));
@@ -134,11 +148,15 @@ export class TreeSampler {
         cores = delta * perTick;
       }
       this.#previous.set(label, { atMs, ticks });
-      let rssKiB = 0;
-      let pssKiB = 0;
-      for (const pid of tree.keys()) {
-        rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
-        pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
+      let rssKiB: number | null = null;
+      let pssKiB: number | null = null;
+      if (readMemory) {
+        rssKiB = 0;
+        pssKiB = 0;
+        for (const pid of tree.keys()) {
+          rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
+          pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
+        }
       }
       this.samples.get(label)!.push({ atMs, pids: tree.size, cores, coresByPid, rssKiB, pssKiB });
     }
