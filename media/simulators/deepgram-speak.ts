@@ -26,11 +26,28 @@ export const MAX_SPEAK_CHARS = 2000;
 /** Audio per outgoing chunk (ms); Deepgram's chunks are of this order. */
 const CHUNK_MS = 50;
 
-/** Synthesises text into wire bytes at the requested encoding and rate. */
-export async function synthesize(text: string, params: SpeakParams): Promise<{ bytes: Buffer; audioSeconds: number }> {
+/**
+ * Wire audio per espeak result, by rate and encoding. espeak's results are cached by text
+ * (espeak.ts), and an agent says the same sentences on every call; converting one to the
+ * wire rate again cost 30–50 ms of CPU per sentence per call, spent on the same cores as the
+ * agents under test. A provider's compute is not the pipeline's: what the simulator owes a
+ * benchmark is the injected first-byte latency (`firstByte`). Keyed weakly, so an entry
+ * goes with the espeak result it was made from.
+ */
+const wireAudio = new WeakMap<object, Map<string, Synthesised>>();
+
+/** Synthesises text into wire bytes at the requested encoding and rate. The bytes are shared: read them, never write. */
+export async function synthesize(text: string, params: SpeakParams): Promise<Synthesised> {
   const speech = await speak(text, { voice: voiceForModel(params.model) });
+  const key = `${params.sampleRate}|${params.encoding}`;
+  let byFormat = wireAudio.get(speech);
+  if (!byFormat) wireAudio.set(speech, (byFormat = new Map<string, Synthesised>()));
+  const cached = byFormat.get(key);
+  if (cached) return cached;
   const samples = resample(speech.samples, speech.sampleRate, params.sampleRate);
-  return { bytes: encodeSamples(samples, params.encoding), audioSeconds: samples.length / params.sampleRate };
+  const result = { bytes: encodeSamples(samples, params.encoding), audioSeconds: samples.length / params.sampleRate };
+  byFormat.set(key, result);
+  return result;
 }
 
 function chunkBytes(params: SpeakParams): number {

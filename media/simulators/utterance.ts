@@ -23,7 +23,31 @@ export interface UtteranceOptions extends SpeechOptions {
 /** RMS below which a 10 ms block counts as a pause (-50 dBFS). */
 const PAUSE_RMS = 32767 * 10 ** (-50 / 20);
 
-export async function renderUtterance(phrase: Phrase, sampleRate: number, opts: UtteranceOptions = {}): Promise<Int16Array> {
+/**
+ * Rendered utterances by phrase, rate and options. Resampling espeak's 22,050 Hz to the
+ * publishing rate took about 200 ms of CPU per line (a V8 profile of the media benchmark,
+ * 2026-12-07), paid again for every line of every simulated caller on the cores the agents
+ * under test share, while the audio is the same each time.
+ */
+const UTTERANCE_CACHE_ENTRIES = 64;
+const rendered = new Map<string, Promise<Int16Array>>();
+
+/**
+ * A phrase as the caller says it, at `sampleRate`. The samples are shared between callers
+ * saying the same line: read them, never write.
+ */
+export function renderUtterance(phrase: Phrase, sampleRate: number, opts: UtteranceOptions = {}): Promise<Int16Array> {
+  const key = JSON.stringify([phrase.code, phrase.text, sampleRate, opts]);
+  const hit = rendered.get(key);
+  if (hit) return hit;
+  const job = render(phrase, sampleRate, opts);
+  rendered.set(key, job);
+  job.catch(() => rendered.delete(key));
+  while (rendered.size > UTTERANCE_CACHE_ENTRIES) rendered.delete(rendered.keys().next().value!);
+  return job;
+}
+
+async function render(phrase: Phrase, sampleRate: number, opts: UtteranceOptions): Promise<Int16Array> {
   const speech = await speak(phrase.text, opts);
   const voiced = compressPauses(trimSilence(speech.samples, speech.sampleRate), speech.sampleRate, opts.maxPauseMs ?? 200);
   const speechAtRate = resample(voiced, speech.sampleRate, sampleRate);
