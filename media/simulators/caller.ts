@@ -104,7 +104,16 @@ export async function createCallerToken(opts: {
   return token.toJwt();
 }
 
-const FRAME_MS = 10;
+/**
+ * The caller hands rtc-node its voice, and takes the agent's, 50 ms at a time. Each frame
+ * costs an FFI request or event and its protobuf, whatever its length: at 10 ms those were
+ * most of a simulated caller's CPU (a V8 profile of the media benchmark, 2026-12-07), spent
+ * on the cores the agents under test share. The agent's audio is still judged in 10 ms
+ * windows (`ANALYSIS_MS`), each timed by where it sits in its frame, so what the caller
+ * reports does not change with the frame size.
+ */
+const FRAME_MS = 50;
+const ANALYSIS_MS = 10;
 /**
  * rtc-node buffers this much outgoing audio. When the buffer runs dry WebRTC sends
  * silence, so a stall of this process longer than the buffer cuts a gap into whatever the
@@ -114,7 +123,9 @@ const FRAME_MS = 10;
  */
 const SOURCE_QUEUE_MS = 500;
 /** Between lines only this much silence is buffered, so a new line goes out promptly. */
-const IDLE_BUFFER_MS = 60;
+const IDLE_BUFFER_MS = 50;
+/** How often an idle caller looks at rtc-node's queue: a timer, no FFI. */
+const IDLE_POLL_MS = 10;
 
 export class CallerSimulator {
   readonly room = new Room();
@@ -126,6 +137,8 @@ export class CallerSimulator {
   #outDone: Array<{ afterChunks: number; resolve: () => void }> = [];
   #chunksSent = 0;
   #chunksQueued = 0;
+  /** Samples in `#out`, not yet handed to rtc-node. */
+  #samplesWaiting = 0;
   #running = false;
   #pump: Promise<void> | undefined;
   /** One listener per agent track: a replacement agent publishes a track of its own. */
@@ -295,16 +308,20 @@ export class CallerSimulator {
 
   /** Audio not yet sent: frames waiting here plus what rtc-node holds. */
   #bufferedMs(): number {
-    return (this.#chunksQueued - this.#chunksSent) * FRAME_MS + (this.#source?.queuedDuration ?? 0);
+    return (this.#samplesWaiting / this.#opts.sampleRate) * 1000 + (this.#source?.queuedDuration ?? 0);
   }
 
-  /** Queues audio in 10 ms frames; resolves when the last frame has been captured. */
+  /** Queues audio in FRAME_MS frames; resolves when the last frame has been captured. */
   #play(samples: Int16Array): Promise<void> {
     const frame = (this.#opts.sampleRate * FRAME_MS) / 1000;
+    // The last frame is cut at the next 10 ms, not padded to a whole frame: padding would
+    // count as the line still going out and move its end (`SpokenLine.endMs`) later.
+    const tick = (this.#opts.sampleRate * ANALYSIS_MS) / 1000;
     for (let off = 0; off < samples.length; off += frame) {
-      const chunk = new Int16Array(frame);
-      chunk.set(samples.subarray(off, off + frame));
+      const chunk = new Int16Array(Math.min(frame, Math.ceil((samples.length - off) / tick) * tick));
+      chunk.set(samples.subarray(off, off + chunk.length));
       this.#out.push(chunk);
+      this.#samplesWaiting += chunk.length;
       this.#chunksQueued++;
     }
     const afterChunks = this.#chunksQueued;
@@ -321,11 +338,13 @@ export class CallerSimulator {
     while (this.#running) {
       const next = this.#out.shift();
       if (!next && this.#source!.queuedDuration > IDLE_BUFFER_MS) {
-        await sleep(FRAME_MS);
+        await sleep(IDLE_POLL_MS);
         continue;
       }
-      await this.#source!.captureFrame(new AudioFrame(next ?? silence, this.#opts.sampleRate, 1, frame));
+      const samples = next ?? silence;
+      await this.#source!.captureFrame(new AudioFrame(samples, this.#opts.sampleRate, 1, samples.length));
       if (next) {
+        this.#samplesWaiting -= next.length;
         this.#chunksSent++;
         this.#outDone = this.#outDone.filter((d) => {
           if (d.afterChunks > this.#chunksSent) return true;
@@ -339,42 +358,50 @@ export class CallerSimulator {
   }
 
   async #listen(track: RemoteTrack): Promise<void> {
-    const stream = new AudioStream(track, { sampleRate: this.#opts.listenSampleRate, numChannels: 1 });
-    let loudFrames = 0;
-    let quietMs = 0;
-    let sum = 0;
-    let frames = 0;
+    const stream = new AudioStream(track, { sampleRate: this.#opts.listenSampleRate, numChannels: 1, frameSizeMs: FRAME_MS });
+    const windowSamples = (this.#opts.listenSampleRate * ANALYSIS_MS) / 1000;
+    const detector = { loudWindows: 0, quietMs: 0, sum: 0, windows: 0 };
     for await (const frame of stream) {
       if (this.#opts.wavDumpPath) this.#heard.push(frame.data.slice());
-      const level = rms(frame.data);
+      // The frame's last sample arrived now; each window ends where it sits in the frame.
+      const arrivedAtMs = this.now();
       const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
-      const current = this.#segments[this.#segments.length - 1];
-      const open = current !== undefined && current.endMs === undefined;
-      if (level >= this.#opts.speechRms) {
-        quietMs = 0;
-        loudFrames++;
-        // Two loud frames in a row start a segment: a lone click is not speech.
-        if (!open && loudFrames >= 2) {
-          this.#segments.push({ startMs: this.now() - frameMs, peakRms: level, meanRms: level });
-          sum = level;
-          frames = 1;
-          this.#notify();
-        }
-      } else {
-        loudFrames = 0;
-        quietMs += frameMs;
-      }
-      if (open) {
-        sum += level;
-        frames++;
-        current.peakRms = Math.max(current.peakRms, Math.round(level));
-        current.meanRms = Math.round(sum / frames);
-        if (quietMs >= this.#opts.agentQuietMs) {
-          current.endMs = this.now() - quietMs;
-          this.#notify();
-        }
+      for (let off = 0; off < frame.data.length; off += windowSamples) {
+        const window = frame.data.subarray(off, Math.min(frame.data.length, off + windowSamples));
+        const windowEndMs = arrivedAtMs - frameMs + ((off + window.length) / frame.sampleRate) * 1000;
+        this.#hearWindow(detector, rms(window), (window.length / frame.sampleRate) * 1000, windowEndMs);
       }
       if (!this.#running && this.room.isConnected === false) break;
+    }
+  }
+
+  /** One 10 ms window of the agent's audio through the speech detector. */
+  #hearWindow(d: { loudWindows: number; quietMs: number; sum: number; windows: number }, level: number, windowMs: number, endMs: number): void {
+    const current = this.#segments[this.#segments.length - 1];
+    const open = current !== undefined && current.endMs === undefined;
+    if (level >= this.#opts.speechRms) {
+      d.quietMs = 0;
+      d.loudWindows++;
+      // Two loud windows in a row start a segment: a lone click is not speech.
+      if (!open && d.loudWindows >= 2) {
+        this.#segments.push({ startMs: endMs - windowMs, peakRms: level, meanRms: level });
+        d.sum = level;
+        d.windows = 1;
+        this.#notify();
+      }
+    } else {
+      d.loudWindows = 0;
+      d.quietMs += windowMs;
+    }
+    if (open) {
+      d.sum += level;
+      d.windows++;
+      current.peakRms = Math.max(current.peakRms, Math.round(level));
+      current.meanRms = Math.round(d.sum / d.windows);
+      if (d.quietMs >= this.#opts.agentQuietMs) {
+        current.endMs = endMs - d.quietMs;
+        this.#notify();
+      }
     }
   }
 }
