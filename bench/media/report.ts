@@ -182,7 +182,7 @@ ${rerun}
 - The simulators' own work counts as latency: the TTS simulator synthesises with espeak-ng before its first byte and the LLM simulator runs on the same cores, so the agent-reported TTS TTFB and LLM TTFT (Stages table) sit above the injected values, and that excess lands in the overhead.
 - Run-to-run noise at 1–2 calls was ±150 ms on this machine: compare ours and bare within one run, at 10 calls and more, not across runs.
 - The overhead's floor counts the endpointing min delay only. End of turn is decided by Silero VAD (\`turnDetection: 'vad'\`), which reports end of speech after its \`minSilenceDuration\` (${vadTiming.minSilenceDurationMs} ms, \`vadTiming\` in media/agent/session.ts), and the STT simulator sends its final after ${'≥'} 300 ms of silence (\`minEndpointingMs\`) + the finalisation delay; so a large share of the "overhead" is turn detection that configuration sets, not code. The EOU column above shows it.
-- The caller's line end is when its last frame was handed to rtc-node, whose source queue holds up to 100 ms; its speech detector needs two 10 ms frames above -40 dBFS. Both shift ours and bare alike.
+- The caller's line end is when its last frame was handed to rtc-node, whose source queue holds up to 100 ms; its speech detector needs two 10 ms windows above -40 dBFS. Both shift ours and bare alike.
 `;
 }
 

@@ -27,7 +27,8 @@ import {
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import type { Logger } from 'pino';
-import { createToneGenerator, rms } from '../audio.js';
+import { createToneGenerator } from '../audio.js';
+import { AgentSpeechDetector, ANALYSIS_WINDOW_MS, type AgentSpeechSegment } from './agent-speech-detector.js';
 import { personas, type PersonaName, type PersonaStep } from './personas.js';
 import { defaultPhrasebook, type PhraseId, type Phrasebook } from './phrasebook.js';
 import { renderUtterance, type UtteranceOptions } from './utterance.js';
@@ -55,13 +56,7 @@ export interface CallerOptions {
   logger?: Logger;
 }
 
-export interface AgentSpeechSegment {
-  startMs: number;
-  /** Undefined while the agent is still speaking. */
-  endMs?: number;
-  peakRms: number;
-  meanRms: number;
-}
+export type { AgentSpeechSegment };
 
 export interface SpokenLine {
   phraseId: string;
@@ -109,11 +104,10 @@ export async function createCallerToken(opts: {
  * costs an FFI request or event and its protobuf, whatever its length: at 10 ms those were
  * most of a simulated caller's CPU (a V8 profile of the media benchmark, 2026-12-07), spent
  * on the cores the agents under test share. The agent's audio is still judged in 10 ms
- * windows (`ANALYSIS_MS`), each timed by where it sits in its frame, so what the caller
- * reports does not change with the frame size.
+ * windows, each timed by where it sits in its frame (agent-speech-detector.ts), so what
+ * the caller reports does not change with the frame size.
  */
 const FRAME_MS = 50;
-const ANALYSIS_MS = 10;
 /**
  * rtc-node buffers this much outgoing audio. When the buffer runs dry WebRTC sends
  * silence, so a stall of this process longer than the buffer cuts a gap into whatever the
@@ -316,7 +310,7 @@ export class CallerSimulator {
     const frame = (this.#opts.sampleRate * FRAME_MS) / 1000;
     // The last frame is cut at the next 10 ms, not padded to a whole frame: padding would
     // count as the line still going out and move its end (`SpokenLine.endMs`) later.
-    const tick = (this.#opts.sampleRate * ANALYSIS_MS) / 1000;
+    const tick = (this.#opts.sampleRate * ANALYSIS_WINDOW_MS) / 1000;
     for (let off = 0; off < samples.length; off += frame) {
       const chunk = new Int16Array(Math.min(frame, Math.ceil((samples.length - off) / tick) * tick));
       chunk.set(samples.subarray(off, off + chunk.length));
@@ -359,49 +353,11 @@ export class CallerSimulator {
 
   async #listen(track: RemoteTrack): Promise<void> {
     const stream = new AudioStream(track, { sampleRate: this.#opts.listenSampleRate, numChannels: 1, frameSizeMs: FRAME_MS });
-    const windowSamples = (this.#opts.listenSampleRate * ANALYSIS_MS) / 1000;
-    const detector = { loudWindows: 0, quietMs: 0, sum: 0, windows: 0 };
+    const detector = new AgentSpeechDetector(this.#segments, this.#opts);
     for await (const frame of stream) {
       if (this.#opts.wavDumpPath) this.#heard.push(frame.data.slice());
-      // The frame's last sample arrived now; each window ends where it sits in the frame.
-      const arrivedAtMs = this.now();
-      const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
-      for (let off = 0; off < frame.data.length; off += windowSamples) {
-        const window = frame.data.subarray(off, Math.min(frame.data.length, off + windowSamples));
-        const windowEndMs = arrivedAtMs - frameMs + ((off + window.length) / frame.sampleRate) * 1000;
-        this.#hearWindow(detector, rms(window), (window.length / frame.sampleRate) * 1000, windowEndMs);
-      }
+      if (detector.hearFrame(frame.data, frame.sampleRate, this.now())) this.#notify();
       if (!this.#running && this.room.isConnected === false) break;
-    }
-  }
-
-  /** One 10 ms window of the agent's audio through the speech detector. */
-  #hearWindow(d: { loudWindows: number; quietMs: number; sum: number; windows: number }, level: number, windowMs: number, endMs: number): void {
-    const current = this.#segments[this.#segments.length - 1];
-    const open = current !== undefined && current.endMs === undefined;
-    if (level >= this.#opts.speechRms) {
-      d.quietMs = 0;
-      d.loudWindows++;
-      // Two loud windows in a row start a segment: a lone click is not speech.
-      if (!open && d.loudWindows >= 2) {
-        this.#segments.push({ startMs: endMs - windowMs, peakRms: level, meanRms: level });
-        d.sum = level;
-        d.windows = 1;
-        this.#notify();
-      }
-    } else {
-      d.loudWindows = 0;
-      d.quietMs += windowMs;
-    }
-    if (open) {
-      d.sum += level;
-      d.windows++;
-      current.peakRms = Math.max(current.peakRms, Math.round(level));
-      current.meanRms = Math.round(d.sum / d.windows);
-      if (d.quietMs >= this.#opts.agentQuietMs) {
-        current.endMs = endMs - d.quietMs;
-        this.#notify();
-      }
     }
   }
 }
