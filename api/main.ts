@@ -9,7 +9,8 @@ import { loadConfig } from '../deploy/config.js';
 import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
-import { startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
+import { temporalClientInterceptors } from '../deploy/telemetry/temporal-tracing.js';
+import { startTracing } from '../deploy/telemetry/tracing.js';
 import { createApiServer } from './server.js';
 
 const config = loadConfig();

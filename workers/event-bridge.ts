@@ -29,7 +29,8 @@ import { callCost, defaultPrices, type PriceTable } from '../activities/pricing.
 import { metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 import { writeAgentNote, writeAnswer, writeCallback } from '../activities/call-records.js';
-import { contextFromTraceparent, inSpan, startTracing, temporalClientInterceptors } from '../deploy/telemetry/tracing.js';
+import { temporalClientInterceptors } from '../deploy/telemetry/temporal-tracing.js';
+import { contextFromTraceparent, inSpan, startTracing } from '../deploy/telemetry/tracing.js';
 
 
 /** The workflow's view of an event: transcript text stays in PostgreSQL. */

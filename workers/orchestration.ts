@@ -16,6 +16,7 @@ import { loadConfig, type Config } from '../deploy/config.js';
 import { createDb } from '../deploy/db/schema.js';
 import { createLogger } from '../deploy/logger.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
+import { temporalWorkerTracing } from '../deploy/telemetry/temporal-tracing.js';
 import { startTracing, type Tracing } from '../deploy/telemetry/tracing.js';
 import { createAgentActivities } from '../activities/agent.js';
 import { createAnalysisActivities } from '../activities/analysis.js';
@@ -125,7 +126,7 @@ export async function createOrchestrationWorker(
         ? { workflowBundle: { codePath: config.temporal.workflowBundlePath } }
         : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
       activities,
-      ...opts.tracing?.workerOptions({ prebuiltBundle: config.temporal.workflowBundlePath !== undefined }),
+      ...(opts.tracing ? temporalWorkerTracing(opts.tracing, { prebuiltBundle: config.temporal.workflowBundlePath !== undefined }) : {}),
     });
     if (opts.deploymentDuties) {
       await ensureRetentionSchedule(client, worker.options.taskQueue);

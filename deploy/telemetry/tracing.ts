@@ -6,36 +6,33 @@
  * Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then no tracer provider and no propagator
  * are installed, the OpenTelemetry API stays its no-op self, Temporal gets no interceptors
  * and `currentTraceparent()` returns nothing, so tracing costs nothing when unused.
+ *
+ * Temporal's interceptors live in temporal-tracing.ts: the media job process, started once
+ * per call, does not load Temporal's packages (75 ms of CPU per process start).
  */
-import { createRequire } from 'node:module';
 import { SpanStatusCode, context, propagation, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryWorkflowClientInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
-import type { WorkerOptions } from '@temporalio/worker';
 import type { Config, ProcessRole } from '../config.js';
 
-export interface Tracing {
-  enabled: boolean;
-  /** Sends spans still batched. */
-  flush(): Promise<void>;
-  /** Flushes, then stops tracing; call before the process exits. */
-  shutdown(): Promise<void>;
-  /** Worker options that trace workflows and activities (empty when tracing is off). */
-  workerOptions(opts: { prebuiltBundle: boolean }): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
-}
+export type Tracing =
+  | { enabled: false; flush(): Promise<void>; shutdown(): Promise<void> }
+  | {
+      enabled: true;
+      /** Sends spans still batched. */
+      flush(): Promise<void>;
+      /** Flushes, then stops tracing; call before the process exits. */
+      shutdown(): Promise<void>;
+      /** Where spans from outside the provider (Temporal's workflow sandbox) are exported. */
+      exporter: { spans: SpanProcessor; resource: Resource };
+    };
 
-const off: Tracing = { enabled: false, flush: () => Promise.resolve(), shutdown: () => Promise.resolve(), workerOptions: () => ({}) };
+const off: Tracing = { enabled: false, flush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
 
 /** The tracer Kickcall's own spans come from. A proxy until (unless) a provider registers. */
 export const tracer = trace.getTracer('kickcall');
-
-/** Temporal client interceptors: the client's calls carry the active trace to workflows. */
-export function temporalClientInterceptors(tracing: Tracing) {
-  return tracing.enabled ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
-}
 
 export function startTracing(config: Config, role: ProcessRole | 'media-job'): Tracing {
   const endpoint = config.telemetry.otlpEndpoint;
@@ -45,19 +42,11 @@ export function startTracing(config: Config, role: ProcessRole | 'media-job'): T
   const batch = new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { scheduledDelayMillis: 500 });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [ownSpansOnly(batch)] });
   provider.register();
-  const require = createRequire(import.meta.url);
   return {
     enabled: true,
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
-    workerOptions: ({ prebuiltBundle }) => ({
-      interceptors: {
-        // A prebuilt bundle has its interceptors compiled in; it cannot gain them here.
-        ...(prebuiltBundle ? {} : { workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')] }),
-        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })],
-      },
-      sinks: { exporter: makeWorkflowExporter(fromWorkflowSpans(batch) as never, resource) },
-    }),
+    exporter: { spans: batch, resource },
   };
 }
 
@@ -75,29 +64,6 @@ function ownSpansOnly(next: SpanProcessor): SpanProcessor {
     },
     forceFlush: () => next.forceFlush(),
     shutdown: () => next.shutdown(),
-  };
-}
-
-/**
- * Temporal's workflow spans cross the sandbox boundary in the OpenTelemetry SDK 1.x shape
- * (`parentSpanId`, `instrumentationLibrary`); the exporter here is SDK 2.x (the version
- * @livekit/agents brings), which reads `parentSpanContext` and `instrumentationScope`.
- */
-function fromWorkflowSpans(next: SpanProcessor): SpanProcessor {
-  return {
-    onStart: () => undefined,
-    onEnd(span: ReadableSpan) {
-      const legacy = span as ReadableSpan & { parentSpanId?: string; instrumentationLibrary?: { name: string; version?: string } };
-      const ctx = span.spanContext();
-      next.onEnd({
-        ...span,
-        spanContext: () => ctx,
-        parentSpanContext: legacy.parentSpanId ? { traceId: ctx.traceId, spanId: legacy.parentSpanId, traceFlags: ctx.traceFlags, isRemote: false } : undefined,
-        instrumentationScope: span.instrumentationScope ?? legacy.instrumentationLibrary ?? { name: '@temporalio/interceptors-opentelemetry' },
-      });
-    },
-    forceFlush: () => next.forceFlush(),
-    shutdown: () => Promise.resolve(),
   };
 }
 
