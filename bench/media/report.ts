@@ -179,10 +179,10 @@ ${rerun}
 
 - One shared machine of ${r.machine.nproc} cores runs everything: LiveKit, the simulators (espeak-ng synthesis included), NATS, both workers and the simulated callers (their Opus, resampling and detectors: see \`loadGeneratorCoresMean\`). Run it when the machine is otherwise idle and treat differences of a few ms as noise.
 - The providers are simulators: real Deepgram and OpenAI add network and queueing that no figure here contains. The injected latencies are fixed, not distributions.
-- The simulators' own work counts as latency: the TTS simulator synthesises with espeak-ng before its first byte and the LLM simulator runs on the same cores, so the agent-reported TTS TTFB and LLM TTFT (Stages table) sit above the injected values, and that excess lands in the overhead.
+- The simulators' own work counts as latency: the TTS simulator synthesises a sentence with espeak-ng before its first byte the first time it is said (after that it costs only the injected first byte), and the LLM simulator runs on the same cores, so the agent-reported TTS TTFB and LLM TTFT (Stages table) sit above the injected values, and that excess lands in the overhead.
 - Run-to-run noise at 1–2 calls was ±150 ms on this machine: compare ours and bare within one run, at 10 calls and more, not across runs.
 - The overhead's floor counts the endpointing min delay only. End of turn is decided by Silero VAD (\`turnDetection: 'vad'\`), which reports end of speech after its \`minSilenceDuration\` (${vadTiming.minSilenceDurationMs} ms, \`vadTiming\` in media/agent/session.ts), and the STT simulator sends its final after ${'≥'} 300 ms of silence (\`minEndpointingMs\`) + the finalisation delay; so a large share of the "overhead" is turn detection that configuration sets, not code. The EOU column above shows it.
-- The caller's line end is when its last frame was handed to rtc-node, whose source queue holds up to 100 ms; its speech detector needs two 10 ms windows above -40 dBFS. Both shift ours and bare alike.
+- The caller's line end is when its last sample leaves rtc-node's source queue (the audio still queued is counted); it hears the agent in 50 ms frames, and its speech detector needs two 10 ms windows above -40 dBFS, each timed by its place in the frame. Both shift ours and bare alike.
 `;
 }
 
