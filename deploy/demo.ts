@@ -9,6 +9,7 @@
  * Shows a progress bar, then dispositions, costs and latencies, and where to look.
  */
 import { once } from 'node:events';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -19,6 +20,8 @@ import { createLogger } from './logger.js';
 import { createDb } from './db/schema.js';
 import { startSipp } from './sipp.js';
 import { stackUp } from './stack/stack.js';
+import { ensureCallEventsStream } from '../media/events/publisher.js';
+import { callEventsStream } from '../media/events/subjects.js';
 import { renderCalleeScript } from '../media/simulators/callee-audio.js';
 import { startEventBridge } from '../workers/event-bridge.js';
 import { createMediaServer, stopMediaServer } from '../workers/media.js';
@@ -80,7 +83,10 @@ const media = createMediaServer({ ...config, logLevel: 'error', media: { ...conf
 const registered = once(media.event, 'worker_registered');
 const mediaRunning = media.run();
 await registered;
-const bridge = await startEventBridge({ nc, temporal: client, db, log: createLogger('event-bridge', 'warn'), durableName: `demo-bridge-${run}` });
+// The demo's own consumer starts at new events: the stream may hold every call the stack
+// has carried (tests, benchmarks), which it has no business replaying.
+const bridgeDurable = `demo-bridge-${run}`;
+const bridge = await startEventBridge({ nc, temporal: client, db, log: createLogger('event-bridge', 'warn'), durableName: bridgeDurable, deliverPolicy: DeliverPolicy.New });
 const { worker, close } = await createOrchestrationWorker(config, { taskQueue, agentName });
 
 const campaignConfig: CampaignConfig = {
@@ -191,6 +197,7 @@ try {
   await sipp.stop();
   await close();
   await bridge.stop();
+  await (await ensureCallEventsStream(nc)).consumers.delete(callEventsStream, bridgeDurable).catch(() => undefined);
   await stopMediaServer(media, 5_000);
   await mediaRunning;
   await nc.drain();
