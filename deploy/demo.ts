@@ -84,9 +84,10 @@ const registered = once(media.event, 'worker_registered');
 const mediaRunning = media.run();
 await registered;
 // The demo's own consumer starts at new events: the stream may hold every call the stack
-// has carried (tests, benchmarks), which it has no business replaying.
+// has carried (tests, benchmarks), which it has no business replaying. It is deleted at the
+// end, or by NATS 5 minutes after a demo that died stopped pulling.
 const bridgeDurable = `demo-bridge-${run}`;
-const bridge = await startEventBridge({ nc, temporal: client, db, log: createLogger('event-bridge', 'warn'), durableName: bridgeDurable, deliverPolicy: DeliverPolicy.New });
+const bridge = await startEventBridge({ nc, temporal: client, db, log: createLogger('event-bridge', 'warn'), durableName: bridgeDurable, deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: 5 * 60_000 });
 const { worker, close } = await createOrchestrationWorker(config, { taskQueue, agentName });
 
 const campaignConfig: CampaignConfig = {

@@ -183,6 +183,12 @@ export interface EventBridgeDeps {
   deliverPolicy?: DeliverPolicy;
   /** A new durable consumer starts at this stream sequence instead (a backfill, a benchmark's backlog). */
   startSequence?: number;
+  /**
+   * For a bridge of a test or the demo: NATS removes its durable consumer once nothing has
+   * pulled from it for this long, so their consumers do not pile up on a developer's
+   * stream. Unset for the deployed bridge, whose consumer must outlive any outage.
+   */
+  removeWhenIdleMs?: number;
   /** Prices for the cost counters. Default the price table's defaults. */
   prices?: PriceTable;
   /**
@@ -231,6 +237,7 @@ export async function startEventBridge(deps: EventBridgeDeps): Promise<EventBrid
       filter_subjects: callEventsSubjects,
       ack_wait: nanos(ackWaitMs),
       max_deliver: -1,
+      ...(deps.removeWhenIdleMs !== undefined ? { inactive_threshold: nanos(deps.removeWhenIdleMs) } : {}),
     });
   }
   const agentWatch =

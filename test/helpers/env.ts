@@ -8,6 +8,12 @@ import { loadConfig, type Config } from '../../deploy/config.js';
 
 export const config: Config = loadConfig();
 
+/**
+ * A test's event bridge consumer is removed by NATS this long after the test stops pulling
+ * (`removeWhenIdleMs`): every run names its own, and the local stack's stream outlives runs.
+ */
+export const testBridgeIdleMs = 5 * 60_000;
+
 /** A name unique to this run, e.g. `uniqueName('room')` → `room-3f9a1c0b`. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -23,7 +23,7 @@ import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { callStatusQuery } from '../../workflows/messages.js';
 import { waitFor } from '../helpers/async.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { fakeCallActivities } from '../helpers/fake-call-activities.js';
 import { temporalClient, withWorker } from '../helpers/temporal.js';
 
@@ -43,7 +43,7 @@ before(async () => {
   // Two instances on one durable consumer, as a deployment would run them.
   const log = pino({ level: 'silent' });
   for (let i = 0; i < 2; i++) {
-    bridges.push(await startEventBridge({ nc, temporal: client, db, log, durableName, deliverPolicy: DeliverPolicy.New }));
+    bridges.push(await startEventBridge({ nc, temporal: client, db, log, durableName, deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs }));
   }
 });
 

@@ -26,7 +26,7 @@ import type { OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
 import { waitFor } from '../helpers/async.js';
 import { freePortForChild, startTestMediaServer } from '../helpers/media-server.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { startProcess } from '../helpers/processes.js';
 import { mediaWorkerEntries } from '../../deploy/build.js';
@@ -45,7 +45,7 @@ before(async () => {
   await ensureCallEventsStream(nc);
   db = createDb(config.postgres.url, { maxConnections: 4 });
   ({ client, close: closeTemporal } = await temporalClient());
-  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('chaos-bridge'), deliverPolicy: DeliverPolicy.New });
+  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('chaos-bridge'), deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs });
 });
 
 after(async () => {

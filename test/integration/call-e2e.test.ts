@@ -21,7 +21,7 @@ import { createOrchestrationWorker } from '../../workers/orchestration.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { CallResult, OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId } from '../../workflows/ids.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { startTestMediaServer, type TestMediaServer } from '../helpers/media-server.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
@@ -46,7 +46,7 @@ before(async () => {
   db = createDb(config.postgres.url, { maxConnections: 4 });
   ({ client, close: closeTemporal } = await temporalClient());
   media = await startTestMediaServer(agentName, { idleProcesses: 0 });
-  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('e2e-bridge'), deliverPolicy: DeliverPolicy.New });
+  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('e2e-bridge'), deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs });
   ({ worker, close: closeWorker } = await createOrchestrationWorker(config, { taskQueue, agentName }));
   workerRunning = worker.run();
 });

@@ -22,7 +22,7 @@ import { campaignStatsQuery, cancelCampaignUpdate, pauseCampaignUpdate, resumeCa
 import type { CampaignCarry, CampaignConfig } from '../../workflows/campaign/types.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { loadCampaignConfig, loadModeWorker, numberedContacts, peakConcurrentCalls, seedCampaign, seedTrunk } from '../helpers/campaigns.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { saveHistoryIfRecording } from '../helpers/histories.js';
 import { temporalClient } from '../helpers/temporal.js';
 
@@ -35,7 +35,7 @@ before(async () => {
   nc = await connect({ servers: config.nats.url });
   db = createDb(config.postgres.url, { maxConnections: 4 });
   ({ client, close: closeClient } = await temporalClient());
-  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('campaign-bridge'), deliverPolicy: DeliverPolicy.New });
+  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('campaign-bridge'), deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs });
 });
 after(async () => {
   await bridge.stop();

@@ -16,7 +16,7 @@ import { createOrchestrationWorker } from '../../workers/orchestration.js';
 import { outboundCallWorkflow } from '../../workflows/call/outbound.js';
 import type { Disposition, OutboundCallInput } from '../../workflows/call/types.js';
 import { callWorkflowId, roomNameFor } from '../../workflows/ids.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { temporalClient } from '../helpers/temporal.js';
 
 let nc: NatsConnection;
@@ -28,7 +28,7 @@ before(async () => {
   nc = await connect({ servers: config.nats.url });
   db = createDb(config.postgres.url, { maxConnections: 4 });
   ({ client, close } = await temporalClient());
-  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('load-bridge'), deliverPolicy: DeliverPolicy.New });
+  bridge = await startEventBridge({ nc, temporal: client, db, log: pino({ level: 'silent' }), durableName: uniqueName('load-bridge'), deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs });
 });
 after(async () => {
   await bridge.stop();

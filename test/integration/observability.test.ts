@@ -26,7 +26,7 @@ import { startTracing, type Tracing } from '../../deploy/telemetry/tracing.js';
 import { renderCalleeScript } from '../../media/simulators/callee-audio.js';
 import { startEventBridge, type EventBridge } from '../../workers/event-bridge.js';
 import { pollFor } from '../helpers/async.js';
-import { config, uniqueName } from '../helpers/env.js';
+import { config, uniqueName, testBridgeIdleMs } from '../helpers/env.js';
 import { freeListenPorts } from '../helpers/ports.js';
 import { startProcess, type RunningProcess } from '../helpers/processes.js';
 
@@ -113,7 +113,7 @@ before(async () => {
   db = createDb(config.postgres.url, { maxConnections: 4 });
   connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors(tracing) });
-  bridge = await startEventBridge({ nc, temporal, db, log: pino({ level: 'silent' }), durableName: uniqueName('observed-bridge'), deliverPolicy: DeliverPolicy.New });
+  bridge = await startEventBridge({ nc, temporal, db, log: pino({ level: 'silent' }), durableName: uniqueName('observed-bridge'), deliverPolicy: DeliverPolicy.New, removeWhenIdleMs: testBridgeIdleMs });
 
   processes.push(
     ...(await Promise.all([
