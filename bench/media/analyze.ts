@@ -125,8 +125,8 @@ const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null);
 const max = (xs: number[]) => (xs.length ? Math.max(...xs) : null);
 const cores = (ss: TreeSample[]) => ss.flatMap((s) => (s.cores === null ? [] : [s.cores]));
-/** The samples that read memory (`TreeSampler`'s `memoryEveryMs`). */
-const memory = (ss: TreeSample[], key: 'rssKiB' | 'pssKiB') => ss.flatMap((s) => (s[key] === null ? [] : [s[key]]));
+/** Pss of the samples that read it (`TreeSampler`'s `pssEveryMs`). */
+const pss = (ss: TreeSample[]) => ss.flatMap((s) => (s.pssKiB === null ? [] : [s.pssKiB]));
 
 export function resourceFigures(opts: {
   calls: readonly CallResult[];
@@ -149,11 +149,11 @@ export function resourceFigures(opts: {
   const whole = opts.worker(levelFrom, levelTo);
   const n = calls.length;
   const baseCores = mean(cores(opts.baseline));
-  const baseRss = mean(memory(opts.baseline, 'rssKiB'));
-  const baseP = mean(memory(opts.baseline, 'pssKiB'));
+  const baseRss = mean(opts.baseline.map((s) => s.rssKiB));
+  const baseP = mean(pss(opts.baseline));
   const coresMean = mean(cores(inWindow));
-  const rssPeak = max(memory(whole, 'rssKiB'));
-  const pssPeak = max(memory(whole, 'pssKiB'));
+  const rssPeak = max(whole.map((s) => s.rssKiB));
+  const pssPeak = max(pss(whole));
   const gen = mean(cores(opts.loadGenerator(from, to)));
   const inCall = mean(
     inWindow.filter((s) => s.cores !== null).map((s) => [...s.coresByPid].reduce((sum, [pid, c]) => sum + (opts.pidsAtStart.has(pid) ? c : 0), 0)),

@@ -6,11 +6,12 @@
  * /proc/<pid>/status and Pss from /proc/<pid>/smaps_rollup (RSS counts shared library
  * pages once per process; PSS splits them, so it is the fairer per-call figure).
  *
- * Memory is read every `memoryEveryMs`, not every sample: the kernel walks a process's
- * page tables to answer smaps_rollup, and for a tree of job processes of 300–900 MB each
- * that cost 29 ms of the benchmark's own CPU per sample, 6 % of a core on the cores it
- * measures (a V8 profile of the benchmark process, 2026-12-07). Memory moves slowly;
- * CPU is what needs the short interval.
+ * Pss is read every `pssEveryMs`, not every sample: the kernel walks a process's page
+ * tables to answer smaps_rollup, and for a tree of job processes of 300–900 MB each that
+ * cost 29 ms of the benchmark's own CPU per sample, 6 % of a core on the cores it measures
+ * (a V8 profile of the benchmark process, 2026-12-07). VmRSS is a counter the kernel
+ * keeps, cheap to read: every sample has it, so a short window (the idle baseline) and the
+ * peak see it as before.
  *
  * Linux only; `pidusage` would need one call per pid and knows no trees, /proc is
  * simpler and exact.
@@ -27,8 +28,8 @@ export interface TreeSample {
   cores: number | null;
   /** The same, per process of the tree (empty for the first sample). */
   coresByPid: Map<number, number>;
-  /** Null in samples between memory readings (`memoryEveryMs`). */
-  rssKiB: number | null;
+  rssKiB: number;
+  /** Null in samples between Pss readings (`pssEveryMs`). */
   pssKiB: number | null;
 }
 
@@ -103,13 +104,13 @@ export class TreeSampler {
   readonly #roots: Map<string, TreeRoot>;
   readonly #previous = new Map<string, { atMs: number; ticks: Map<number, number> }>();
   #timer: NodeJS.Timeout | undefined;
-  #memoryReadAtMs = -Infinity;
+  #pssReadAtMs = -Infinity;
 
   /** `roots`: a label for each tree and its root process. */
   constructor(
     roots: Record<string, TreeRoot>,
     readonly intervalMs = 500,
-    readonly memoryEveryMs = 5_000,
+    readonly pssEveryMs = 5_000,
   ) {
     this.#roots = new Map(Object.entries(roots));
     for (const label of this.#roots.keys()) this.samples.set(label, []);
@@ -128,8 +129,8 @@ export class TreeSampler {
   sample(): void {
     const atMs = Date.now();
     const all = allProcesses();
-    const readMemory = atMs - this.#memoryReadAtMs >= this.memoryEveryMs;
-    if (readMemory) this.#memoryReadAtMs = atMs;
+    const readPss = atMs - this.#pssReadAtMs >= this.pssEveryMs;
+    if (readPss) this.#pssReadAtMs = atMs;
     for (const [label, root] of this.#roots) {
       const tree = root.descendants ? treeOf(root.pid, all) : treeOf(root.pid, new Map([...all].filter(([pid]) => pid === root.pid)));
       const ticks = new Map([...tree].map(([pid, s]) => [pid, s.cpuTicks]));
@@ -148,15 +149,11 @@ export class TreeSampler {
         cores = delta * perTick;
       }
       this.#previous.set(label, { atMs, ticks });
-      let rssKiB: number | null = null;
-      let pssKiB: number | null = null;
-      if (readMemory) {
-        rssKiB = 0;
-        pssKiB = 0;
-        for (const pid of tree.keys()) {
-          rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
-          pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
-        }
+      let rssKiB = 0;
+      let pssKiB: number | null = readPss ? 0 : null;
+      for (const pid of tree.keys()) {
+        rssKiB += readKiB(`/proc/${pid}/status`, 'VmRSS');
+        if (pssKiB !== null) pssKiB += readKiB(`/proc/${pid}/smaps_rollup`, 'Pss');
       }
       this.samples.get(label)!.push({ atMs, pids: tree.size, cores, coresByPid, rssKiB, pssKiB });
     }
