@@ -198,7 +198,10 @@ try {
   await sipp.stop();
   await close();
   await bridge.stop();
-  await (await ensureCallEventsStream(nc)).consumers.delete(callEventsStream, bridgeDurable).catch(() => undefined);
+  // Best effort: NATS may be why the demo failed, and its consumer goes when idle anyway.
+  await ensureCallEventsStream(nc)
+    .then((jsm) => jsm.consumers.delete(callEventsStream, bridgeDurable))
+    .catch(() => undefined);
   await stopMediaServer(media, 5_000);
   await mediaRunning;
   await nc.drain();

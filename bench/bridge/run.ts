@@ -123,7 +123,7 @@ async function oneRun(
   const cpu0 = process.cpuUsage();
   const jiffies0 = busyJiffies();
   const t0 = performance.now();
-  const bridge = await startEventBridge({ nc: deps.nc, temporal: deps.client, db: deps.db, log: pino({ level: 'silent' }), durableName, startSequence: firstSeq, concurrency, agentWatch: false });
+  const bridge = await startEventBridge({ nc: deps.nc, temporal: deps.client, db: deps.db, log: pino({ level: 'silent' }), durableName, startSequence: firstSeq, concurrency, agentWatch: false, removeWhenIdleMs: 5 * 60_000 });
   const deadline = Date.now() + 600_000;
   while (bridge.handled < events) {
     if (Date.now() > deadline) throw new Error(`the bridge handled ${bridge.handled} of ${events} events in 10 minutes`);

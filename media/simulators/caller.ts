@@ -116,7 +116,10 @@ const FRAME_MS = 50;
  * audio (`#bufferedMs`), so they stay the times the audio goes out.
  */
 const SOURCE_QUEUE_MS = 500;
-/** Between lines only this much silence is buffered, so a new line goes out promptly. */
+/**
+ * Between lines silence is topped up, a frame at a time, only when rtc-node holds no more
+ * than this: 50–100 ms of it stand before a new line. The line's times count it.
+ */
 const IDLE_BUFFER_MS = 50;
 /** How often an idle caller looks at rtc-node's queue: a timer, no FFI. */
 const IDLE_POLL_MS = 10;

@@ -45,7 +45,9 @@ export function speak(text: string, opts: SpeechOptions = {}): Promise<PcmAudio>
   }
   const job = runEspeak(text, voice, rateWpm, opts.executable ?? 'espeak-ng', opts.timeoutMs ?? 10_000);
   cache.set(key, job);
-  job.catch(() => cache.delete(key));
+  job.catch(() => {
+    if (cache.get(key) === job) cache.delete(key);
+  });
   while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   return job;
 }

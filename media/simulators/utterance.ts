@@ -42,7 +42,9 @@ export function renderUtterance(phrase: Phrase, sampleRate: number, opts: Uttera
   if (hit) return hit;
   const job = render(phrase, sampleRate, opts);
   rendered.set(key, job);
-  job.catch(() => rendered.delete(key));
+  job.catch(() => {
+    if (rendered.get(key) === job) rendered.delete(key);
+  });
   while (rendered.size > UTTERANCE_CACHE_ENTRIES) rendered.delete(rendered.keys().next().value!);
   return job;
 }

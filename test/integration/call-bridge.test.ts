@@ -275,7 +275,7 @@ test('a bridge handles several calls’ events at once, each call’s one after 
     }),
   );
   const durable = uniqueName('bridge-conc');
-  const bridge = await startEventBridge({ nc, temporal, db, log: pino({ level: 'silent' }), durableName: durable, startSequence: firstSeq, concurrency: 4, agentWatch: false });
+  const bridge = await startEventBridge({ nc, temporal, db, log: pino({ level: 'silent' }), durableName: durable, startSequence: firstSeq, concurrency: 4, agentWatch: false, removeWhenIdleMs: testBridgeIdleMs });
   try {
     await waitFor(() => calls.every((c) => got.get(c)?.length === 8), 20_000, 'not every event was signalled');
   } finally {
