@@ -4,7 +4,7 @@
  * follows the order things happened in; a failed publish is logged, never thrown into
  * the audio loop.
  */
-import { voice, type metrics } from '@livekit/agents';
+import { voice, type llm, type metrics } from '@livekit/agents';
 import { trace, type Context } from '@opentelemetry/api';
 import type { Logger } from '../../deploy/logger.js';
 import { currentTraceparent, tracer } from '../../deploy/telemetry/tracing.js';
@@ -25,10 +25,18 @@ export interface Reporter {
    * stored within the publisher's retries (the failure is logged; its seq stays unused, and
    * the workflow skips the gap).
    */
-  publish(body: CallEventBody): Promise<boolean>;
+  publish(body: CallEventBody, opts?: PublishOptions): Promise<boolean>;
   readonly usage: UsageTotals;
   /** Waits until every queued event is published. */
   flush(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /**
+   * For `turn.metrics`, published once the reply is over: when the agent's first audio went
+   * out (epoch ms), where the turn's span ends.
+   */
+  agentStartedSpeakingAtMs?: number;
 }
 
 /**
@@ -38,12 +46,12 @@ export interface Reporter {
 export function createReporter(publisher: CallEventPublisher, log: Logger, opts: { trace?: Context } = {}): Reporter {
   let tail: Promise<void> = Promise.resolve();
   const usage: UsageTotals = { sttAudioS: 0, ttsCharacters: 0, llmInputTokens: 0, llmOutputTokens: 0 };
-  const traceparentFor = (body: CallEventBody): string | undefined => {
+  const traceparentFor = (body: CallEventBody, publishOpts: PublishOptions): string | undefined => {
     if (!opts.trace) return undefined;
     if (body.type !== 'turn.metrics') return currentTraceparent(opts.trace);
-    const now = Date.now();
+    const end = publishOpts.agentStartedSpeakingAtMs ?? Date.now();
     const span = tracer.startSpan('agent.turn', {
-      startTime: now - body.voiceToVoiceMs,
+      startTime: end - body.voiceToVoiceMs,
       attributes: {
         'kickcall.turn.eou_delay_ms': body.eouDelayMs,
         'kickcall.turn.llm_ttft_ms': body.llmTtftMs,
@@ -51,15 +59,15 @@ export function createReporter(publisher: CallEventPublisher, log: Logger, opts:
         'kickcall.turn.voice_to_voice_ms': body.voiceToVoiceMs,
       },
     }, opts.trace);
-    span.end(now);
+    span.end(end);
     return currentTraceparent(trace.setSpan(opts.trace, span));
   };
   return {
     usage,
-    publish(body) {
+    publish(body, publishOpts = {}) {
       const stored = tail.then(async () => {
         try {
-          const traceparent = traceparentFor(body);
+          const traceparent = traceparentFor(body, publishOpts);
           const { event, duplicate } = await publisher.publish(body, traceparent ? { traceparent } : {});
           // Expected after a retry whose first ack was lost; otherwise another agent holds this seq.
           if (duplicate) log.warn({ eventType: body.type, seq: event.seq }, 'call event was already stored under its seq');
@@ -76,61 +84,42 @@ export function createReporter(publisher: CallEventPublisher, log: Logger, opts:
   };
 }
 
-/** Per-turn stage latencies, joined by speech ID as the metrics arrive. */
-interface TurnTiming {
-  eouDelayMs?: number;
-  sttMs?: number;
-  llmTtftMs?: number;
-  ttsTtfbMs?: number;
-}
-
 /**
  * Subscribes the reporter to the session's events. Tool requests are not taken from the
  * session: the tools publish them themselves, before they act.
+ *
+ * A turn's latency comes from the two messages of the turn, as LiveKit Agents fills them
+ * in: the caller's (end of utterance, transcription delay) and the agent's reply (LLM
+ * first token, TTS first byte, and `e2eLatency`: from the caller's last speech to the
+ * agent's first audio frame). Voice to voice is that whole span, gaps between the stages
+ * included, not the sum of the three stages, which left out the time between them (the
+ * first sentence being written, the hand-offs). So `turn.metrics` follows the reply's
+ * `agent.turn`, once the reply is over.
  */
 export function reportSessionEvents(session: voice.AgentSession, reporter: Reporter): void {
   const E = voice.AgentSessionEventTypes;
+  /** The caller's message the next reply answers. */
+  let callerMessage: llm.ChatMessage | undefined;
 
   session.on(E.ConversationItemAdded, ({ item }) => {
     if (item.type !== 'message') return;
     const text = item.textContent ?? '';
-    if (item.role === 'user' && text.trim() !== '') void reporter.publish({ type: 'user.turn', text });
+    if (item.role === 'user' && text.trim() !== '') {
+      callerMessage = item;
+      void reporter.publish({ type: 'user.turn', text });
+    }
     if (item.role === 'assistant' && text.trim() !== '') {
       void reporter.publish({ type: 'agent.turn', text, interrupted: item.interrupted });
+      const measured = turnMetrics(callerMessage, item);
+      if (measured) {
+        // One measured reply per caller turn: a second message (after a tool) has no caller turn of its own.
+        callerMessage = undefined;
+        void reporter.publish(measured.body, { agentStartedSpeakingAtMs: measured.agentStartedSpeakingAtMs });
+      }
     }
   });
 
-  const turns = new Map<string, TurnTiming>();
-  session.on(E.MetricsCollected, ({ metrics: m }) => {
-    accumulateUsage(reporter.usage, m);
-    const speechId = 'speechId' in m ? m.speechId : undefined;
-    if (!speechId) return;
-    const t = turns.get(speechId) ?? {};
-    if (m.type === 'eou_metrics') {
-      t.eouDelayMs = m.endOfUtteranceDelayMs;
-      t.sttMs = m.transcriptionDelayMs;
-    } else if (m.type === 'llm_metrics') {
-      t.llmTtftMs = m.ttftMs;
-    } else if (m.type === 'tts_metrics') {
-      t.ttsTtfbMs = m.ttfbMs;
-    }
-    turns.set(speechId, t);
-    // A caller turn is complete once all three stages reported; the greeting has no EOU.
-    if (t.eouDelayMs !== undefined && t.llmTtftMs !== undefined && t.ttsTtfbMs !== undefined) {
-      turns.delete(speechId);
-      // The framework reports -1 for a first token or byte that never came (the turn was
-      // interrupted first): that turn has no voice-to-voice time to report.
-      if (t.eouDelayMs < 0 || t.llmTtftMs < 0 || t.ttsTtfbMs < 0) return;
-      void reporter.publish({
-        type: 'turn.metrics',
-        eouDelayMs: t.eouDelayMs,
-        ...(t.sttMs === undefined || t.sttMs < 0 ? {} : { sttMs: t.sttMs }),
-        llmTtftMs: t.llmTtftMs,
-        ttsTtfbMs: t.ttsTtfbMs,
-        voiceToVoiceMs: t.eouDelayMs + t.llmTtftMs + t.ttsTtfbMs,
-      });
-    }
-  });
+  session.on(E.MetricsCollected, ({ metrics: m }) => accumulateUsage(reporter.usage, m));
 
   session.on(E.Error, ({ error }) => {
     void reporter.publish({
@@ -140,6 +129,34 @@ export function reportSessionEvents(session: voice.AgentSession, reporter: Repor
       retryable: error.recoverable,
     });
   });
+}
+
+const toMs = (seconds: number) => Math.round(seconds * 1000);
+
+/**
+ * The turn's latency from its two messages (LiveKit Agents reports seconds), or nothing
+ * when the reply never spoke (interrupted first) or a stage was not measured.
+ */
+function turnMetrics(
+  caller: llm.ChatMessage | undefined,
+  reply: llm.ChatMessage,
+): { body: Extract<CallEventBody, { type: 'turn.metrics' }>; agentStartedSpeakingAtMs: number } | undefined {
+  const u = caller?.metrics;
+  const a = reply.metrics;
+  if (u?.endOfTurnDelay === undefined || a.e2eLatency === undefined || a.startedSpeakingAt === undefined) return undefined;
+  if (a.llmNodeTtft === undefined || a.ttsNodeTtfb === undefined) return undefined;
+  if (u.endOfTurnDelay < 0 || a.llmNodeTtft < 0 || a.ttsNodeTtfb < 0 || a.e2eLatency < 0) return undefined;
+  return {
+    body: {
+      type: 'turn.metrics',
+      eouDelayMs: toMs(u.endOfTurnDelay),
+      ...(u.transcriptionDelay === undefined || u.transcriptionDelay < 0 ? {} : { sttMs: toMs(u.transcriptionDelay) }),
+      llmTtftMs: toMs(a.llmNodeTtft),
+      ttsTtfbMs: toMs(a.ttsNodeTtfb),
+      voiceToVoiceMs: toMs(a.e2eLatency),
+    },
+    agentStartedSpeakingAtMs: toMs(a.startedSpeakingAt),
+  };
 }
 
 function errorMessage(err: unknown): string {
