@@ -3,6 +3,17 @@
  * signed 16-bit little-endian mono unless a name says otherwise.
  */
 
+/** The parts one after another, as one buffer. */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
 /** Root-mean-square level of 16-bit samples, 0 (silence) to 32767 (full scale). */
 export function rms(samples: Int16Array): number {
   if (samples.length === 0) return 0;

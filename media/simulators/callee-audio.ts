@@ -5,6 +5,7 @@
  * between. The STT simulator recognises the phrases by their tone codes, so an end-to-end
  * call over SIP has a scripted, checkable conversation.
  */
+import { concatSamples } from '../audio.js';
 import { encodeSamples } from './codecs.js';
 import { defaultPhrasebook, type PhraseId } from './phrasebook.js';
 import { renderUtterance } from './utterance.js';
@@ -28,11 +29,5 @@ export async function renderCalleeScript(phraseIds: PhraseId[], opts: CalleeScri
     parts.push(await renderUtterance(defaultPhrasebook.byId(id), rate));
   }
   parts.push(silence(opts.tailSilenceMs ?? 8000));
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  return encodeSamples(all, 'mulaw');
+  return encodeSamples(concatSamples(parts), 'mulaw');
 }

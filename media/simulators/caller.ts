@@ -27,7 +27,7 @@ import {
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import type { Logger } from 'pino';
-import { createToneGenerator } from '../audio.js';
+import { concatSamples, createToneGenerator } from '../audio.js';
 import { AgentSpeechDetector, ANALYSIS_WINDOW_MS, type AgentSpeechSegment } from './agent-speech-detector.js';
 import { personas, type PersonaName, type PersonaStep } from './personas.js';
 import { defaultPhrasebook, type PhraseId, type Phrasebook } from './phrasebook.js';
@@ -242,14 +242,7 @@ export class CallerSimulator {
     await Promise.all(this.#listening.values());
     await this.#source?.close();
     if (this.#opts.wavDumpPath) {
-      const total = this.#heard.reduce((n, c) => n + c.length, 0);
-      const samples = new Int16Array(total);
-      let pos = 0;
-      for (const c of this.#heard) {
-        samples.set(c, pos);
-        pos += c.length;
-      }
-      await writeFile(this.#opts.wavDumpPath, encodeWav({ samples, sampleRate: this.#opts.listenSampleRate }));
+      await writeFile(this.#opts.wavDumpPath, encodeWav({ samples: concatSamples(this.#heard), sampleRate: this.#opts.listenSampleRate }));
     }
     this.#opts.logger?.info({ lines: this.#lines.length, agentSegments: this.#segments.length }, 'caller left');
     return this.report();

@@ -2,7 +2,7 @@
  * A caller's utterance as audio: the phrase's tone code, a short gap, then the phrase
  * spoken by espeak-ng, at the sample rate the caller publishes.
  */
-import { rms } from '../audio.js';
+import { concatSamples, rms } from '../audio.js';
 import { renderToneCode, type ToneCodeTiming } from './dtmf.js';
 import { speak, type SpeechOptions } from './espeak.js';
 import type { Phrase } from './phrasebook.js';
@@ -82,11 +82,5 @@ export function compressPauses(samples: Int16Array, sampleRate: number, maxPause
     quietRun = rms(chunk) < PAUSE_RMS ? quietRun + 1 : 0;
     if (quietRun <= maxPauseBlocks) kept.push(chunk);
   }
-  const out = new Int16Array(kept.reduce((n, c) => n + c.length, 0));
-  let pos = 0;
-  for (const c of kept) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
+  return concatSamples(kept);
 }

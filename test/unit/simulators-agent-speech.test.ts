@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createToneGenerator } from '../../media/audio.js';
+import { concatSamples, createToneGenerator } from '../../media/audio.js';
 import { AgentSpeechDetector, type AgentSpeechSegment } from '../../media/simulators/agent-speech-detector.js';
 
 const RATE = 16_000;
@@ -15,13 +15,7 @@ const opts = { speechRms: 330, agentQuietMs: 700 };
 function audio(parts: Array<['quiet' | 'loud', number]>): Int16Array {
   const tone = createToneGenerator({ frequencyHz: 440, sampleRate: RATE, amplitude: 0.3 });
   const chunks = parts.map(([kind, ms]) => (kind === 'loud' ? tone(ms) : new Int16Array((RATE * ms) / 1000)));
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
+  return concatSamples(chunks);
 }
 
 /** Feeds `samples` in frames of `frameMs`, each arriving when its last sample is due. */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createToneGenerator } from '../../media/audio.js';
+import { concatSamples, createToneGenerator } from '../../media/audio.js';
 import { renderToneCode } from '../../media/simulators/dtmf.js';
 import { defaultPhrasebook } from '../../media/simulators/phrasebook.js';
 import { ListenEngine, type ListenEvent, type ListenOptions } from '../../media/simulators/stt-engine.js';
@@ -24,15 +24,7 @@ function silence(ms: number): Int16Array {
   return new Int16Array((RATE * ms) / 1000);
 }
 
-function join(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
+const join = (...parts: Int16Array[]): Int16Array => concatSamples(parts);
 
 /** Feeds audio in 100 ms messages, as the Deepgram plugin sends it. */
 function run(engine: ListenEngine, audio: Int16Array): ListenEvent[] {
