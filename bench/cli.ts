@@ -6,6 +6,8 @@
  *   media-profile [--turns 6]      where one call's CPU goes, per thread and per JS package
  *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
  *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
+ *   campaign-long <start|continue|status> [--contacts 100000] [--cps 5] [--max-concurrent 100]
+ *            [--for-min 60] [--label campaign-100k]   a campaign too long for one sitting, in segments
  *   bridge [--calls 200] [--rounds 3] [--concurrency 1,16]   call events per second into workflows
  *
  * Needs the local stack (`npm run stack:up`) with the provider simulators.
@@ -129,6 +131,28 @@ async function campaign(args: string[]): Promise<void> {
   for (const t of results.targets) log(`target ${t.name}: ${t.measured} (wanted ${t.target}) → ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}`);
 }
 
+async function campaignLong(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  if (command !== 'start' && command !== 'continue' && command !== 'status') throw new UsageError('campaign-long takes start, continue or status');
+  const { values } = parseArgs({
+    args: rest,
+    options: { contacts: { type: 'string' }, cps: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'for-min': { type: 'string' }, label: { type: 'string' } },
+    strict: true,
+  });
+  const label = values.label ?? 'campaign-100k';
+  if (!/^[a-z0-9-]+$/.test(label)) throw new UsageError('--label is lower-case letters, digits and "-"');
+  const callsPerSecond = values.cps === undefined ? 5 : Number(values.cps);
+  if (!(callsPerSecond > 0 && callsPerSecond <= 1000)) throw new UsageError(`--cps must be above 0 and at most 1000, got ${values.cps}`);
+  const contacts = positiveInt('contacts', values.contacts, 100_000);
+  if (contacts > 1_000_000) throw new UsageError('--contacts is at most 1000000');
+  const { runLongCampaign } = await import('./campaign/long-run.js');
+  await runLongCampaign(
+    command,
+    { label, contacts, callsPerSecond, maxConcurrentCalls: positiveInt('max-concurrent', values['max-concurrent'], 100), forMin: Math.min(positiveInt('for-min', values['for-min'], 60), 12 * 60) },
+    (line) => console.log(`[bench campaign-long] ${line}`),
+  );
+}
+
 async function mediaProfile(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { turns: { type: 'string' } }, strict: true });
   const turns = Math.min(positiveInt('turns', values.turns, 6), 50);
@@ -151,7 +175,7 @@ async function bridge(args: string[]): Promise<void> {
   log(`wrote ${written.json} and ${written.markdown}`);
 }
 
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign, bridge };
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign, 'campaign-long': campaignLong, bridge };
 
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : benchmarks[name];
