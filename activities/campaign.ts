@@ -729,15 +729,31 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
       });
     },
 
-    /** Sets the campaign row's status as the workflow changes it (paused, running). */
-    /** Undefined in the history of a campaign run by a worker from before `Clocked`. */
+    /**
+     * Sets the campaign row's status as the workflow changes it (paused, running), and
+     * keeps its pauses: a pause opens one (once, however often this is retried), any
+     * other status closes it. Undefined in the history of a campaign run by a worker from
+     * before `Clocked`.
+     */
     async setCampaignStatus(input: { tenantId: string; campaignId: string; status: string; stopReason?: string }): Promise<Clocked | undefined> {
-      await db
-        .updateTable('campaigns')
-        .set({ status: input.status, ...(input.stopReason ? { stop_reason: input.stopReason } : {}), updated_at: sql`now()` })
-        .where('id', '=', input.campaignId)
-        .where('tenant_id', '=', input.tenantId)
-        .execute();
+      await db.transaction().execute(async (tx) => {
+        const updated = await tx
+          .updateTable('campaigns')
+          .set({ status: input.status, ...(input.stopReason ? { stop_reason: input.stopReason } : {}), updated_at: sql`now()` })
+          .where('id', '=', input.campaignId)
+          .where('tenant_id', '=', input.tenantId)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) return;
+        if (input.status === 'paused') {
+          await tx
+            .insertInto('campaign_pauses')
+            .values({ campaign_id: input.campaignId, paused_at: sql<Date>`now()` })
+            .onConflict((oc) => oc.column('campaign_id').where('ended_at', 'is', null).doNothing())
+            .execute();
+        } else {
+          await tx.updateTable('campaign_pauses').set({ ended_at: sql<Date>`now()` }).where('campaign_id', '=', input.campaignId).where('ended_at', 'is', null).execute();
+        }
+      });
       return { finishedAtMs: Date.now() };
     },
   };

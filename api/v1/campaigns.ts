@@ -114,13 +114,25 @@ async function attemptsByDisposition(tx: TenantTx, campaignId: string): Promise<
   return Object.fromEntries(rows.map((r) => [r.disposition!, r.n]));
 }
 
+/** Time the campaign spent paused between `from` and `to`, in ms: not dialling time, so not part of its pace's span. */
+async function pausedMsBetween(tx: TenantTx, campaignId: string, from: Date, to: Date): Promise<number> {
+  const overlap = sql`least(coalesce(ended_at, ${to}), ${to}) - greatest(paused_at, ${from})`;
+  const row = await tx
+    .selectFrom('campaign_pauses')
+    .select(sql<number>`coalesce(sum(extract(epoch from ${overlap}) * 1000) filter (where ${overlap} > interval '0'), 0)::float8`.as('ms'))
+    .where('campaign_id', '=', campaignId)
+    .executeTakeFirstOrThrow();
+  return row.ms;
+}
+
 /** Statistics of a finished campaign from its `campaign.completed` event and its calls; undefined if not recorded. */
 async function finishedCampaignStats(tx: TenantTx, row: CampaignRow): Promise<z.infer<typeof stats> | undefined> {
   const event = await tx.selectFrom('domain_events').select('payload').where('id', '=', `${row.id}:campaign.completed`).executeTakeFirst();
   if (!event || !row.started_at || !row.finished_at) return undefined;
   const p = (typeof event.payload === 'string' ? JSON.parse(event.payload) : event.payload) as { contacts: z.infer<typeof stats>['contacts']; dials: number; costUsd: number };
   const attempts = await attemptsByDisposition(tx, row.id);
-  const elapsedS = Math.max(0.001, (row.finished_at.getTime() - row.started_at.getTime()) / 1000);
+  const pausedMs = await pausedMsBetween(tx, row.id, row.started_at, row.finished_at);
+  const elapsedS = Math.max(0.001, (row.finished_at.getTime() - row.started_at.getTime() - pausedMs) / 1000);
   return {
     campaignId: row.id,
     status: row.status,
@@ -158,7 +170,7 @@ async function recordedCampaignStats(tx: TenantTx, row: CampaignRow, nowMs: numb
     .where('campaign_id', '=', row.id)
     .executeTakeFirstOrThrow();
   const attempts = await attemptsByDisposition(tx, row.id);
-  const spanMs = calls.firstAt && calls.lastAt ? calls.lastAt.getTime() - calls.firstAt.getTime() : 0;
+  const spanMs = calls.firstAt && calls.lastAt ? calls.lastAt.getTime() - calls.firstAt.getTime() - (await pausedMsBetween(tx, row.id, calls.firstAt, calls.lastAt)) : 0;
   const achieved = spanMs > 0 ? ((calls.dials - 1) * 1000) / spanMs : 0;
   // Every contact still queued needs at least one more attempt; redials are not guessed.
   const left = contacts.pending + contacts.retryWait;

@@ -20,6 +20,7 @@ import * as m0012 from './migrations/0012_erasure_scrubs_events.js';
 import * as m0013 from './migrations/0013_do_not_call_row_numbers.js';
 import * as m0014 from './migrations/0014_erasure_keyed_hash.js';
 import * as m0015 from './migrations/0015_call_agent_notes.js';
+import * as m0016 from './migrations/0016_campaign_pauses.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -37,6 +38,7 @@ export const migrations: Record<string, Migration> = {
   '0013_do_not_call_row_numbers': m0013,
   '0014_erasure_keyed_hash': m0014,
   '0015_call_agent_notes': m0015,
+  '0016_campaign_pauses': m0016,
 };
 
 export class MigrationError extends Error {

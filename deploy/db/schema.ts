@@ -45,6 +45,13 @@ export interface CallsTable {
   updated_at: Generated<Date>;
 }
 
+/** A campaign's pauses (migration 0016); `ended_at` is null while it is paused. */
+export interface CampaignPausesTable {
+  campaign_id: string;
+  paused_at: Timestamp;
+  ended_at: Timestamp | null;
+}
+
 export interface CallTurnsTable {
   call_id: string;
   seq: number;
@@ -319,6 +326,7 @@ export interface Database {
   do_not_call: DoNotCallTable;
   domain_events: DomainEventsTable;
   campaigns: CampaignsTable;
+  campaign_pauses: CampaignPausesTable;
   contacts: ContactsTable;
   contact_imports: ContactImportsTable;
   outbound_trunks: OutboundTrunksTable;

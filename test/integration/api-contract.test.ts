@@ -413,6 +413,45 @@ describe('campaign statistics', () => {
       await idle.close();
     }
   });
+
+  test('a campaign\'s achieved pace leaves out the time it spent paused', async () => {
+    const idle = await startApi({ temporal, taskQueue: uniqueName('idle') });
+    const t = await idle.newTenant();
+    const key = t.keys.admin;
+    try {
+      assert.equal((await idle.request('POST', '/v1/trunks', { key, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } })).status, 201);
+      const config = { agent: { instructions: 'x', greeting: 'y' }, trunkId: 'main', callsPerSecond: 2, maxConcurrentCalls: 1, window: { start: '00:00', end: '23:59' } };
+      const { id } = (await idle.request('POST', `/v1/campaigns`, { key, body: { name: 'Paused at lunch', config } })).body as { id: string };
+      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/contacts`, { key, raw: { contentType: 'text/csv', data: 'phone\n+14155550401\n' } })).status, 201);
+      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/start`, { key, body: {} })).status, 202);
+      try {
+        // What the campaign recorded: 11 dials a second apart with an hour's pause after the
+        // third, and a pause still open after the last (outside the span, so not counted).
+        const t0 = Date.parse('2026-11-27T10:00:00Z');
+        const at = (i: number) => new Date(t0 + i * 1000 + (i > 2 ? 3_600_000 : 0));
+        await idle.db
+          .insertInto('calls')
+          .values(Array.from({ length: 11 }, (_, i) => ({ id: `${id}-call-${i}`, tenant_id: t.tenantId, campaign_id: id, direction: 'outbound' as const, status: 'ended', created_at: at(i) })))
+          .execute();
+        await idle.db
+          .insertInto('campaign_pauses')
+          .values([
+            { campaign_id: id, paused_at: new Date(t0 + 2500), ended_at: new Date(t0 + 2500 + 3_600_000) },
+            { campaign_id: id, paused_at: new Date(t0 + 3_611_000), ended_at: null },
+          ])
+          .execute();
+        const reply = await idle.request('GET', `/v1/campaigns/${id}/stats`, { key });
+        assert.equal(reply.status, 200, reply.text);
+        const stats = reply.body as { dials: number; callsPerSecondAchieved: number };
+        assert.equal(stats.dials, 11);
+        assert.equal(stats.callsPerSecondAchieved, 1, '10 intervals over 10 s of dialling, not over an hour and 10 s');
+      } finally {
+        await temporal.workflow.getHandle(campaignWorkflowId(t.tenantId, id)).terminate('test over');
+      }
+    } finally {
+      await idle.close();
+    }
+  });
 });
 
 /** The ISO weekday (1 = Monday) `days` from today, in UTC. */

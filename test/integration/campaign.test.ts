@@ -156,13 +156,14 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
   await w.worker.runUntil(async () => {
     const handle = await startCampaign(w.taskQueue, tenantId, id, campaignConfig);
     await waitFor('a few dials', async () => ((await handle.query(campaignStatsQuery)).dials >= 5 ? true : undefined));
+    const pausingAtMs = Date.now();
     assert.deepEqual(await handle.executeUpdate(pauseCampaignUpdate), { status: 'paused' });
     await refused(handle.executeUpdate(pauseCampaignUpdate), /a paused campaign cannot be paused; only a running one can/);
     const paused = await waitFor('calls in flight to finish', async () => {
       const s = await handle.query(campaignStatsQuery);
       return s.inFlight === 0 ? s : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     const later = await handle.query(campaignStatsQuery);
     assert.equal(later.dials, paused.dials, 'nothing dialled while paused');
     assert.equal(later.status, 'paused');
@@ -170,7 +171,18 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
     assert.equal(row.status, 'paused', 'the campaign’s record says paused');
 
     assert.deepEqual(await handle.executeUpdate(resumeCampaignUpdate), { status: 'running' });
-    await waitFor('dialling again', async () => ((await handle.query(campaignStatsQuery)).dials > paused.dials ? true : undefined));
+    const pauseWallMs = Date.now() - pausingAtMs;
+    const resumed = await waitFor('dialling again', async () => {
+      const s = await handle.query(campaignStatsQuery);
+      return s.dials >= paused.dials + 8 ? s : undefined;
+    });
+    // The campaign kept the time it spent paused, which its achieved pace leaves out (stats.ts).
+    assert.ok(resumed.pausedMs >= 3000 && resumed.pausedMs <= pauseWallMs, `paused ${resumed.pausedMs} ms, between 3,000 and the ${pauseWallMs} ms from pause to resume`);
+    // So did its record, which the API's statistics read (campaign_pauses).
+    const pauses = await db.selectFrom('campaign_pauses').select(['paused_at', 'ended_at']).where('campaign_id', '=', id).execute();
+    assert.equal(pauses.length, 1, 'one pause recorded');
+    const recordedMs = pauses[0]!.ended_at!.getTime() - pauses[0]!.paused_at.getTime();
+    assert.ok(recordedMs >= 3000 && recordedMs <= pauseWallMs, `the recorded pause lasted ${recordedMs} ms`);
     await refused(handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: '  ' }] }), /a cancellation needs a reason/);
     assert.deepEqual(await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'client asked to stop' }] }), { status: 'stopping' });
     const result = await handle.result();

@@ -113,4 +113,13 @@ test('statistics: achieved pace over the dialling span, estimated completion fro
   assert.equal(campaignStats('cmp-1', config, { ...s, status: 'paused' }, 0).estimatedCompletionAt, undefined, 'no estimate while paused');
   // A run whose calls settle themselves counts its calls in flight in PostgreSQL.
   assert.equal(campaignStats('cmp-1', config, { ...s, inFlight: {}, dialling: 7 }, 0).inFlight, 7);
+  // Paused for an hour between dials: the pace is over the 20 s of dialling, not 3,620 s.
+  const resumed = { ...s, lastDialAtMs: Date.parse('2026-11-27T11:00:20Z'), pausedBetweenDialsMs: 3_600_000 };
+  assert.equal(campaignStats('cmp-1', config, resumed, Date.parse('2026-11-27T11:00:20Z')).callsPerSecondAchieved, 5);
+  assert.equal(campaignStats('cmp-1', config, resumed, 0).pausedMs, 3_600_000);
+  // Resumed with no dial since: that pause is outside the span and changes nothing yet.
+  assert.equal(campaignStats('cmp-1', config, { ...s, pausedSinceLastDialMs: 3_600_000 }, 0).callsPerSecondAchieved, 5);
+  // Paused now: the current pause counts up to the query's time.
+  const pausedNow = { ...s, status: 'paused' as const, pausedAtMs: Date.parse('2026-11-27T10:00:30Z') };
+  assert.equal(campaignStats('cmp-1', config, pausedNow, Date.parse('2026-11-27T10:01:30Z')).pausedMs, 60_000);
 });

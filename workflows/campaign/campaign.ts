@@ -174,6 +174,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     pauseCampaignUpdate,
     () => {
       s.status = statusToStore = 'paused';
+      // Date.now() in the handlers only feeds the figures (stats.ts), never a choice.
+      s.pausedAtMs = Date.now();
       wake = true;
       return { status: s.status };
     },
@@ -183,6 +185,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     resumeCampaignUpdate,
     () => {
       s.status = statusToStore = 'running';
+      if (s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined) s.pausedSinceLastDialMs = (s.pausedSinceLastDialMs ?? 0) + Date.now() - s.pausedAtMs;
+      delete s.pausedAtMs;
       // Moved up to the time the status is stored at, below: the clock may lag a long pause.
       s.nextSlotAtMs = nowMs();
       if (freshSlotsUnowed) s.slotsUnowed = true;
@@ -402,6 +406,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       // Date.now() here only feeds the figures (stats.ts), never a choice.
       if (!callsSettle) s.inFlight[contact.callId] = { contactId: contact.contactId, attempt: contact.attempt, startedAtMs: Date.now() };
       s.dials++;
+      if (s.pausedSinceLastDialMs !== undefined) {
+        // The pause now lies between two dials, inside the span the pace is measured over.
+        s.pausedBetweenDialsMs = (s.pausedBetweenDialsMs ?? 0) + s.pausedSinceLastDialMs;
+        delete s.pausedSinceLastDialMs;
+      }
       s.firstDialAtMs ??= Date.now();
       s.lastDialAtMs = Date.now();
     }

@@ -2,8 +2,11 @@
 import type { CampaignCarry, CampaignConfig, CampaignStats } from './types.js';
 
 export function campaignStats(campaignId: string, config: CampaignConfig, s: CampaignCarry, nowMs: number): CampaignStats {
-  const spanMs = s.firstDialAtMs !== undefined && s.lastDialAtMs !== undefined ? s.lastDialAtMs - s.firstDialAtMs : 0;
+  // Pauses between the first and the latest dial are not dialling time.
+  const spanMs = s.firstDialAtMs !== undefined && s.lastDialAtMs !== undefined ? s.lastDialAtMs - s.firstDialAtMs - (s.pausedBetweenDialsMs ?? 0) : 0;
   const achieved = spanMs > 0 ? ((s.dials - 1) * 1000) / spanMs : 0;
+  const pausingNowMs = s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined ? Math.max(0, nowMs - s.pausedAtMs) : 0;
+  const pausedMs = (s.pausedBetweenDialsMs ?? 0) + (s.pausedSinceLastDialMs ?? 0) + pausingNowMs;
   // Counted in PostgreSQL by runs whose calls settle themselves; older runs kept a map.
   const inFlight = s.dialling ?? Object.keys(s.inFlight).length;
   // Every contact still queued needs at least one more attempt; redials are not guessed.
@@ -21,6 +24,7 @@ export function campaignStats(campaignId: string, config: CampaignConfig, s: Cam
     costUsd: s.costUsd,
     callsPerSecondAchieved: achieved,
     callsPerSecondConfigured: config.callsPerSecond,
+    pausedMs,
     startedAt: new Date(s.startedAtMs).toISOString(),
     ...(estimate ? { estimatedCompletionAt: estimate } : {}),
   };

@@ -111,6 +111,12 @@ export interface CampaignCarry {
   /** First and latest dial, for the achieved pace. */
   firstDialAtMs?: number;
   lastDialAtMs?: number;
+  /** When the current pause began (workflow time); feeds the figures only. */
+  pausedAtMs?: number;
+  /** Paused time after the first dial whose end no dial has followed yet. */
+  pausedSinceLastDialMs?: number;
+  /** Paused time between the first and the latest dial: not part of the achieved pace's span. */
+  pausedBetweenDialsMs?: number;
   /** No claim before this time unless an outcome may have made a contact due sooner. */
   nextDueAtMs?: number;
   /** Set once queued contacts were cancelled after a stop. */
@@ -137,9 +143,14 @@ export interface CampaignStats {
   dials: number;
   inFlight: number;
   costUsd: number;
-  /** Dials per second while there was something to dial. */
+  /**
+   * Dials per second from the first dial to the latest, time spent paused left out (hours
+   * outside the calling window count: they are part of how long the campaign takes).
+   */
   callsPerSecondAchieved: number;
   callsPerSecondConfigured: number;
+  /** Time spent paused since the first dial (the current pause included). */
+  pausedMs: number;
   startedAt: string;
   /** From the achieved pace and the attempts left; absent when unknown. */
   estimatedCompletionAt?: string;
