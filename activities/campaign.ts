@@ -712,6 +712,8 @@ export function createCampaignActivities(deps: { db: Db; capacity: { sttStreams:
           .where('id', '=', input.campaignId)
           .where('tenant_id', '=', input.tenantId)
           .execute();
+        // A campaign may end while paused (its last contacts done as the pause came in).
+        await trx.updateTable('campaign_pauses').set({ ended_at: sql<Date>`now()` }).where('campaign_id', '=', input.campaignId).where('ended_at', 'is', null).execute();
         await trx
           .insertInto('domain_events')
           .values({

@@ -36,7 +36,9 @@ export function longRunFigures(state: LongRunState, overall: LongRunOverall) {
   for (const s of closed) for (const k of Object.keys(cpuS) as (keyof typeof cpuS)[]) cpuS[k] += s.cpuS[k] ?? 0;
   const activeS = closed.reduce((n, s) => n + (Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000, 0);
   const dials = Math.max(1, overall.dials);
-  const per1000 = (v: number) => round3((v * 1000) / dials);
+  // CPU was read over the closed segments, so it is divided by their dials (calls made after an interrupted segment's last heartbeat are in neither).
+  const segmentDials = Math.max(1, closed.reduce((n, s) => n + s.dials, 0));
+  const per1000 = (v: number) => round3((v * 1000) / segmentDials);
   // Call workflows: each segment's sample mean stands for that segment's dials.
   const sampled = closed.filter((s) => s.callSample);
   const sampledDials = sampled.reduce((n, s) => n + s.dials, 0);
@@ -99,7 +101,7 @@ Campaign \`${state.campaignId}\` started ${state.startedAt} at \`${state.commit.
 - **In segments**: ${state.contacts.toLocaleString('en')} contacts are about ${Math.round((state.contacts * 1.44) / 1000)}k dials, ${fmt(round3((state.contacts * 1.44) / state.campaignConfig.callsPerSecond / 3600))} h at this pace, longer than one sitting on this machine. Each segment runs the worker, then pauses the campaign (\`pause\` update; calls in flight finish) and stops it; the next resumes it, often after the whole stack has been stopped and started again. The worker always runs the commit the campaign started on (a git worktree of it): a resumed campaign replays its history on that code.
 - **Pace**: per segment, dials (\`calls.created_at\`) per second leaving out 2 % at each end (the ramp after a resume, the drain before a pause); overall, the segments' measured intervals ÷ their spans.
 - **Scheduling lag**: \`calls.scheduling_lag_ms\` over every call of the campaign.
-- **CPU**: utime + stime of the worker's tree, the Temporal dev server and PostgreSQL over each segment, from \`/proc\` (the background of the rest of the stack included; no idle baseline is taken out). Per 1,000 calls: the segments' sum × 1,000 ÷ dials.
+- **CPU**: utime + stime of the worker's tree, the Temporal dev server and PostgreSQL over each segment, from \`/proc\` (the background of the rest of the stack included; no idle baseline is taken out). Per 1,000 calls: the segments' sum × 1,000 ÷ the segments' dials.
 - **History events and actions per call**: every run of the campaign workflow (continue-as-new) fetched as it closes, plus ${callSamplePerSegment} call workflow histories sampled from each segment, weighted by the segment's dials (the dev server keeps closed histories 24 h, so they are counted as the run goes). Actions as \`campaign.md\` defines them.
 
 ## Segments

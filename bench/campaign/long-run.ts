@@ -26,9 +26,9 @@
  * progress until the campaign completes and the audit has run.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig, repoRoot, type Config } from '../../deploy/config.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
@@ -85,6 +85,11 @@ export interface LongRunState {
   timeScale: number;
   campaignConfig: CampaignConfig;
   startedAt: string;
+  /**
+   * The worktree takes its packages from this checkout's node_modules: the Temporal SDK's
+   * fingerprint (`dependencyFingerprint`), so a segment never replays on another SDK.
+   */
+  dependencies?: string;
   status: 'running' | 'completed';
   segments: Segment[];
   /** Campaign runs (continue-as-new) already counted, and their totals. */
@@ -116,6 +121,25 @@ function saveState(file: string, state: LongRunState): void {
 }
 
 const git = (args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+
+/**
+ * The Temporal SDK as installed (the lock file's versions, and any patch of it): what a
+ * workflow's replay depends on beside its own code. Other packages may change between
+ * segments (the media worker's patches, say) without touching the campaign.
+ */
+function dependencyFingerprint(): string {
+  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+  const hash = createHash('sha256');
+  for (const [name, entry] of Object.entries(lock.packages).sort(([a], [b]) => a.localeCompare(b))) {
+    if (name.includes('node_modules/@temporalio/')) hash.update(`${name}@${entry.version ?? '?'}\n`);
+  }
+  const patches = path.join(repoRoot, 'deploy', 'patches');
+  for (const name of readdirSync(patches).sort()) if (name.startsWith('@temporalio+')) hash.update(name).update(readFileSync(path.join(patches, name)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** A heartbeat this recent means the segment's bench is still running (it beats every 15 s). */
+const liveHeartbeatMs = 45_000;
 
 /** A detached worktree of `commit` under the stack directory; it finds node_modules in the repository above it. */
 function ensureWorktree(config: Config, commit: string): string {
@@ -227,6 +251,9 @@ async function countCampaignRuns(ctx: Ctx): Promise<void> {
 async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
   const s = ctx.state;
   const open = s.segments.at(-1);
+  if (open && !open.endedAt && Date.now() - Date.parse(open.heartbeatAt) < liveHeartbeatMs) {
+    throw new Error(`segment ${open.index} beat ${Math.round((Date.now() - Date.parse(open.heartbeatAt)) / 1000)} s ago: its bench is still running (pause it with Ctrl-C first)`);
+  }
   if (open && !open.endedAt) {
     ctx.log(`segment ${open.index} was cut off; closing it at its last heartbeat (${open.heartbeatAt})`);
     await closeSegment(ctx, open, 'interrupted', Date.parse(open.heartbeatAt));
@@ -238,15 +265,16 @@ async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
     stopRequested = true;
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  // The segment begins before its worker: a campaign left running dials as soon as a worker polls.
+  const seg: Segment = { index: s.segments.length + 1, commit: s.commit, startedAt: new Date().toISOString(), heartbeatAt: new Date().toISOString(), cpuS: {} };
+  s.segments.push(seg);
+  saveState(ctx.file, s);
   ctx.log(`starting the orchestration worker from ${path.relative(repoRoot, s.worktree)} (bundles its workflows first)`);
   const worker = await startWorker(ctx);
   try {
     const pids = stackPids(ctx.config);
     const roots = { worker: worker.child.pid!, temporal: pids.temporal, postgres: pids.postgres };
     const cpu0 = readCpu(roots);
-    const seg: Segment = { index: s.segments.length + 1, commit: s.commit, startedAt: new Date().toISOString(), heartbeatAt: new Date().toISOString(), cpuS: {} };
-    s.segments.push(seg);
-    saveState(ctx.file, s);
     const handle = handleOf(ctx);
     await tryUpdate(ctx, resumeCampaignUpdate, 'resume');
     let completed = false;
@@ -319,6 +347,7 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
         timeScale,
         campaignConfig,
         startedAt: new Date().toISOString(),
+        dependencies: dependencyFingerprint(),
         status: 'running',
         segments: [],
         campaignRuns: { runIds: [], events: 0, actions: analyseHistory({ events: [] }).actions },
@@ -338,6 +367,12 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
     if (!state) throw new Error(`no run called ${opts.label} (${file}); \`start\` one first`);
     const ctx: Ctx = { config, db, client, state, file, log };
     if (command !== 'status' && state.status === 'running') {
+      const installed = dependencyFingerprint();
+      // Runs begun before the fingerprint was kept take the installed packages' from here on.
+      state.dependencies ??= installed;
+      if (state.dependencies !== installed) {
+        throw new Error(`the installed packages (${installed}) are not the ones ${opts.label} started on (${state.dependencies}): restore the Temporal SDK in package-lock.json and deploy/patches, npm ci, then continue`);
+      }
       state.worktree = ensureWorktree(config, state.commit);
       await runSegment(ctx, opts.forMin);
     }

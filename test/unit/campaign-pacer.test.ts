@@ -119,7 +119,9 @@ test('statistics: achieved pace over the dialling span, estimated completion fro
   assert.equal(campaignStats('cmp-1', config, resumed, 0).pausedMs, 3_600_000);
   // Resumed with no dial since: that pause is outside the span and changes nothing yet.
   assert.equal(campaignStats('cmp-1', config, { ...s, pausedSinceLastDialMs: 3_600_000 }, 0).callsPerSecondAchieved, 5);
-  // Paused now: the current pause counts up to the query's time.
+  // Paused now: the pause under way counts up to the workflow's time the query is given.
   const pausedNow = { ...s, status: 'paused' as const, pausedAtMs: Date.parse('2026-11-27T10:00:30Z') };
   assert.equal(campaignStats('cmp-1', config, pausedNow, Date.parse('2026-11-27T10:01:30Z')).pausedMs, 60_000);
+  // No longer paused (stopping after a cancel): a pause left unended does not keep growing.
+  assert.equal(campaignStats('cmp-1', config, { ...pausedNow, status: 'stopping' }, Date.parse('2026-11-27T10:01:30Z')).pausedMs, 0);
 });

@@ -185,8 +185,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     resumeCampaignUpdate,
     () => {
       s.status = statusToStore = 'running';
-      if (s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined) s.pausedSinceLastDialMs = (s.pausedSinceLastDialMs ?? 0) + Date.now() - s.pausedAtMs;
-      delete s.pausedAtMs;
+      endPause();
       // Moved up to the time the status is stored at, below: the clock may lag a long pause.
       s.nextSlotAtMs = nowMs();
       if (freshSlotsUnowed) s.slotsUnowed = true;
@@ -215,7 +214,14 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   );
   setHandler(campaignStatsQuery, () => campaignStats(campaignId, config, s, Date.now()));
 
+  /** A pause's time, once it ends, is not dialling time (stats.ts); only pauses after the first dial count. */
+  function endPause(): void {
+    if (s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined) s.pausedSinceLastDialMs = (s.pausedSinceLastDialMs ?? 0) + Date.now() - s.pausedAtMs;
+    delete s.pausedAtMs;
+  }
+
   function stop(reason: StopReason, note?: string): void {
+    endPause();
     s.status = statusToStore = 'stopping';
     s.stopReason = reason;
     if (note) s.cancelNote = note;
@@ -511,6 +517,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     finishing = false;
     if (unlessContactsOpen && contacts.pending + contacts.retryWait > 0) return undefined;
     finishing = true;
+    endPause();
     s.status = status;
     setCurrentDetails(details());
     return { status, ...(s.stopReason ? { stopReason: s.stopReason } : {}), contacts, dials: s.dials, costUsd: s.costUsd };

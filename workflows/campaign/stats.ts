@@ -5,7 +5,8 @@ export function campaignStats(campaignId: string, config: CampaignConfig, s: Cam
   // Pauses between the first and the latest dial are not dialling time.
   const spanMs = s.firstDialAtMs !== undefined && s.lastDialAtMs !== undefined ? s.lastDialAtMs - s.firstDialAtMs - (s.pausedBetweenDialsMs ?? 0) : 0;
   const achieved = spanMs > 0 ? ((s.dials - 1) * 1000) / spanMs : 0;
-  const pausingNowMs = s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined ? Math.max(0, nowMs - s.pausedAtMs) : 0;
+  // `nowMs` is the workflow's time, which a query does not move: the current pause counts up to the campaign's last wake.
+  const pausingNowMs = s.status === 'paused' && s.pausedAtMs !== undefined && s.firstDialAtMs !== undefined ? Math.max(0, nowMs - s.pausedAtMs) : 0;
   const pausedMs = (s.pausedBetweenDialsMs ?? 0) + (s.pausedSinceLastDialMs ?? 0) + pausingNowMs;
   // Counted in PostgreSQL by runs whose calls settle themselves; older runs kept a map.
   const inFlight = s.dialling ?? Object.keys(s.inFlight).length;

@@ -149,7 +149,7 @@ export interface CampaignStats {
    */
   callsPerSecondAchieved: number;
   callsPerSecondConfigured: number;
-  /** Time spent paused since the first dial (the current pause included). */
+  /** Time spent paused since the first dial; a pause under way counts up to the campaign's last wake (a query does not wake it). */
   pausedMs: number;
   startedAt: string;
   /** From the achieved pace and the attempts left; absent when unknown. */
