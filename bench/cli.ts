@@ -4,6 +4,7 @@
  *   media [--calls 1,10,25] [--turns 3] [--stagger-ms 200] [--label media]
  *         [--stt-finalize-ms 100] [--llm-ttft-ms 300] [--tts-ttfb-ms 150] [--llm-tokens-per-s 60]
  *   media-profile [--turns 6]      where one call's CPU goes, per thread and per JS package
+ *   media-job-start [--processes 4] [--rounds 3]   CPU to start one job process, bundled vs not
  *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
  *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
  *   campaign-long <start|continue|status> [--contacts 100000] [--cps 5] [--max-concurrent 100]
@@ -163,6 +164,16 @@ async function mediaProfile(args: string[]): Promise<void> {
   log(`wrote ${written.json} and ${written.markdown}`);
 }
 
+async function mediaJobStart(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { processes: { type: 'string' }, rounds: { type: 'string' } }, strict: true });
+  const opts = { processes: Math.min(positiveInt('processes', values.processes, 4), 16), rounds: Math.min(positiveInt('rounds', values.rounds, 3), 9) };
+  const log = (line: string) => console.log(`[bench media-job-start] ${line}`);
+  const { runJobStartBench, writeJobStartResults } = await import('./media/job-start.js');
+  const results = await runJobStartBench(opts, log);
+  const written = writeJobStartResults(results, `npm run bench -- media-job-start ${args.join(' ')}`.trim());
+  log(`bundled ${results.summary.bundled.medianCpuS} CPU-s per process start, unbundled ${results.summary.unbundled.medianCpuS} (ratio ${results.ratioBundledToUnbundled}); wrote ${written.json} and ${written.markdown}`);
+}
+
 async function bridge(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { calls: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });
   const { defaultBridgeBenchOptions: d, runBridgeBench, writeBridgeResults } = await import('./bridge/run.js');
@@ -175,7 +186,7 @@ async function bridge(args: string[]): Promise<void> {
   log(`wrote ${written.json} and ${written.markdown}`);
 }
 
-const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, campaign, 'campaign-long': campaignLong, bridge };
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = { media, 'media-profile': mediaProfile, 'media-job-start': mediaJobStart, campaign, 'campaign-long': campaignLong, bridge };
 
 const [name, ...rest] = process.argv.slice(2);
 const run = name === undefined ? undefined : benchmarks[name];

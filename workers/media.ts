@@ -11,14 +11,17 @@
  */
 import { fileURLToPath } from 'node:url';
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
-import { loadConfig, type Config } from '../deploy/config.js';
-import { sameFormModule } from '../deploy/module-paths.js';
+import { ConfigError, loadConfig, type Config } from '../deploy/config.js';
+import { assertJobMainHonoured, forkedJob, jobMainVariable, type ForkedJob } from '../deploy/module-paths.js';
 import { createLogger } from '../deploy/logger.js';
 import { measureActiveCalls, metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
 
-/** The job entry, compiled when this worker is (deploy/build.ts), so job processes need no TypeScript loader. */
-const entryPath = sameFormModule(import.meta.url, '../media/agent/entry');
+/**
+ * The job entry, compiled when this worker is (deploy/build.ts), so job processes need no
+ * TypeScript loader: then bundled with the framework's job main, which loads it faster.
+ */
+const ourJob = forkedJob(import.meta.url, '../media/agent/entry');
 
 export function createMediaServer(
   config: Config,
@@ -26,15 +29,26 @@ export function createMediaServer(
     port?: number;
     production?: boolean;
     idleProcesses?: number;
-    /** The job entry module; the benchmark swaps in a bare agent to measure our layer. */
-    agentPath?: string;
+    /** The job entry to fork; the benchmark swaps in a bare agent to measure our layer. */
+    job?: ForkedJob;
   } = {},
 ): AgentServer {
   initializeLogger({ pretty: false, level: config.logLevel === 'silent' ? 'fatal' : config.logLevel });
   const maxCalls = config.media.maxConcurrentCalls;
+  const job = opts.job ?? ourJob;
+  // Read by the patched framework whenever it forks a job process, so one value per
+  // process: servers forking different job mains cannot share one.
+  const current = process.env[jobMainVariable];
+  if (current !== undefined && current !== (job.jobMainPath ?? '')) {
+    throw new ConfigError('a media server cannot share this process', [`it already forks job processes from ${current || "the framework's own job main"}, this one would fork ${job.jobMainPath ?? "the framework's own"}`]);
+  }
+  if (job.jobMainPath) {
+    assertJobMainHonoured();
+    process.env[jobMainVariable] = job.jobMainPath;
+  }
   return new AgentServer(
     new ServerOptions({
-      agent: opts.agentPath ?? entryPath,
+      agent: job.agentPath,
       agentName: config.media.agentName,
       wsURL: config.livekit.wsUrl,
       apiKey: config.livekit.apiKey,

@@ -10,13 +10,18 @@
  * compiled (deploy/build.ts), as the stack runs its media worker.
  */
 import { loadConfig, type Config } from '../../deploy/config.js';
-import { sameFormModule } from '../../deploy/module-paths.js';
+import { forkedJob, sameFormModule } from '../../deploy/module-paths.js';
 import { createMediaServer, stopMediaServer } from '../../workers/media.js';
 import { variants, workerShape, type RunnerMessage, type Variant, type WorkerMessage } from './worker-protocol.js';
 
-const bareEntryPath = sameFormModule(import.meta.url, '../bare-agent');
-/** With KICKCALL_BENCH_PROFILE_DIR set, either variant runs under the profiler (`profiled-agent.ts`). */
-const profiledEntryPath = sameFormModule(import.meta.url, './profiled-agent');
+const bareJob = forkedJob(import.meta.url, '../bare-agent');
+/**
+ * With KICKCALL_BENCH_PROFILE_DIR set, either variant runs under the profiler
+ * (`profiled-agent.ts`), unbundled: a profile of the bundle would name chunks, not packages.
+ */
+const profiledJob = { agentPath: sameFormModule(import.meta.url, './profiled-agent') };
+/** The entry compiled file by file with the framework's own job main: KICKCALL_BENCH_JOB_FORM=unbundled. */
+const unbundledJob = (variant: Variant) => ({ agentPath: sameFormModule(import.meta.url, variant === 'bare' ? '../bare-agent' : '../../media/agent/entry') });
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -33,7 +38,13 @@ async function main(): Promise<void> {
     port: Number(port),
     ...workerShape,
     idleProcesses: Number(idle),
-    ...(process.env.KICKCALL_BENCH_PROFILE_DIR ? { agentPath: profiledEntryPath } : variant === 'bare' ? { agentPath: bareEntryPath } : {}),
+    ...(process.env.KICKCALL_BENCH_PROFILE_DIR
+      ? { job: profiledJob }
+      : process.env.KICKCALL_BENCH_JOB_FORM === 'unbundled'
+        ? { job: unbundledJob(variant as Variant) }
+        : variant === 'bare'
+          ? { job: bareJob }
+          : {}),
   });
   server.event.once('worker_registered', () => send({ type: 'registered' }));
 

@@ -4,6 +4,13 @@ export const variants = ['ours', 'bare'] as const;
 /** `ours`: the media worker as deployed; `bare`: the same AgentSession without our layer. */
 export type Variant = (typeof variants)[number];
 
+/**
+ * How job processes load: `bundled`, as deployed (deploy/build.ts); `unbundled`, the job
+ * entry compiled file by file with the framework's own job main (`media-job-start`'s A/B).
+ * Passed to the worker process as KICKCALL_BENCH_JOB_FORM.
+ */
+export type JobForm = 'bundled' | 'unbundled';
+
 /** Messages from a worker process to the benchmark. */
 export type WorkerMessage =
   | { type: 'registered' }

@@ -6,7 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync } from 'node:fs';
 import { compileForNode, mediaWorkerEntries } from '../../deploy/build.js';
-import type { RunnerMessage, Variant, WorkerMessage } from './worker-protocol.js';
+import type { JobForm, RunnerMessage, Variant, WorkerMessage } from './worker-protocol.js';
 
 /**
  * The worker and every job entry it can fork, compiled as the stack runs its media worker
@@ -75,13 +75,19 @@ export async function startWorker(opts: {
   registerTimeoutMs: number;
   /** Profile each job's JavaScript into this folder (`profiled-agent.ts`). */
   profileDir?: string;
+  /** How job processes load (default: bundled, as deployed). */
+  jobForm?: JobForm;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
   const [workerPath] = await compileForNode(workerSources);
   // Not the parent's execArgv: it carries tsx's loader, which the job forks would inherit.
   const child = fork(workerPath!, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
     execArgv: ['--enable-source-maps'],
-    env: { ...workerEnv(), ...(opts.profileDir ? { KICKCALL_BENCH_PROFILE_DIR: opts.profileDir, KICKCALL_BENCH_PROFILE_VARIANT: opts.variant } : {}) },
+    env: {
+      ...workerEnv(),
+      ...(opts.profileDir ? { KICKCALL_BENCH_PROFILE_DIR: opts.profileDir, KICKCALL_BENCH_PROFILE_VARIANT: opts.variant } : {}),
+      ...(opts.jobForm ? { KICKCALL_BENCH_JOB_FORM: opts.jobForm } : {}),
+    },
     stdio: ['ignore', log, log, 'ipc'],
   });
   const request = (m: RunnerMessage) => child.send(m);

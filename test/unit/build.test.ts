@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { compiledPath, compileForNode, mediaWorkerEntries } from '../../deploy/build.js';
+import { assertJobMainHonoured, forkedJob, jobBundleDir } from '../../deploy/module-paths.js';
 import { repoRoot } from '../../deploy/config.js';
 import { sameFormModule } from '../../deploy/module-paths.js';
 
@@ -39,4 +40,28 @@ test('the compiled media worker and its job entry load on plain Node and find th
     ].join('\n'),
   );
   assert.deepEqual(JSON.parse(printed.split('\n').at(-1)!), { entry: 'function', prewarm: 'function', repoRoot });
+});
+
+test('a compiled worker forks its job entry from the job bundle, with the bundled job main; under tsx, the source', () => {
+  assert.deepEqual(forkedJob('file:///srv/kc/workers/media.ts', '../media/agent/entry'), { agentPath: '/srv/kc/media/agent/entry.ts' });
+  const compiled = forkedJob(pathToFileURL(compiledPath('workers/media.ts')).href, '../media/agent/entry');
+  assert.deepEqual(compiled, { agentPath: `${jobBundleDir}/media/agent/entry.js`, jobMainPath: `${jobBundleDir}/job_proc_lazy_main.js` });
+});
+
+test('the job bundle loads on plain Node: the job main, the entry and its VAD model beside the chunk that loads it', async () => {
+  assert.doesNotThrow(assertJobMainHonoured, 'the installed framework forks the job main it is told to (deploy/patches)');
+  await compileForNode(mediaWorkerEntries);
+  const { agentPath, jobMainPath } = forkedJob(pathToFileURL(compiledPath('workers/media.ts')).href, '../media/agent/entry');
+  assert.ok(existsSync(jobMainPath!), 'the job main was bundled');
+  const printed = await plainNode(
+    [
+      `const agent = (await import(${JSON.stringify(pathToFileURL(agentPath).href)})).default;`,
+      // What a job process's prewarm does first: Silero's model, found beside its chunk.
+      `const proc = { userData: {} };`,
+      `await agent.prewarm(proc);`,
+      `console.log(JSON.stringify({ entry: typeof agent.entry, prewarmed: Object.keys(proc.userData).length > 0 }));`,
+      `process.exit(0);`,
+    ].join('\n'),
+  );
+  assert.deepEqual(JSON.parse(printed.split('\n').at(-1)!), { entry: 'function', prewarmed: true });
 });
