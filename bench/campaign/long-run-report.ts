@@ -14,6 +14,8 @@ export interface LongRunOverall {
   /** Every call record of the campaign, from PostgreSQL. */
   dials: number;
   schedulingLagMs: LagSummary;
+  /** By ten minutes of the calls' creation (UTC): when the lag's tail happened. */
+  lagByWindow: { from: string; lag: LagSummary }[];
 }
 
 interface Target {
@@ -109,12 +111,19 @@ Campaign \`${state.campaignId}\` started ${state.startedAt} at \`${state.commit.
 | # | code | started (UTC) | minutes | ended by | dials | cps (trimmed) | lag p50 | lag p99 | lag max | worker CPU s | temporal CPU s | postgres CPU s | contacts done |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${segmentRows.join('\n')}
+${state.segments.filter((s) => s.note).map((s) => `\nSegment ${s.index}: ${s.note}`).join('\n')}
 
 ## Over the segments
 
 | dials | active time | achieved cps | error | lag p50 | lag p95 | lag p99 | lag max | CPU /1k calls: worker | temporal | postgres | total |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 | ${overall.dials} | ${fmt(round3(f.activeS / 3600))} h | ${fmt(f.pace.achievedCps)} | ${fmt(f.pace.relativeErrorPct, ' %')} | ${fmt(overall.schedulingLagMs.p50, ' ms')} | ${fmt(overall.schedulingLagMs.p95, ' ms')} | ${fmt(overall.schedulingLagMs.p99, ' ms')} | ${fmt(overall.schedulingLagMs.max, ' ms')} | ${f.cpu.per1000Calls.worker} s | ${f.cpu.per1000Calls.temporal} s | ${f.cpu.per1000Calls.postgres} s | **${f.cpu.per1000Calls.total} s** |
+
+Scheduling lag by ten minutes (the calls created in each; the machine runs other work beside the campaign between and during segments, which shows here):
+
+| from (UTC) | calls | lag p50 | lag p99 | lag max |
+|---|---|---|---|---|
+${overall.lagByWindow.map((w) => `| ${w.from.replace('T', ' ').slice(0, 16)} | ${w.lag.n} | ${fmt(w.lag.p50, ' ms')} | ${fmt(w.lag.p99, ' ms')} | ${fmt(w.lag.max, ' ms')} |`).join('\n')}
 
 History: ${f.history.campaignRuns} closed campaign runs (${f.history.campaignEvents} events), ${f.history.sampledCalls} call histories sampled; **${f.history.eventsPerCall} history events per call** (${f.history.callEventsMean} in the call workflow).
 

@@ -42,7 +42,7 @@ import { cpuDelta, readCpu, stackPids, type CpuReading } from './cpu.js';
 import { loadCampaignConfig, numberedContacts, seedCampaign, seedTrunk } from './fixtures.js';
 import { achievedPace, lagSummary, round3, sleep, type LagSummary, type PaceFigures } from './helpers.js';
 import { analyseHistory, type ActionCounts, type HistoryFigures } from './history.js';
-import { writeLongRunResults } from './long-run-report.js';
+import { writeLongRunResults, type LongRunOverall } from './long-run-report.js';
 
 export interface LongRunOptions {
   label: string;
@@ -51,6 +51,8 @@ export interface LongRunOptions {
   maxConcurrentCalls: number;
   /** How long this segment dials before it pauses (the campaign may complete sooner). */
   forMin: number;
+  /** With `status`: a note on the last segment (what else the machine ran meanwhile). */
+  note?: string;
 }
 
 /** What one segment measured, recorded when it ends. */
@@ -70,6 +72,8 @@ export interface Segment {
   contactsDoneAtEnd?: number;
   /** Call workflows of this segment whose histories were fetched: means per call. */
   callSample?: { n: number; eventsMean: number; actionsMean: ActionCounts };
+  /** What else ran on the machine meanwhile, written by whoever ran it (`status --note`). */
+  note?: string;
 }
 
 export interface LongRunState {
@@ -317,6 +321,19 @@ async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
   }
 }
 
+/** Ten minutes: short enough to show when the machine was busy with other work, long enough for a p99 of 3,000 calls. */
+const lagWindowMs = 10 * 60_000;
+
+function lagByWindow(calls: readonly { created_at: Date; scheduling_lag_ms: number | null }[]): LongRunOverall['lagByWindow'] {
+  const windows = new Map<number, number[]>();
+  for (const c of calls) {
+    if (c.scheduling_lag_ms === null) continue;
+    const from = Math.floor(c.created_at.getTime() / lagWindowMs) * lagWindowMs;
+    windows.set(from, [...(windows.get(from) ?? []), c.scheduling_lag_ms]);
+  }
+  return [...windows].sort(([a], [b]) => a - b).map(([from, lags]) => ({ from: new Date(from).toISOString(), lag: lagSummary(lags) }));
+}
+
 // ---------------------------------------------------------------------------------------
 // Commands.
 
@@ -366,6 +383,11 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
     }
     if (!state) throw new Error(`no run called ${opts.label} (${file}); \`start\` one first`);
     const ctx: Ctx = { config, db, client, state, file, log };
+    const last = state.segments.at(-1);
+    if (command === 'status' && opts.note !== undefined && last) {
+      last.note = opts.note;
+      saveState(file, state);
+    }
     if (command !== 'status' && state.status === 'running') {
       const installed = dependencyFingerprint();
       // Runs begun before the fingerprint was kept take the installed packages' from here on.
@@ -376,9 +398,9 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
       state.worktree = ensureWorktree(config, state.commit);
       await runSegment(ctx, opts.forMin);
     }
-    const calls = await db.selectFrom('calls').select('scheduling_lag_ms').where('campaign_id', '=', state.campaignId).execute();
+    const calls = await db.selectFrom('calls').select(['created_at', 'scheduling_lag_ms']).where('campaign_id', '=', state.campaignId).execute();
     const schedulingLagMs = lagSummary(calls.flatMap((r) => (r.scheduling_lag_ms === null ? [] : [r.scheduling_lag_ms])));
-    const written = writeLongRunResults(state, { dials: calls.length, schedulingLagMs }, `npm run bench -- campaign-long continue --label ${opts.label}`);
+    const written = writeLongRunResults(state, { dials: calls.length, schedulingLagMs, lagByWindow: lagByWindow(calls) }, `npm run bench -- campaign-long continue --label ${opts.label}`);
     const done = state.segments.at(-1)?.contactsDoneAtEnd ?? 0;
     log(`${state.status}: ${state.segments.length} segments, ${done}/${state.contacts} contacts done; wrote ${path.relative(repoRoot, written.markdown)}`);
   } finally {
