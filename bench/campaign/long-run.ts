@@ -281,13 +281,14 @@ async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
     const cpu0 = readCpu(roots);
     const handle = handleOf(ctx);
     await tryUpdate(ctx, resumeCampaignUpdate, 'resume');
+    // Completion is read from the workflow's status each beat: a result() long poll left
+    // pending when the bench closes its connection throws from inside the gRPC channel.
     let completed = false;
-    const closed = handle.result().then(() => (completed = true));
-    closed.catch(() => undefined);
     const stopAt = Date.now() + forMin * 60_000;
     let stats: CampaignStats | undefined;
     while (!completed && !stopRequested && Date.now() < stopAt) {
-      await Promise.race([closed.catch(() => undefined), sleep(heartbeatEveryMs)]);
+      await sleep(heartbeatEveryMs);
+      completed = (await handle.describe()).status.name !== 'RUNNING';
       seg.cpuS = cpuDelta(cpu0, readCpu(roots));
       seg.heartbeatAt = new Date().toISOString();
       saveState(ctx.file, s);

@@ -163,7 +163,8 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
       const s = await handle.query(campaignStatsQuery);
       return s.inFlight === 0 ? s : undefined;
     });
-    await new Promise((r) => setTimeout(r, 3000));
+    // Longer than the claims' 4 s lead: the clock then lags the resume by more than it.
+    await new Promise((r) => setTimeout(r, 7000));
     const later = await handle.query(campaignStatsQuery);
     assert.equal(later.dials, paused.dials, 'nothing dialled while paused');
     assert.equal(later.status, 'paused');
@@ -172,6 +173,10 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
 
     assert.deepEqual(await handle.executeUpdate(resumeCampaignUpdate), { status: 'running' });
     const pauseWallMs = Date.now() - pausingAtMs;
+    const resumedAtMs = Date.now();
+    const firstDialAfterMs = await waitFor('a dial after the resume', async () => ((await handle.query(campaignStatsQuery)).dials > paused.dials ? Date.now() - resumedAtMs : undefined));
+    // Not after sleeping as long as the campaign's clock lagged the resume (the pause, less the claims' lead).
+    assert.ok(firstDialAfterMs < 2500, `the first dial came ${firstDialAfterMs} ms after the resume`);
     const resumed = await waitFor('dialling again', async () => {
       const s = await handle.query(campaignStatsQuery);
       return s.dials >= paused.dials + 8 ? s : undefined;
@@ -179,12 +184,12 @@ test('pause lets calls in flight finish and dials nothing more; resume continues
     // The record's end is written by an activity after the resume returns: bounded by now.
     const sincePausingMs = Date.now() - pausingAtMs;
     // The campaign kept the time it spent paused, which its achieved pace leaves out (stats.ts).
-    assert.ok(resumed.pausedMs >= 3000 && resumed.pausedMs <= pauseWallMs, `paused ${resumed.pausedMs} ms, between 3,000 and the ${pauseWallMs} ms from pause to resume`);
+    assert.ok(resumed.pausedMs >= 7000 && resumed.pausedMs <= pauseWallMs, `paused ${resumed.pausedMs} ms, between 7,000 and the ${pauseWallMs} ms from pause to resume`);
     // So did its record, which the API's statistics read (campaign_pauses).
     const pauses = await db.selectFrom('campaign_pauses').select(['paused_at', 'ended_at']).where('campaign_id', '=', id).execute();
     assert.equal(pauses.length, 1, 'one pause recorded');
     const recordedMs = pauses[0]!.ended_at!.getTime() - pauses[0]!.paused_at.getTime();
-    assert.ok(recordedMs >= 3000 && recordedMs <= sincePausingMs, `the recorded pause lasted ${recordedMs} ms`);
+    assert.ok(recordedMs >= 7000 && recordedMs <= sincePausingMs, `the recorded pause lasted ${recordedMs} ms`);
     await refused(handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: '  ' }] }), /a cancellation needs a reason/);
     assert.deepEqual(await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'client asked to stop' }] }), { status: 'stopping' });
     const result = await handle.result();

@@ -275,6 +275,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       clock.heard(stored?.finishedAtMs);
       // A resumed campaign's pace starts now, not when the clock last moved.
       if (clockInHistory && status === 'running') s.nextSlotAtMs = Math.max(s.nextSlotAtMs, clock.nowMs());
+      // The pass goes on from the write's time too: with the time the pass began (the clock
+      // as the last timer or activity left it, up to the 15 min idle check behind after a
+      // pause), its first slot looked as far off as the clock lagged, and a resumed
+      // campaign slept that long before dialling (973 s once, in the 100k run).
+      if (patched('pass-goes-on-after-status-write')) now = nowMs();
     }
 
     // 2. Stopping: close the queue once, let calls in flight finish, then end.
