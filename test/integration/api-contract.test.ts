@@ -385,6 +385,16 @@ describe('campaign control', () => {
 });
 
 describe('campaign statistics', () => {
+  /** A trunk, a campaign of `csv`'s contacts, started through the API; returns its ID. */
+  async function startUnattendedCampaign(api: ApiHarness, key: string, name: string, csv: string): Promise<string> {
+    assert.equal((await api.request('POST', '/v1/trunks', { key, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } })).status, 201);
+    const config = { agent: { instructions: 'x', greeting: 'y' }, trunkId: 'main', callsPerSecond: 2, maxConcurrentCalls: 1, window: { start: '00:00', end: '23:59' } };
+    const { id } = (await api.request('POST', '/v1/campaigns', { key, body: { name, config } })).body as { id: string };
+    assert.equal((await api.request('POST', `/v1/campaigns/${id}/contacts`, { key, raw: { contentType: 'text/csv', data: csv } })).status, 201);
+    assert.equal((await api.request('POST', `/v1/campaigns/${id}/start`, { key, body: {} })).status, 202);
+    return id;
+  }
+
   test('a running campaign\'s statistics are what it recorded, answered with no worker to query (a query then can stall a campaign)', async () => {
     // An API whose campaigns start on a task queue no worker polls: a workflow query there
     // would wait for a worker that never comes.
@@ -392,12 +402,7 @@ describe('campaign statistics', () => {
     const t = await idle.newTenant();
     const key = t.keys.admin;
     try {
-      assert.equal((await idle.request('POST', '/v1/trunks', { key, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } })).status, 201);
-      const config = { agent: { instructions: 'x', greeting: 'y' }, trunkId: 'main', callsPerSecond: 2, maxConcurrentCalls: 1, window: { start: '00:00', end: '23:59' } };
-      const { id } = (await idle.request('POST', '/v1/campaigns', { key, body: { name: 'Unattended', config } })).body as { id: string };
-      const csv = 'phone,time_zone,consent\n+14155550401,America/New_York,yes\n+14155550402,America/Chicago,yes\n+14155550403,Europe/Paris,yes\n';
-      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/contacts`, { key, raw: { contentType: 'text/csv', data: csv } })).status, 201);
-      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/start`, { key, body: {} })).status, 202);
+      const id = await startUnattendedCampaign(idle, key, 'Unattended', 'phone,time_zone,consent\n+14155550401,America/New_York,yes\n+14155550402,America/Chicago,yes\n+14155550403,Europe/Paris,yes\n');
       try {
         const reply = await withTimeout(idle.request('GET', `/v1/campaigns/${id}/stats`, { key }), 10_000, 'the statistics waited for a worker');
         assert.equal(reply.status, 200, reply.text);
@@ -419,11 +424,7 @@ describe('campaign statistics', () => {
     const t = await idle.newTenant();
     const key = t.keys.admin;
     try {
-      assert.equal((await idle.request('POST', '/v1/trunks', { key, body: { id: 'main', address: '127.0.0.1:5080', numbers: ['+14155550100'], maxCallsPerSecond: 1, maxChannels: 1 } })).status, 201);
-      const config = { agent: { instructions: 'x', greeting: 'y' }, trunkId: 'main', callsPerSecond: 2, maxConcurrentCalls: 1, window: { start: '00:00', end: '23:59' } };
-      const { id } = (await idle.request('POST', `/v1/campaigns`, { key, body: { name: 'Paused at lunch', config } })).body as { id: string };
-      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/contacts`, { key, raw: { contentType: 'text/csv', data: 'phone\n+14155550401\n' } })).status, 201);
-      assert.equal((await idle.request('POST', `/v1/campaigns/${id}/start`, { key, body: {} })).status, 202);
+      const id = await startUnattendedCampaign(idle, key, 'Paused at lunch', 'phone\n+14155550401\n');
       try {
         // What the campaign recorded: 11 dials a second apart with an hour's pause after the
         // third, and a pause still open after the last (outside the span, so not counted).
