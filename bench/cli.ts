@@ -8,7 +8,7 @@
  *   campaign [--contacts 2000] [--cps 10] [--max-concurrent 100] [--label campaign]
  *            [--hold-contacts 0] [--hold-window-s 60] [--max-run-s 900]
  *   campaign-long <start|continue|status> [--contacts 100000] [--cps 5] [--max-concurrent 100]
- *            [--for-min 60] [--label campaign-100k] [--note text]   a campaign too long for one sitting, in segments
+ *            [--for-min 60] [--label campaign-100k] [--note text] [--code <git ref>]   a campaign too long for one sitting, in segments
  *   bridge [--calls 200] [--rounds 3] [--concurrency 1,16]   call events per second into workflows
  *
  * Needs the local stack (`npm run stack:up`) with the provider simulators.
@@ -137,9 +137,10 @@ async function campaignLong(args: string[]): Promise<void> {
   if (command !== 'start' && command !== 'continue' && command !== 'status') throw new UsageError('campaign-long takes start, continue or status');
   const { values } = parseArgs({
     args: rest,
-    options: { contacts: { type: 'string' }, cps: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'for-min': { type: 'string' }, label: { type: 'string' }, note: { type: 'string' } },
+    options: { contacts: { type: 'string' }, cps: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'for-min': { type: 'string' }, label: { type: 'string' }, note: { type: 'string' }, code: { type: 'string' } },
     strict: true,
   });
+  if (values.code !== undefined && command !== 'continue') throw new UsageError('--code goes with continue: it moves a paused run onto newer code');
   const label = values.label ?? 'campaign-100k';
   if (!/^[a-z0-9-]+$/.test(label)) throw new UsageError('--label is lower-case letters, digits and "-"');
   const callsPerSecond = values.cps === undefined ? 5 : Number(values.cps);
@@ -156,6 +157,7 @@ async function campaignLong(args: string[]): Promise<void> {
       maxConcurrentCalls: positiveInt('max-concurrent', values['max-concurrent'], 100),
       forMin: Math.min(positiveInt('for-min', values['for-min'], 60), 12 * 60),
       ...(values.note !== undefined ? { note: values.note } : {}),
+      ...(values.code !== undefined ? { code: values.code } : {}),
     },
     (line) => console.log(`[bench campaign-long] ${line}`),
   );

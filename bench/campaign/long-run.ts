@@ -3,7 +3,7 @@
  * dials, eight hours at the 5 calls/s this machine carries.
  *
  *   npm run bench -- campaign-long start    [--contacts 100000] [--cps 5] [--for-min 60] [--label campaign-100k]
- *   npm run bench -- campaign-long continue [--for-min 60]
+ *   npm run bench -- campaign-long continue [--for-min 60] [--code <git ref>]
  *   npm run bench -- campaign-long status
  *
  * `start` seeds the contacts and starts the campaign; each segment runs the orchestration
@@ -18,7 +18,9 @@
  * The worker always runs the code the campaign started with, from a git worktree of that
  * commit under the stack directory: a paused campaign's workflow is replayed when it
  * resumes, and its history must meet the code that wrote it (what a deployment does with
- * worker versioning). Histories of closed workflows are kept 24 h by the dev server, so
+ * worker versioning). `continue --code <ref>` moves a paused run onto newer code (a fix
+ * behind `patched()`, say) only after the campaign's open history replays on it without a
+ * nondeterminism error. Histories of closed workflows are kept 24 h by the dev server, so
  * each segment counts its own history figures when it ends.
  *
  * The run's state is a JSON file beside the stack's (`.stack/bench/<label>.json`);
@@ -30,6 +32,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { loadConfig, repoRoot, type Config } from '../../deploy/config.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { startProcess, type RunningProcess } from '../../test/helpers/processes.js';
@@ -53,6 +56,8 @@ export interface LongRunOptions {
   forMin: number;
   /** With `status`: a note on the last segment (what else the machine ran meanwhile). */
   note?: string;
+  /** With `continue`: a git ref of newer code for this and later segments (see `moveToCode`). */
+  code?: string;
 }
 
 /** What one segment measured, recorded when it ends. */
@@ -153,6 +158,43 @@ function ensureWorktree(config: Config, commit: string): string {
     git(['worktree', 'add', '--detach', dir, commit]);
   }
   return dir;
+}
+
+// ---------------------------------------------------------------------------------------
+// Moving to newer code.
+
+/**
+ * Moves a paused run onto the commit `ref` names, for this segment and the next. The new
+ * code must descend from the run's (nothing of the old code is lost), and the campaign's
+ * open history must replay on it: the same check a deployment makes before it rolls
+ * workflow code under running workflows. Only a paused campaign moves; its calls have all
+ * finished, so no call workflow is left to meet the new code mid-history.
+ */
+async function moveToCode(ctx: Ctx, ref: string): Promise<void> {
+  const s = ctx.state;
+  let commit: string;
+  try {
+    commit = git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  } catch {
+    throw new Error(`--code ${ref}: not a commit in this repository`);
+  }
+  if (commit === s.commit) return;
+  try {
+    git(['merge-base', '--is-ancestor', s.commit, commit]);
+  } catch {
+    throw new Error(`--code ${ref} (${commit.slice(0, 12)}) does not descend from the run's code (${s.commit.slice(0, 12)})`);
+  }
+  const last = s.segments.at(-1);
+  if (last?.endedBy !== 'paused') throw new Error(`--code moves only a paused run; the last segment ended ${last?.endedBy ?? 'never'}, so calls may be open on the old code`);
+  const worktree = ensureWorktree(ctx.config, commit);
+  const history = await handleOf(ctx).fetchHistory();
+  ctx.log(`replaying the campaign's open history (${history.events?.length ?? 0} events) on ${commit.slice(0, 12)}`);
+  // Throws DeterminismViolationError (with the event it diverged at) when the code does not fit.
+  await Worker.runReplayHistory({ workflowsPath: path.join(worktree, 'workflows', 'index.ts'), replayName: 'campaign-long --code' }, history);
+  ctx.log(`the run moves from ${s.commit.slice(0, 12)} to ${commit.slice(0, 12)}`);
+  s.commit = commit;
+  s.worktree = worktree;
+  saveState(ctx.file, s);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -397,6 +439,7 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
         throw new Error(`the installed packages (${installed}) are not the ones ${opts.label} started on (${state.dependencies}): restore the Temporal SDK in package-lock.json and deploy/patches, npm ci, then continue`);
       }
       state.worktree = ensureWorktree(config, state.commit);
+      if (opts.code !== undefined) await moveToCode(ctx, opts.code);
       await runSegment(ctx, opts.forMin);
     }
     const calls = await db.selectFrom('calls').select(['created_at', 'scheduling_lag_ms']).where('campaign_id', '=', state.campaignId).execute();
