@@ -11,7 +11,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { contactTally, contactsArrived, dialingStatuses } from '../../activities/campaign.js';
+import { contactTally, contactsArrived, dialingStatuses } from '../../activities/campaign-ledger.js';
 import { campaignWorkflowId } from '../../workflows/ids.js';
 import { cancelCampaignUpdate, contactsAddedSignal, pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/campaign/messages.js';
 import type { CampaignConfig, CampaignInput } from '../../workflows/campaign/types.js';

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { contactsArrived, createCampaignActivities, unowedSlotLeadMs } from '../../activities/campaign.js';
+import { createCampaignActivities } from '../../activities/campaign.js';
+import { unowedSlotLeadMs } from '../../activities/campaign-claim.js';
+import { contactsArrived } from '../../activities/campaign-ledger.js';
 import { createDb, type Db } from '../../deploy/db/schema.js';
 import { metrics } from '../../deploy/telemetry/metrics.js';
 import { nextWindowOpenMs } from '../../workflows/call/calling-window.js';
