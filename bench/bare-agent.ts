@@ -4,10 +4,19 @@
  * none of our layer: no NATS, no event reporter, no tools, no control subscription, no
  * degrade path. It greets the first participant and answers until the caller leaves.
  * Comparing the two isolates what our layer costs per turn.
+ *
+ * With KICKCALL_BENCH_TURNS_DIR set, it measures its turns as ours does (`turnMeasurer`,
+ * from LiveKit Agents' own message metrics) and writes them to `<dir>/<callId>.json` once
+ * the session closes: one file write per call, after its last turn, where ours publishes
+ * `turn.metrics` to NATS. The benchmark compares the two agent-side, without the WebRTC
+ * path and the simulated caller's noise.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import { loadConfig } from '../deploy/config.js';
 import { parseCallConfig } from '../media/agent/call-config.js';
+import { turnMeasurer, type TurnLatency } from '../media/agent/reporter.js';
 import { createAgentSession, loadTelephonyVad, roomInputOptions } from '../media/agent/session.js';
 
 export default defineAgent({
@@ -20,6 +29,16 @@ export default defineAgent({
     const call = parseCallConfig(ctx.job.metadata);
     const session = createAgentSession(call, config.providers, ctx.proc.userData.vad as VAD);
     const agent = new voice.Agent({ instructions: call.persona.instructions });
+    const turnsDir = process.env.KICKCALL_BENCH_TURNS_DIR;
+    if (turnsDir) {
+      const measure = turnMeasurer();
+      const turns: TurnLatency[] = [];
+      session.on(voice.AgentSessionEventTypes.ConversationItemAdded, ({ item }) => {
+        const measured = item.type === 'message' ? measure(item) : undefined;
+        if (measured) turns.push(measured.body);
+      });
+      session.on(voice.AgentSessionEventTypes.Close, () => writeFileSync(path.join(turnsDir, `${call.callId}.json`), JSON.stringify(turns)));
+    }
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     await session.start({ agent, room: ctx.room, record: false, inputOptions: roomInputOptions });
     // As in media/agent/entry.ts: greet in the background so `entry` returns.

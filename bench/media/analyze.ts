@@ -3,7 +3,7 @@
  * the figures the results report. Pure functions: no I/O.
  */
 import type { CallResult } from './call.js';
-import type { TurnMetricsEvent } from './events.js';
+import type { TurnLatency } from '../../media/agent/reporter.js';
 import type { TreeSample } from './proc-sampler.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -50,14 +50,14 @@ export function latencyFigures(calls: readonly CallResult[], turns: number, floo
 }
 
 export interface TurnMetricsFigures {
-  /** Calls whose events ended with agent.left in time. */
+  /** Calls whose turns all came in: ours' events ended with agent.left in time, bare's file was written. */
   callsWithCompleteEvents: number;
   events: number;
   eouDelayMs: Summary;
   sttMs: Summary;
   llmTtftMs: Summary;
   ttsTtfbMs: Summary;
-  /** The agent's own figure: eouDelayMs + llmTtftMs + ttsTtfbMs. */
+  /** The agent's own figure (LiveKit Agents' `e2eLatency`): the caller's last speech to the reply's first audio frame. */
   voiceToVoiceMs: Summary;
   /**
    * Caller-measured voice-to-voice − the agent's own, per turn (calls where the counts
@@ -66,9 +66,15 @@ export interface TurnMetricsFigures {
   transportAndPlayoutMs: Summary;
 }
 
-export function turnMetricsFigures(calls: readonly CallResult[], metricsByCall: ReadonlyMap<string, { events: TurnMetricsEvent[]; complete: boolean }>): TurnMetricsFigures {
+/** A call's measured turns, in order, and whether they all came in (the agent had left). */
+export interface MeasuredTurns {
+  events: TurnLatency[];
+  complete: boolean;
+}
+
+export function turnMetricsFigures(calls: readonly CallResult[], metricsByCall: ReadonlyMap<string, MeasuredTurns>): TurnMetricsFigures {
   const all = [...metricsByCall.values()].flatMap((m) => m.events);
-  const pick = (f: (e: TurnMetricsEvent) => number | undefined) => summarize(all.flatMap((e) => (f(e) === undefined ? [] : [f(e)!])));
+  const pick = (f: (e: TurnLatency) => number | undefined) => summarize(all.flatMap((e) => (f(e) === undefined ? [] : [f(e)!])));
   const transport: number[] = [];
   for (const call of calls) {
     const events = metricsByCall.get(call.callId)?.events ?? [];

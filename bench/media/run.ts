@@ -5,14 +5,15 @@
  * See bench/results/media.md for what the figures mean.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, type Config } from '../../deploy/config.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { turnTiming } from '../../media/agent/session.js';
-import { compare, latencyFigures, resourceFigures, turnMetricsFigures, type LatencyFloor } from './analyze.js';
+import type { TurnLatency } from '../../media/agent/reporter.js';
+import { compare, latencyFigures, resourceFigures, turnMetricsFigures, type LatencyFloor, type MeasuredTurns } from './analyze.js';
 import { createCallClients, lineForTurn, runCall, thinkMs, type CallClients, type CallResult } from './call.js';
 import { finalEventsOf, type TurnMetricsEvent } from './events.js';
 import { TreeSampler, countJobProcesses } from './proc-sampler.js';
@@ -69,12 +70,24 @@ export async function untilWarm(sampler: TreeSampler, label: string, count: numb
   throw new Error(`${label} worker did not warm ${count} job processes within ${timeoutMs} ms`);
 }
 
-/** Every call's turn.metrics once its agent has left (ours only: the bare session publishes nothing). */
-async function collectTurnMetrics(nc: NatsConnection, calls: readonly CallResult[]): Promise<Map<string, { events: TurnMetricsEvent[]; complete: boolean }>> {
-  const byCall = new Map<string, { events: TurnMetricsEvent[]; complete: boolean }>();
+/** Ours: every call's turn.metrics from JetStream, once its agent has left. */
+async function collectTurnMetrics(nc: NatsConnection, calls: readonly CallResult[]): Promise<Map<string, MeasuredTurns>> {
+  const byCall = new Map<string, MeasuredTurns>();
   for (const call of calls) {
     const { events, complete } = await finalEventsOf(nc, call.callId, 15_000);
     byCall.set(call.callId, { events: events.filter((e): e is TurnMetricsEvent => e.type === 'turn.metrics'), complete });
+  }
+  return byCall;
+}
+
+/** Bare: every call's measured turns from the file its job writes as its session closes (`bench/bare-agent.ts`). */
+async function collectBareTurns(turnsDir: string, calls: readonly CallResult[]): Promise<Map<string, MeasuredTurns>> {
+  const byCall = new Map<string, MeasuredTurns>();
+  const deadline = Date.now() + 15_000;
+  for (const call of calls) {
+    const file = join(turnsDir, `${call.callId}.json`);
+    while (!existsSync(file) && Date.now() < deadline) await sleep(250);
+    byCall.set(call.callId, existsSync(file) ? { events: JSON.parse(readFileSync(file, 'utf8')) as TurnLatency[], complete: true } : { events: [], complete: false });
   }
   return byCall;
 }
@@ -88,6 +101,7 @@ async function runVariant(ctx: {
   opts: MediaBenchOptions;
   floor: LatencyFloor;
   runId: string;
+  turnsDir: string;
 }): Promise<VariantResult> {
   const { worker, sampler, opts } = ctx;
   const label = `${worker.variant}`;
@@ -103,10 +117,10 @@ async function runVariant(ctx: {
       return runCall(ctx.clients, { agentName: worker.agentName, callId, turns: opts.turns });
     }),
   );
-  const metrics = worker.variant === 'ours' ? await collectTurnMetrics(ctx.nc, results) : undefined;
+  const metrics = worker.variant === 'ours' ? await collectTurnMetrics(ctx.nc, results) : await collectBareTurns(ctx.turnsDir, results);
   return {
     latency: latencyFigures(results, opts.turns, ctx.floor),
-    ...(metrics ? { turnMetrics: turnMetricsFigures(results, metrics) } : {}),
+    turnMetrics: turnMetricsFigures(results, metrics),
     resources: resourceFigures({
       calls: results,
       worker: (from, to) => sampler.window(label, from, to),
@@ -130,6 +144,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
   const startedAt = new Date();
   const runId = randomBytes(3).toString('hex');
   const logDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-'));
+  const turnsDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-turns-'));
   const maxConcurrentCalls = Math.max(config.media.maxConcurrentCalls, ...opts.calls);
   const nc = await connect({ servers: config.nats.url, name: `kickcall-bench-${runId}` });
   let running: { worker: BenchWorker; sampler: TreeSampler } | undefined;
@@ -187,6 +202,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
           idleProcesses: calls,
           logPath: join(logDir, `${variant}-${calls}-worker.log`),
           registerTimeoutMs: 60_000,
+          turnsDir,
         });
         const sampler = new TreeSampler(
           { [variant]: { pid: worker.pid, descendants: true }, loadGenerator: { pid: process.pid, descendants: false } },
@@ -197,7 +213,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
         const warmMs = await untilWarm(sampler, variant, calls, 60_000 + calls * 10_000);
         warmUpMs[`${variant}@${calls}`] = warmMs;
         log(`level ${calls} calls × ${opts.turns} turns: ${variant} (pid ${worker.pid}, ${calls} job processes warm after ${warmMs} ms)`);
-        const result = await runVariant({ clients, nc, sampler, worker, calls, opts, floor, runId });
+        const result = await runVariant({ clients, nc, sampler, worker, calls, opts, floor, runId, turnsDir });
         const v = result.latency.voiceToVoiceMs;
         log(`  voice-to-voice p50 ${v.p50} ms, p95 ${v.p95} ms (${result.latency.turnsMeasured} turns), cores ${result.resources.coresMean}, in-call cores/call ${result.resources.inCallCoresPerCall}`);
         byVariant[variant] = result;
@@ -205,7 +221,13 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
       }
       const ours = byVariant.ours!;
       const bare = byVariant.bare!;
-      levels.push({ calls, ours, bare, comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs) });
+      levels.push({
+        calls,
+        ours,
+        bare,
+        comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs),
+        agentSideComparison: compare(ours.turnMetrics!.voiceToVoiceMs, bare.turnMetrics!.voiceToVoiceMs),
+      });
       onLevel?.(snapshot());
     }
     return snapshot();

@@ -77,6 +77,8 @@ export async function startWorker(opts: {
   profileDir?: string;
   /** How job processes load (default: bundled, as deployed). */
   jobForm?: JobForm;
+  /** Where the bare session writes each call's measured turns (`bench/bare-agent.ts`). */
+  turnsDir?: string;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
   const [workerPath] = await compileForNode(workerSources);
@@ -87,6 +89,7 @@ export async function startWorker(opts: {
       ...workerEnv(),
       ...(opts.profileDir ? { KICKCALL_BENCH_PROFILE_DIR: opts.profileDir, KICKCALL_BENCH_PROFILE_VARIANT: opts.variant } : {}),
       ...(opts.jobForm ? { KICKCALL_BENCH_JOB_FORM: opts.jobForm } : {}),
+      ...(opts.turnsDir ? { KICKCALL_BENCH_TURNS_DIR: opts.turnsDir } : {}),
     },
     stdio: ['ignore', log, log, 'ipc'],
   });

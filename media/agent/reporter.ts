@@ -98,25 +98,15 @@ export function createReporter(publisher: CallEventPublisher, log: Logger, opts:
  */
 export function reportSessionEvents(session: voice.AgentSession, reporter: Reporter): void {
   const E = voice.AgentSessionEventTypes;
-  /** The caller's message the next reply answers. */
-  let callerMessage: llm.ChatMessage | undefined;
+  const measure = turnMeasurer();
 
   session.on(E.ConversationItemAdded, ({ item }) => {
     if (item.type !== 'message') return;
     const text = item.textContent ?? '';
-    if (item.role === 'user' && text.trim() !== '') {
-      callerMessage = item;
-      void reporter.publish({ type: 'user.turn', text });
-    }
-    if (item.role === 'assistant' && text.trim() !== '') {
-      void reporter.publish({ type: 'agent.turn', text, interrupted: item.interrupted });
-      const measured = turnMetrics(callerMessage, item);
-      if (measured) {
-        // One measured reply per caller turn: a second message (after a tool) has no caller turn of its own.
-        callerMessage = undefined;
-        void reporter.publish(measured.body, { agentStartedSpeakingAtMs: measured.agentStartedSpeakingAtMs });
-      }
-    }
+    if (item.role === 'user' && text.trim() !== '') void reporter.publish({ type: 'user.turn', text });
+    if (item.role === 'assistant' && text.trim() !== '') void reporter.publish({ type: 'agent.turn', text, interrupted: item.interrupted });
+    const measured = measure(item);
+    if (measured) void reporter.publish(measured.body, { agentStartedSpeakingAtMs: measured.agentStartedSpeakingAtMs });
   });
 
   session.on(E.MetricsCollected, ({ metrics: m }) => accumulateUsage(reporter.usage, m));
@@ -133,14 +123,32 @@ export function reportSessionEvents(session: voice.AgentSession, reporter: Repor
 
 const toMs = (seconds: number) => Math.round(seconds * 1000);
 
+export type TurnLatency = Extract<CallEventBody, { type: 'turn.metrics' }>;
+
+/**
+ * Pairs each reply with the caller's message it answers and measures the turn, once: fed
+ * every message of the conversation in order, it returns the turn's latency on the reply
+ * that completes it. A second reply (after a tool) has no caller turn of its own. The
+ * media benchmark's bare session measures its turns with this too.
+ */
+export function turnMeasurer(): (item: llm.ChatMessage) => { body: TurnLatency; agentStartedSpeakingAtMs: number } | undefined {
+  /** The caller's message the next reply answers. */
+  let callerMessage: llm.ChatMessage | undefined;
+  return (item) => {
+    if ((item.textContent ?? '').trim() === '') return undefined;
+    if (item.role === 'user') callerMessage = item;
+    if (item.role !== 'assistant') return undefined;
+    const measured = turnMetrics(callerMessage, item);
+    if (measured) callerMessage = undefined;
+    return measured;
+  };
+}
+
 /**
  * The turn's latency from its two messages (LiveKit Agents reports seconds), or nothing
  * when the reply never spoke (interrupted first) or a stage was not measured.
  */
-function turnMetrics(
-  caller: llm.ChatMessage | undefined,
-  reply: llm.ChatMessage,
-): { body: Extract<CallEventBody, { type: 'turn.metrics' }>; agentStartedSpeakingAtMs: number } | undefined {
+function turnMetrics(caller: llm.ChatMessage | undefined, reply: llm.ChatMessage): { body: TurnLatency; agentStartedSpeakingAtMs: number } | undefined {
   const u = caller?.metrics;
   const a = reply.metrics;
   if (u?.endOfTurnDelay === undefined || a.e2eLatency === undefined || a.startedSpeakingAt === undefined) return undefined;
