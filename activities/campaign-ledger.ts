@@ -1,8 +1,9 @@
 /**
  * The campaign's rows in PostgreSQL: its contacts' states, its running figures (cost,
- * attempts by outcome) and what wakes it when it sleeps. Each helper runs in the caller's
- * transaction; the claim, the settling of an attempt and the drain take the campaign's row
- * lock first (`lockCampaign`), so they take turns.
+ * attempts by outcome) and what wakes it when it sleeps. Each helper takes a transaction
+ * or the plain connection from its caller. Whatever moves contacts or figures of a campaign
+ * with its own lines (its claims, the settling of an attempt, the drain, an import) takes
+ * the campaign's row lock first (`lockCampaign`), so they take turns.
  */
 import { sql } from 'kysely';
 import type { Db } from '../deploy/db/schema.js';

@@ -11,12 +11,12 @@
  * `turn.metrics` to NATS. The benchmark compares the two agent-side, without the WebRTC
  * path and the simulated caller's noise.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineAgent, voice, type JobContext, type JobProcess, type VAD } from '@livekit/agents';
 import { loadConfig } from '../deploy/config.js';
 import { parseCallConfig } from '../media/agent/call-config.js';
-import { turnMeasurer, type TurnLatency } from '../media/agent/reporter.js';
+import { turnMeasurer, type TurnLatency } from '../media/agent/turn-metrics.js';
 import { createAgentSession, loadTelephonyVad, roomInputOptions } from '../media/agent/session.js';
 
 export default defineAgent({
@@ -37,7 +37,17 @@ export default defineAgent({
         const measured = item.type === 'message' ? measure(item) : undefined;
         if (measured) turns.push(measured.body);
       });
-      session.on(voice.AgentSessionEventTypes.Close, () => writeFileSync(path.join(turnsDir, `${call.callId}.json`), JSON.stringify(turns)));
+      session.on(voice.AgentSessionEventTypes.Close, () => {
+        // Whole or not at all (the benchmark reads it as soon as it exists), and never in
+        // the way of the shutdown below: a lost file counts as a call with no turns.
+        const file = path.join(turnsDir, `${call.callId}.json`);
+        try {
+          writeFileSync(`${file}.tmp`, JSON.stringify(turns));
+          renameSync(`${file}.tmp`, file);
+        } catch (err) {
+          console.error(`bare agent: could not write ${file}: ${String(err)}`);
+        }
+      });
     }
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     await session.start({ agent, room: ctx.room, record: false, inputOptions: roomInputOptions });

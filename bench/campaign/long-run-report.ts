@@ -93,9 +93,12 @@ export function renderLongRunMarkdown(state: LongRunState, overall: LongRunOvera
     (s) =>
       `| ${s.index} | \`${s.commit.slice(0, 7)}\` | ${s.startedAt.replace('T', ' ').slice(0, 19)} | ${fmt(minutes(s))} | ${s.endedBy ?? 'running'} | ${fmt(s.dials)} | ${fmt(s.pace?.callsPerSecond)} | ${fmt(s.schedulingLagMs?.p50, ' ms')} | ${fmt(s.schedulingLagMs?.p99, ' ms')} | ${fmt(s.schedulingLagMs?.max, ' ms')} | ${fmt(s.cpuS.worker)} | ${fmt(s.cpuS.temporal)} | ${fmt(s.cpuS.postgres)} | ${fmt(s.contactsDoneAtEnd)} |`,
   );
+  // `state.commit` is the code the next segment runs; a run moved with `--code` started on its first segment's.
+  const startCommit = state.segments[0]?.commit ?? state.commit;
+  const moves = state.segments.flatMap((s, i) => (i > 0 && s.commit !== state.segments[i - 1]!.commit ? [`from segment ${s.index} on \`${s.commit.slice(0, 12)}\``] : []));
   return `# A campaign of ${state.contacts.toLocaleString('en')} contacts, run in segments (load mode)
 
-Campaign \`${state.campaignId}\` started ${state.startedAt} at \`${state.commit.slice(0, 12)}\`; ${status}. Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memTotalMiB} MiB, Node ${machine.node}. Figures: [\`${jsonName}\`](${jsonName}).
+Campaign \`${state.campaignId}\` started ${state.startedAt} at \`${startCommit.slice(0, 12)}\`${moves.length > 0 ? ` (${moves.join(', ')})` : ''}; ${status}. Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memTotalMiB} MiB, Node ${machine.node}. Figures: [\`${jsonName}\`](${jsonName}).
 
 ## What is measured
 

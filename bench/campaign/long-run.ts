@@ -185,12 +185,27 @@ async function moveToCode(ctx: Ctx, ref: string): Promise<void> {
     throw new Error(`--code ${ref} (${commit.slice(0, 12)}) does not descend from the run's code (${s.commit.slice(0, 12)})`);
   }
   const last = s.segments.at(-1);
-  if (last?.endedBy !== 'paused') throw new Error(`--code moves only a paused run; the last segment ended ${last?.endedBy ?? 'never'}, so calls may be open on the old code`);
+  if (last?.endedBy !== 'paused') {
+    throw new Error(`--code moves only a paused run; the last segment ${last ? `ended ${last.endedBy ?? 'without closing'}` : 'never ran'}: continue without --code first, so it pauses and its calls finish`);
+  }
+  // What Temporal and PostgreSQL hold, not only what the bench recorded: the pause took,
+  // and no call of the campaign is open (its workflow would meet the new code unreplayed).
+  const campaignId = campaignWorkflowId(s.tenantId, s.campaignId);
+  const open: string[] = [];
+  for await (const w of ctx.client.workflow.list({ query: `TaskQueue='${s.taskQueue}' AND ExecutionStatus='Running'` })) if (w.workflowId !== campaignId) open.push(w.workflowId);
+  const row = await ctx.db
+    .selectFrom('campaigns')
+    .select(['status', (eb) => eb.selectFrom('contacts').select((c) => c.fn.countAll<number>().as('n')).where('campaign_id', '=', s.campaignId).where('state', '=', 'dialling').as('dialling')])
+    .where('id', '=', s.campaignId)
+    .executeTakeFirstOrThrow();
+  if (row.status !== 'paused' || Number(row.dialling) > 0 || open.length > 0) {
+    throw new Error(`--code moves only a paused campaign with no call open: it is ${row.status}, ${Number(row.dialling)} contacts dialling, ${open.length} other workflows running (${open.slice(0, 3).join(', ')})`);
+  }
   const worktree = ensureWorktree(ctx.config, commit);
   const history = await handleOf(ctx).fetchHistory();
   ctx.log(`replaying the campaign's open history (${history.events?.length ?? 0} events) on ${commit.slice(0, 12)}`);
   // Throws DeterminismViolationError (with the event it diverged at) when the code does not fit.
-  await Worker.runReplayHistory({ workflowsPath: path.join(worktree, 'workflows', 'index.ts'), replayName: 'campaign-long --code' }, history);
+  await Worker.runReplayHistory({ workflowsPath: path.join(worktree, 'workflows', 'index.ts'), replayName: 'campaign-long --code' }, history, campaignId);
   ctx.log(`the run moves from ${s.commit.slice(0, 12)} to ${commit.slice(0, 12)}`);
   s.commit = commit;
   s.worktree = worktree;
@@ -345,6 +360,7 @@ async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
         if (stats.inFlight === 0) break;
         await sleep(1000);
       }
+      if (stats && stats.inFlight > 0) ctx.log(`${stats.inFlight} calls still in flight after 120 s; the segment is recorded as paused, and --code will refuse to move the run until they end`);
     }
     const endedAtMs = Date.now();
     seg.cpuS = cpuDelta(cpu0, readCpu(roots));
@@ -382,6 +398,8 @@ function lagByWindow(calls: readonly { created_at: Date; scheduling_lag_ms: numb
 
 export async function runLongCampaign(command: 'start' | 'continue' | 'status', opts: LongRunOptions, log: (line: string) => void): Promise<void> {
   const config = loadConfig();
+  // The worker must bundle the worktree's workflows, the code the run replays on, not a prebuilt bundle it would inherit.
+  if (config.temporal.workflowBundlePath) throw new Error('unset KICKCALL_WORKFLOW_BUNDLE: the run\'s worker runs the workflows of its own commit');
   const file = statePath(config, opts.label);
   const db = createDb(config.postgres.url, { maxConnections: 2 });
   const connection = await Connection.connect({ address: config.temporal.address });
@@ -431,6 +449,7 @@ export async function runLongCampaign(command: 'start' | 'continue' | 'status', 
       last.note = opts.note;
       saveState(file, state);
     }
+    if (opts.code !== undefined && state.status !== 'running') throw new Error(`--code: ${opts.label} has completed; there is nothing left to run`);
     if (command !== 'status' && state.status === 'running') {
       const installed = dependencyFingerprint();
       // Runs begun before the fingerprint was kept take the installed packages' from here on.

@@ -3,7 +3,7 @@
  * the figures the results report. Pure functions: no I/O.
  */
 import type { CallResult } from './call.js';
-import type { TurnLatency } from '../../media/agent/reporter.js';
+import type { TurnLatency } from '../../media/agent/turn-metrics.js';
 import type { TreeSample } from './proc-sampler.js';
 import { summarize, type Summary } from './stats.js';
 

@@ -5,14 +5,14 @@
  * See bench/results/media.md for what the figures mean.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, type Config } from '../../deploy/config.js';
 import { ensureCallEventsStream } from '../../media/events/publisher.js';
 import { turnTiming } from '../../media/agent/session.js';
-import type { TurnLatency } from '../../media/agent/reporter.js';
+import type { TurnLatency } from '../../media/agent/turn-metrics.js';
 import { compare, latencyFigures, resourceFigures, turnMetricsFigures, type LatencyFloor, type MeasuredTurns } from './analyze.js';
 import { createCallClients, lineForTurn, runCall, thinkMs, type CallClients, type CallResult } from './call.js';
 import { finalEventsOf, type TurnMetricsEvent } from './events.js';
@@ -88,6 +88,7 @@ async function collectBareTurns(turnsDir: string, calls: readonly CallResult[]):
     const file = join(turnsDir, `${call.callId}.json`);
     while (!existsSync(file) && Date.now() < deadline) await sleep(250);
     byCall.set(call.callId, existsSync(file) ? { events: JSON.parse(readFileSync(file, 'utf8')) as TurnLatency[], complete: true } : { events: [], complete: false });
+    rmSync(file, { force: true });
   }
   return byCall;
 }
@@ -226,7 +227,8 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
         ours,
         bare,
         comparison: compare(ours.latency.voiceToVoiceMs, bare.latency.voiceToVoiceMs),
-        agentSideComparison: compare(ours.turnMetrics!.voiceToVoiceMs, bare.turnMetrics!.voiceToVoiceMs),
+        // Only where both agents measured turns: otherwise the target falls back to what the caller heard.
+        ...(ours.turnMetrics!.events > 0 && bare.turnMetrics!.events > 0 ? { agentSideComparison: compare(ours.turnMetrics!.voiceToVoiceMs, bare.turnMetrics!.voiceToVoiceMs) } : {}),
       });
       onLevel?.(snapshot());
     }
@@ -236,6 +238,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
     await resetSimulators(sims).catch((err: unknown) => log(`simulator reset failed: ${String(err)}`));
     await nc.close();
     await disposeRtcRuntime();
+    rmSync(turnsDir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The media benchmark judges "our layer adds under 5 ms over a bare session" on the
- * agents' own voice-to-voice when the run measured both agents, and on what the caller
- * heard otherwise (runs from before bare measured its turns).
+ * agents' own voice-to-voice at each level where both agents measured turns, and on what
+ * the caller heard otherwise (a level where one side measured none, runs from before the
+ * bare session measured its turns).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,10 +25,9 @@ function level(calls: number, heardMs: number, agentMs?: number): LevelResult {
 const results = (levels: LevelResult[]) => ({ machine: { nproc: 2 }, levels }) as unknown as MediaBenchResults;
 const layerTarget = (r: MediaBenchResults) => judgeTargets(r).find((t) => t.name.startsWith('our layer'))!;
 
-test('judged on the agents’ own voice-to-voice when every level measured it', () => {
+test('judged on the agents’ own voice-to-voice where both measured it', () => {
   const t = layerTarget(results([level(1, 56, 2), level(4, -31, 3.5)]));
   assert.equal(t.met, true);
-  assert.match(t.name, /the agent's own/);
   assert.equal(t.measured, '1 calls: 2 ms (heard: 56 ms); 4 calls: 3.5 ms (heard: -31 ms)');
 });
 
@@ -35,8 +35,9 @@ test('one level over 5 ms agent-side fails the target, whatever the caller heard
   assert.equal(layerTarget(results([level(1, -40, 2), level(4, -10, 12)])).met, false);
 });
 
-test('without the agent side on every level, the caller-heard difference is judged', () => {
-  const t = layerTarget(results([level(1, 56, 2), level(4, 3)]));
-  assert.match(t.name, /caller-heard/);
+test('a level without the agent side is judged on what the caller heard', () => {
+  const t = layerTarget(results([level(1, 56, 2), level(4, 30)]));
+  assert.equal(t.measured, '1 calls: 2 ms (heard: 56 ms); 4 calls: 30 ms (heard; no agent-side turns)');
   assert.equal(t.met, false);
+  assert.equal(layerTarget(results([level(1, 56, 2), level(4, 3)])).met, true);
 });
