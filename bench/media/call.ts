@@ -37,7 +37,18 @@ export const callTimeouts = {
   greetingEndMs: 30_000,
   /** From the end of a line to the end of the agent's reply. */
   replyMs: 20_000,
+  /** Leaving the room and deleting it at the end. */
+  cleanUpMs: 10_000,
 } as const;
+
+/**
+ * The most a call of `turns` lines may take, its waits above and each line's own length
+ * (a phrasebook line is a few seconds) included. Past it the call is given up as
+ * `call_deadline`: on a saturated machine a room connect or a caller's audio queue can
+ * stall without ever failing, and the level must still end (25 calls on 2 cores waited
+ * 14 min for one).
+ */
+export const callDeadlineMs = (turns: number) => callTimeouts.greetingStartMs + callTimeouts.greetingEndMs + turns * (callTimeouts.replyMs + 10_000 + 500) + 30_000;
 
 /** Pause between the agent's reply ending and the caller's next line, as a person takes. */
 export const thinkMs = 500;
@@ -83,6 +94,19 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** `work`, or `late()` once `ms` have passed without it settling (the work itself is left to finish or not). */
+async function within<T>(work: Promise<T>, ms: number, late: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(late()), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runCall(clients: CallClients, opts: { agentName: string; callId: string; turns: number }): Promise<CallResult> {
   const { config, rooms, dispatch } = clients;
   const roomName = `room_${opts.callId}`;
@@ -103,20 +127,23 @@ export async function runCall(clients: CallClients, opts: { agentName: string; c
     const metadata: CallConfigInput = { v: 1, callId: opts.callId, tenantId: 'bench', persona: benchPersona };
     await dispatch.createDispatch(roomName, opts.agentName, { metadata: JSON.stringify(metadata) });
     const token = await createCallerToken({ apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret, room: roomName, identity: 'callee' });
-    caller = new CallerSimulator({ wsUrl: config.livekit.wsUrl, token });
-    await caller.join();
-    await converse(caller, opts.turns, result);
+    const simulator = (caller = new CallerSimulator({ wsUrl: config.livekit.wsUrl, token }));
+    await within(
+      simulator.join().then(() => converse(simulator, opts.turns, result)),
+      callDeadlineMs(opts.turns),
+      () => void result.timeouts.push('call_deadline'),
+    );
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
     result.finishedAtMs = Date.now();
-    const report = caller ? await caller.leave().catch(() => caller!.report()) : undefined;
+    const report = caller ? await within(caller.leave().catch(() => caller!.report()), callTimeouts.cleanUpMs, () => caller!.report()) : undefined;
     if (report) {
       result.greetingHeardAfterJoinMs = report.greetingHeardAtMs;
       result.turns = measureTurns(report);
       result.timeouts.push(...report.timeouts);
     }
-    await rooms.deleteRoom(roomName).catch(() => undefined);
+    await within(rooms.deleteRoom(roomName).catch(() => undefined), callTimeouts.cleanUpMs, () => undefined);
   }
   return result;
 }
