@@ -10,6 +10,7 @@ import type { Config } from '../../deploy/config.js';
 import type { CallConfigInput } from '../../media/agent/call-config.js';
 import { CallerSimulator, createCallerToken, type CallerReport } from '../../media/simulators/caller.js';
 import type { PhraseId } from '../../media/simulators/phrasebook.js';
+import { withTimeout } from '../../test/helpers/async.js';
 
 /**
  * Lines that get a plain spoken reply under the simulator's `outbound_sales` rules
@@ -44,7 +45,7 @@ export const callTimeouts = {
 /**
  * The most a call of `turns` lines may take, its waits above and each line's own length
  * (a phrasebook line is a few seconds) included. Past it the call is given up as
- * `call_deadline`: on a saturated machine a room connect or a caller's audio queue can
+ * an error (`call_deadline`): on a saturated machine a room connect or a caller's audio queue can
  * stall without ever failing, and the level must still end (25 calls on 2 cores waited
  * 14 min for one).
  */
@@ -94,19 +95,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** `work`, or `late()` once `ms` have passed without it settling (the work itself is left to finish or not). */
-async function within<T>(work: Promise<T>, ms: number, late: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(late()), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function runCall(clients: CallClients, opts: { agentName: string; callId: string; turns: number }): Promise<CallResult> {
   const { config, rooms, dispatch } = clients;
   const roomName = `room_${opts.callId}`;
@@ -128,22 +116,22 @@ export async function runCall(clients: CallClients, opts: { agentName: string; c
     await dispatch.createDispatch(roomName, opts.agentName, { metadata: JSON.stringify(metadata) });
     const token = await createCallerToken({ apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret, room: roomName, identity: 'callee' });
     const simulator = (caller = new CallerSimulator({ wsUrl: config.livekit.wsUrl, token }));
-    await within(
+    await withTimeout(
       simulator.join().then(() => converse(simulator, opts.turns, result)),
       callDeadlineMs(opts.turns),
-      () => void result.timeouts.push('call_deadline'),
+      `call_deadline: not over after ${callDeadlineMs(opts.turns)} ms`,
     );
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
     result.finishedAtMs = Date.now();
-    const report = caller ? await within(caller.leave().catch(() => caller!.report()), callTimeouts.cleanUpMs, () => caller!.report()) : undefined;
+    const report = caller ? await withTimeout(caller.leave(), callTimeouts.cleanUpMs, 'leave').catch(() => caller!.report()) : undefined;
     if (report) {
       result.greetingHeardAfterJoinMs = report.greetingHeardAtMs;
       result.turns = measureTurns(report);
       result.timeouts.push(...report.timeouts);
     }
-    await within(rooms.deleteRoom(roomName).catch(() => undefined), callTimeouts.cleanUpMs, () => undefined);
+    await withTimeout(rooms.deleteRoom(roomName), callTimeouts.cleanUpMs, 'deleteRoom').catch(() => undefined);
   }
   return result;
 }
