@@ -19,7 +19,7 @@ import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfi
 import { serveControl } from './control.js';
 import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
 import { createAgentSession, loadTelephonyVad, roomInputOptions } from './session.js';
-import { createTools } from './tools.js';
+import { createTools, warmToolSchemas } from './tools.js';
 
 /** Core-NATS subject for jobs whose metadata names no usable call: nothing to key them by. */
 export const agentErrorsSubject = 'kickcall.agents.errors';
@@ -33,6 +33,7 @@ export const degradeLines = {
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
     proc.userData.vad = await loadTelephonyVad();
+    warmToolSchemas();
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();

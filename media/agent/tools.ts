@@ -30,13 +30,34 @@ export const scriptedLines = {
 /** What the LLM is told when a tool's event could not be recorded, so it promises nothing. */
 const notRecorded = 'Not recorded: the system is unavailable. Do not tell the caller it was done.';
 
+/** Each tool's arguments. The same for every call: only descriptions depend on the call. */
+const toolParameters = {
+  transfer_to_human: z.object({ reason: z.string().describe('Why the caller wants a person, in a few words') }),
+  end_call: z.object({ reason: z.string().describe('Why the call is ending, in a few words') }),
+  voicemail_detected: z.object({}),
+  schedule_callback: z.object({ when: z.string().describe('When to call back, as the caller said it, or ISO 8601') }),
+  record_answer: z.object({ field: z.string().describe('The field name'), value: z.string().describe('The answer') }),
+  do_not_call: z.object({}),
+} satisfies Record<ToolName, z.ZodObject>;
+
+/**
+ * Converts every tool's arguments to JSON Schema as LiveKit Agents does for each LLM
+ * request, so a job process does it once in prewarm. The first conversion in a fresh
+ * process took 14–86 ms here (zod's toJSONSchema running cold), and it would land on
+ * the first caller turn's time to first token; warm, all six take about 1 ms.
+ */
+export function warmToolSchemas(): Record<ToolName, object> {
+  const entries = Object.entries(toolParameters).map(([name, schema]) => [name, llm.toJsonSchema(schema, true, false)]);
+  return Object.fromEntries(entries) as Record<ToolName, object>;
+}
+
 export function createTools(call: CallConfig, hooks: ToolHooks) {
   const all = {
     transfer_to_human: llm.tool({
       description: call.transfer.allowed
         ? `Transfer the caller to ${call.transfer.targetLabel} when they ask for a person or you cannot help.`
         : 'Use when the caller asks for a person. No transfer is available: you will be told what to say.',
-      parameters: z.object({ reason: z.string().describe('Why the caller wants a person, in a few words') }),
+      parameters: toolParameters.transfer_to_human,
       execute: async ({ reason }, { toolCallId, ctx }) => {
         if (!(await hooks.report('transfer_to_human', toolCallId, { reason }))) return `${notRecorded} Apologise; offer that someone will call back.`;
         if (call.transfer.allowed) ctx.session.say(scriptedLines.transferHold, { allowInterruptions: false });
@@ -46,7 +67,7 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     end_call: llm.tool({
       description: 'End the call when the conversation is finished or the caller is not interested.',
-      parameters: z.object({ reason: z.string().describe('Why the call is ending, in a few words') }),
+      parameters: toolParameters.end_call,
       execute: async ({ reason }, { toolCallId }) => {
         await hooks.report('end_call', toolCallId, { reason });
         hooks.endAfter(scriptedLines.endCall, 'end_call');
@@ -55,7 +76,7 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     voicemail_detected: llm.tool({
       description: 'Call this as soon as you reach an answering machine or voicemail greeting.',
-      parameters: z.object({}),
+      parameters: toolParameters.voicemail_detected,
       execute: async (_args, { toolCallId }) => {
         await hooks.report('voicemail_detected', toolCallId, {});
         hooks.endAfter(call.voicemailMessage ?? '', 'voicemail');
@@ -64,7 +85,7 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     schedule_callback: llm.tool({
       description: 'Record that the caller wants to be called back later.',
-      parameters: z.object({ when: z.string().describe('When to call back, as the caller said it, or ISO 8601') }),
+      parameters: toolParameters.schedule_callback,
       execute: async ({ when }, { toolCallId }) => {
         if (!(await hooks.report('schedule_callback', toolCallId, { when }))) return notRecorded;
         return 'Callback recorded. Confirm the time to the caller briefly.';
@@ -72,14 +93,14 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     record_answer: llm.tool({
       description: 'Record the caller’s answer to one of the questions you were asked to collect.',
-      parameters: z.object({ field: z.string().describe('The field name'), value: z.string().describe('The answer') }),
+      parameters: toolParameters.record_answer,
       execute: async ({ field, value }, { toolCallId }) => {
         return (await hooks.report('record_answer', toolCallId, { field, value })) ? 'Recorded.' : notRecorded;
       },
     }),
     do_not_call: llm.tool({
       description: 'The caller asks not to be called again or to be removed from the list.',
-      parameters: z.object({}),
+      parameters: toolParameters.do_not_call,
       execute: async (_args, { toolCallId }) => {
         const recorded = await hooks.report('do_not_call', toolCallId, {});
         hooks.endAfter(recorded ? scriptedLines.doNotCall : scriptedLines.doNotCallUnrecorded, 'do_not_call');
