@@ -143,6 +143,8 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
   const config: Config = loadConfig();
   const sims = simulatorUrls(config);
   const startedAt = new Date();
+  // The code as the workers load it: edits made while the run goes on are not in it.
+  const codeAndMachine = machineInfo();
   const runId = randomBytes(3).toString('hex');
   const logDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-'));
   const turnsDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-turns-'));
@@ -173,7 +175,7 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
       date: startedAt.toISOString().slice(0, 10),
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      ...machineInfo(),
+      ...codeAndMachine,
       injectedLatencies: opts.latencies,
       simulatorSettings,
       latencyFloorMs: floor,
