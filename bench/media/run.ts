@@ -19,7 +19,7 @@ import { finalEventsOf, type TurnMetricsEvent } from './events.js';
 import { TreeSampler, countJobProcesses } from './proc-sampler.js';
 import { machineInfo, writeResults, type LevelResult, type MediaBenchResults, type VariantResult } from './report.js';
 import { defaultInjectedLatencies, injectLatencies, resetSimulators, simulatorUrls, type InjectedLatencies } from './sim-admin.js';
-import { startWorker, type BenchWorker } from './workers.js';
+import { compileBenchWorkers, startWorker, type BenchWorker } from './workers.js';
 import { variants, workerShape, type Variant } from './worker-protocol.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
 
@@ -143,8 +143,11 @@ export async function runMediaBench(opts: MediaBenchOptions, log: (line: string)
   const config: Config = loadConfig();
   const sims = simulatorUrls(config);
   const startedAt = new Date();
-  // The code as the workers load it: edits made while the run goes on are not in it.
+  // The code every worker of the run loads, compiled once (edits made while it runs are
+  // not in it); recorded before the run writes its own results files, which would count
+  // as uncommitted changes.
   const codeAndMachine = machineInfo();
+  await compileBenchWorkers();
   const runId = randomBytes(3).toString('hex');
   const logDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-'));
   const turnsDir = mkdtempSync(join(tmpdir(), 'kickcall-bench-turns-'));

@@ -14,6 +14,17 @@ import type { JobForm, RunnerMessage, Variant, WorkerMessage } from './worker-pr
  */
 const workerSources = ['bench/media/worker-process.ts', ...mediaWorkerEntries, 'bench/bare-agent.ts', 'bench/media/profiled-agent.ts'];
 
+let compiled: Promise<string> | undefined;
+/**
+ * Compiles the workers once per benchmark process: every worker of a run, both variants
+ * at every level, runs the code as it was when the run began, whatever is edited while
+ * it goes on. Returns the worker's compiled path.
+ */
+export function compileBenchWorkers(): Promise<string> {
+  compiled ??= compileForNode(workerSources).then(([workerPath]) => workerPath!);
+  return compiled;
+}
+
 /** NODE_ENV as the benchmark found it, for the workers: they must run as they would unbenchmarked. */
 let originalNodeEnv: string | undefined = process.env.NODE_ENV;
 
@@ -81,9 +92,9 @@ export async function startWorker(opts: {
   turnsDir?: string;
 }): Promise<BenchWorker> {
   const log = openSync(opts.logPath, 'a');
-  const [workerPath] = await compileForNode(workerSources);
+  const workerPath = await compileBenchWorkers();
   // Not the parent's execArgv: it carries tsx's loader, which the job forks would inherit.
-  const child = fork(workerPath!, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
+  const child = fork(workerPath, [opts.variant, opts.agentName, String(opts.httpPort), String(opts.maxConcurrentCalls), String(opts.idleProcesses)], {
     execArgv: ['--enable-source-maps'],
     env: {
       ...workerEnv(),
