@@ -69,6 +69,13 @@ export function loadTelephonyVad(): Promise<VAD> {
 /** Telephony turn-taking: a short fixed endpointing delay keeps voice-to-voice low. */
 export const turnTiming = { endpointingMinDelayMs: 300, endpointingMaxDelayMs: 2_000, interruptionMinDurationMs: 250 } as const;
 
+/**
+ * Tool arguments go to the LLM as plain JSON Schema, not OpenAI's strict mode: strict
+ * would forbid optional fields. Prewarm converts the tools with the same setting
+ * (`warmToolSchemas` in tools.ts).
+ */
+export const strictToolSchema = false;
+
 export function createAgentSession(call: CallConfig, providers: Config['providers'], vad: VAD): voice.AgentSession {
   const dg = providers.deepgram;
   return new voice.AgentSession({
@@ -80,7 +87,7 @@ export function createAgentSession(call: CallConfig, providers: Config['provider
       interimResults: true,
       sampleRate: agentHearsAtHz,
     }),
-    llm: new openai.LLM({ baseURL: providers.openai.baseUrl, apiKey: providers.openai.apiKey, model: providers.openai.model }),
+    llm: new openai.LLM({ baseURL: providers.openai.baseUrl, apiKey: providers.openai.apiKey, model: providers.openai.model, strictToolSchema }),
     tts: new deepgram.TTS({ baseUrl: dg.ttsBaseUrl, apiKey: dg.apiKey, model: call.voice, encoding: 'linear16', sampleRate: 24_000 }),
     vad,
     turnHandling: {

@@ -8,6 +8,7 @@ import { llm } from '@livekit/agents';
 import { z } from 'zod';
 import type { toolNames } from '../events/schema.js';
 import type { CallConfig } from './call-config.js';
+import { strictToolSchema } from './session.js';
 
 type ToolName = (typeof toolNames)[number];
 
@@ -42,12 +43,14 @@ const toolParameters = {
 
 /**
  * Converts every tool's arguments to JSON Schema as LiveKit Agents does for each LLM
- * request, so a job process does it once in prewarm. The first conversion in a fresh
- * process took 14–86 ms here (zod's toJSONSchema running cold), and it would land on
- * the first caller turn's time to first token; warm, all six take about 1 ms.
+ * request (in OpenAI's dialect, with the session's `strictToolSchema`), so a job process
+ * does it once in prewarm. Converting cold, in a fresh process, took 14–86 ms against
+ * about 1 ms warm (15 runs of the conversion alone, beside the 100k campaign benchmark),
+ * and would land on the first caller turn's time to first token. Returns the schemas so
+ * a test can hold them against what requests carry.
  */
 export function warmToolSchemas(): Record<ToolName, object> {
-  const entries = Object.entries(toolParameters).map(([name, schema]) => [name, llm.toJsonSchema(schema, true, false)]);
+  const entries = Object.entries(toolParameters).map(([name, schema]) => [name, llm.toJsonSchema(schema, true, strictToolSchema)]);
   return Object.fromEntries(entries) as Record<ToolName, object>;
 }
 
