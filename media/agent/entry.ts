@@ -32,8 +32,15 @@ export const degradeLines = {
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
-    proc.userData.vad = await loadTelephonyVad();
-    warmToolSchemas();
+    try {
+      proc.userData.vad = await loadTelephonyVad();
+      warmToolSchemas();
+    } catch (err) {
+      // LiveKit Agents logs a failed prewarm at debug level only, and its worker then
+      // sees just an initialisation timeout: say why where operators look.
+      createLogger('media-agent', loadConfig().logLevel).error({ err }, 'job process prewarm failed; it cannot take calls');
+      throw err;
+    }
   },
   entry: async (ctx: JobContext) => {
     const config = loadConfig();
