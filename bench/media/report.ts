@@ -75,7 +75,8 @@ export function machineInfo(): Pick<MediaBenchResults, 'gitCommit' | 'gitDirty' 
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
   return {
     gitCommit: git(['rev-parse', 'HEAD']),
-    gitDirty: git(['status', '--porcelain']) !== '',
+    // Results files are output, not code: another benchmark's, written meanwhile, change nothing measured.
+    gitDirty: git(['status', '--porcelain', '--', '.', ':!bench/results']) !== '',
     machine: {
       nproc: availableParallelism(),
       cpuModel: cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown',
