@@ -32,7 +32,7 @@ export const scriptedLines = {
 const notRecorded = 'Not recorded: the system is unavailable. Do not tell the caller it was done.';
 
 /** Each tool's arguments. The same for every call: only descriptions depend on the call. */
-const toolParameters = {
+export const toolParameters = {
   transfer_to_human: z.object({ reason: z.string().describe('Why the caller wants a person, in a few words') }),
   end_call: z.object({ reason: z.string().describe('Why the call is ending, in a few words') }),
   voicemail_detected: z.object({}),
@@ -41,27 +41,46 @@ const toolParameters = {
   do_not_call: z.object({}),
 } satisfies Record<ToolName, z.ZodObject>;
 
+/** Each tool's arguments in JSON Schema, converted once per process by `warmToolSchemas`. */
+let jsonParameters: Record<ToolName, object> | undefined;
+
 /**
- * Converts every tool's arguments to JSON Schema as LiveKit Agents does for each LLM
- * request (in OpenAI's dialect, with the session's `strictToolSchema`), so a job process
- * does it once in prewarm. Converting cold, in a fresh process, took 14–86 ms against
- * about 1 ms warm (15 runs of the conversion alone, beside the 100k campaign benchmark),
- * and would land on the first caller turn's time to first token. Returns the schemas so
- * a test can hold them against what requests carry.
+ * Converts every tool's arguments to JSON Schema once, in OpenAI's dialect with the
+ * session's `strictToolSchema`, exactly as LiveKit Agents would convert a zod schema.
+ * The tools are given these plain schemas, which the framework sends as they are:
+ * given zod, it converts every tool again for every LLM request (about 1 ms warm, on the
+ * turn's path to the first token) and the first conversion in a fresh job process took
+ * 14–86 ms. Prewarm calls this, so no caller turn pays for it. Returns the schemas so a
+ * test can hold them against what requests carry.
  */
 export function warmToolSchemas(): Record<ToolName, object> {
-  const entries = Object.entries(toolParameters).map(([name, schema]) => [name, llm.toJsonSchema(schema, true, strictToolSchema)]);
-  return Object.fromEntries(entries) as Record<ToolName, object>;
+  jsonParameters ??= Object.fromEntries(
+    Object.entries(toolParameters).map(([name, schema]) => [name, llm.toJsonSchema(schema, true, strictToolSchema)]),
+  ) as Record<ToolName, object>;
+  return jsonParameters;
+}
+
+/**
+ * The LLM's arguments for a tool, checked against its zod schema. With a plain JSON
+ * Schema the framework hands `execute` the parsed JSON unchecked, so the check it would
+ * make is made here, and a bad call answers the LLM with the same kind of tool error.
+ */
+export function toolArguments<N extends ToolName>(name: N, args: unknown): z.infer<(typeof toolParameters)[N]> {
+  const parsed = toolParameters[name].safeParse(args);
+  if (!parsed.success) throw new llm.ToolError(`Invalid arguments for ${name}: ${parsed.error.message}`);
+  return parsed.data as z.infer<(typeof toolParameters)[N]>;
 }
 
 export function createTools(call: CallConfig, hooks: ToolHooks) {
+  const parameters = warmToolSchemas();
   const all = {
     transfer_to_human: llm.tool({
       description: call.transfer.allowed
         ? `Transfer the caller to ${call.transfer.targetLabel} when they ask for a person or you cannot help.`
         : 'Use when the caller asks for a person. No transfer is available: you will be told what to say.',
-      parameters: toolParameters.transfer_to_human,
-      execute: async ({ reason }, { toolCallId, ctx }) => {
+      parameters: parameters.transfer_to_human,
+      execute: async (args, { toolCallId, ctx }) => {
+        const { reason } = toolArguments('transfer_to_human', args);
         if (!(await hooks.report('transfer_to_human', toolCallId, { reason }))) return `${notRecorded} Apologise; offer that someone will call back.`;
         if (call.transfer.allowed) ctx.session.say(scriptedLines.transferHold, { allowInterruptions: false });
         // The workflow answers with a control command (transfer_notice, say or hangup).
@@ -70,8 +89,9 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     end_call: llm.tool({
       description: 'End the call when the conversation is finished or the caller is not interested.',
-      parameters: toolParameters.end_call,
-      execute: async ({ reason }, { toolCallId }) => {
+      parameters: parameters.end_call,
+      execute: async (args, { toolCallId }) => {
+        const { reason } = toolArguments('end_call', args);
         await hooks.report('end_call', toolCallId, { reason });
         hooks.endAfter(scriptedLines.endCall, 'end_call');
         return undefined;
@@ -79,8 +99,9 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     voicemail_detected: llm.tool({
       description: 'Call this as soon as you reach an answering machine or voicemail greeting.',
-      parameters: toolParameters.voicemail_detected,
-      execute: async (_args, { toolCallId }) => {
+      parameters: parameters.voicemail_detected,
+      execute: async (args, { toolCallId }) => {
+        toolArguments('voicemail_detected', args);
         await hooks.report('voicemail_detected', toolCallId, {});
         hooks.endAfter(call.voicemailMessage ?? '', 'voicemail');
         return undefined;
@@ -88,23 +109,26 @@ export function createTools(call: CallConfig, hooks: ToolHooks) {
     }),
     schedule_callback: llm.tool({
       description: 'Record that the caller wants to be called back later.',
-      parameters: toolParameters.schedule_callback,
-      execute: async ({ when }, { toolCallId }) => {
+      parameters: parameters.schedule_callback,
+      execute: async (args, { toolCallId }) => {
+        const { when } = toolArguments('schedule_callback', args);
         if (!(await hooks.report('schedule_callback', toolCallId, { when }))) return notRecorded;
         return 'Callback recorded. Confirm the time to the caller briefly.';
       },
     }),
     record_answer: llm.tool({
       description: 'Record the caller’s answer to one of the questions you were asked to collect.',
-      parameters: toolParameters.record_answer,
-      execute: async ({ field, value }, { toolCallId }) => {
+      parameters: parameters.record_answer,
+      execute: async (args, { toolCallId }) => {
+        const { field, value } = toolArguments('record_answer', args);
         return (await hooks.report('record_answer', toolCallId, { field, value })) ? 'Recorded.' : notRecorded;
       },
     }),
     do_not_call: llm.tool({
       description: 'The caller asks not to be called again or to be removed from the list.',
-      parameters: toolParameters.do_not_call,
-      execute: async (_args, { toolCallId }) => {
+      parameters: parameters.do_not_call,
+      execute: async (args, { toolCallId }) => {
+        toolArguments('do_not_call', args);
         const recorded = await hooks.report('do_not_call', toolCallId, {});
         hooks.endAfter(recorded ? scriptedLines.doNotCall : scriptedLines.doNotCallUnrecorded, 'do_not_call');
         return undefined;
