@@ -15,6 +15,7 @@ import { loadConfig } from '../../deploy/config.js';
 import { createLogger, type Logger } from '../../deploy/logger.js';
 import { contextFromTraceparent, startTracing, tracer, type Tracing } from '../../deploy/telemetry/tracing.js';
 import { createCallEventPublisher, ensureCallEventsStream } from '../events/publisher.js';
+import { warmCallEventSchemas } from '../events/schema.js';
 import { InvalidCallConfigError, parseCallConfig, salvageCallKey, type CallConfig } from './call-config.js';
 import { serveControl } from './control.js';
 import { createReporter, publishUsage, reportSessionEvents, type Reporter } from './reporter.js';
@@ -35,6 +36,7 @@ export default defineAgent({
     try {
       proc.userData.vad = await loadTelephonyVad();
       warmToolSchemas();
+      warmCallEventSchemas();
     } catch (err) {
       // LiveKit Agents logs a failed prewarm at debug level only, and its worker then
       // sees just an initialisation timeout: say why where operators look.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ZodError } from 'zod';
-import { callEventSchema, controlCommandSchema, decodeCallEvent, isNewerCallEvent } from '../../media/events/schema.js';
+import { callEventSchema, controlCommandSchema, decodeCallEvent, isNewerCallEvent, warmCallEventSchemas } from '../../media/events/schema.js';
 import { callControlSubject, callEventMsgId, callEventsSubject } from '../../media/events/subjects.js';
 
 const base = { v: 1, callId: 'acme_camp1_contact9_a1', seq: 3, ts: '2026-11-23T10:00:00.000Z' } as const;
@@ -49,4 +49,16 @@ test('an event this contract cannot read is told apart: a newer one (left for a 
   assert.equal(isNewerCallEvent(bytes({ ...base, v: 0, type: 'call.ended', reason: 'x' })), false);
   assert.equal(isNewerCallEvent(bytes('{not json')), false);
   assert.equal(isNewerCallEvent(bytes('null')), false);
+});
+
+test('warming the parsers in prewarm reaches every kind of message and changes no verdict', () => {
+  const warmed = warmCallEventSchemas();
+  for (const type of ['agent.joined', 'user.turn', 'agent.turn', 'tool.requested', 'turn.metrics', 'usage', 'call.ended', 'agent.left']) {
+    assert.ok(warmed.includes(type), `${type} is warmed`);
+  }
+  for (const command of ['say', 'hangup', 'transfer_notice', 'update_instructions', 'ping']) assert.ok(warmed.includes(command), `${command} is warmed`);
+  assert.deepEqual(warmed.filter((kind) => kind.startsWith('ok: ')).sort(), ['ok: false', 'ok: true']);
+  assert.equal(callEventSchema.parse({ ...base, type: 'user.turn', text: 'hello' }).type, 'user.turn');
+  assert.throws(() => callEventSchema.parse({ ...base, type: 'user.turn' }), ZodError, 'a warmed parser still refuses a turn without text');
+  assert.deepEqual(controlCommandSchema.parse({ command: 'say', text: 'one moment' }), { command: 'say', text: 'one moment', allowInterruptions: true }, 'defaults still apply');
 });
