@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { claimAheadMs } from '../../workflows/campaign/pacer.js';
+import { describeMachine } from '../media/report.js';
 import type { CpuFigures } from './cpu.js';
 import { round3, type LagMinute } from './helpers.js';
 import { sumActions, type ActionCounts } from './history.js';
@@ -88,7 +89,7 @@ ${r.holdError ? `The hold run (\`--hold-contacts\`: a campaign of that many cont
 `;
   return `# Campaign orchestration benchmark (load mode)
 
-Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitted changes)' : ''} on ${r.machine.nproc} × ${r.machine.cpuModel}, ${r.machine.memTotalMiB} MiB, Node ${r.machine.node}. Figures: [\`${jsonName}\`](${jsonName}).
+Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitted changes)' : ''} on ${describeMachine(r.machine)}. Figures: [\`${jsonName}\`](${jsonName}).
 
 **One small machine**: ${r.machine.nproc} cores that also ran the whole local stack (LiveKit, the media worker, the API, …) beside the benchmark, against the same Temporal and PostgreSQL. This is one run, so no medians across runs: latencies are percentiles (p50 = median) over the calls of this run, CPU figures are single totals. CPU totals of the shared servers contain their background load (measured idle just before each phase and shown, with a net figure that subtracts it). Treat differences under ~20 % as noise.
 

@@ -1,5 +1,6 @@
 /** The media benchmark's results: their shape, the machine they came from, the JSON and markdown files. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +51,15 @@ export interface MediaBenchResults {
   gitCommit: string;
   /** Whether the work tree had uncommitted changes. */
   gitDirty: boolean;
-  machine: { nproc: number; cpuModel: string; memTotalMiB: number; node: string; kernel: string };
+  machine: {
+    nproc: number;
+    cpuModel: string;
+    memTotalMiB: number;
+    node: string;
+    kernel: string;
+    /** CPU ms of `referenceWorkMs()`'s fixed workload, median of 5; absent before 2026-12-08. */
+    referenceWorkMs?: number;
+  };
   injectedLatencies: InjectedLatencies;
   /** What the simulators held during the run, read back from their admin API. */
   simulatorSettings: Record<string, unknown>;
@@ -70,6 +79,37 @@ function git(args: string[]): string {
   }
 }
 
+/**
+ * The CPU time one core takes for a fixed workload (JSON encoding and decoding, SHA-256),
+ * median of 5: the machine's speed in one figure. CPU seconds from different machines are
+ * not comparable without it: machines of this project's kind named alike ("AMD EPYC") did
+ * the same bare Temporal work for 141 and 284 CPU s per 1,000 calls
+ * (`bench/results/machine-speed-paced.md`). Measured in CPU time, not wall time, so other
+ * load on the machine sways it less, though a busy sibling core still does.
+ */
+export function referenceWorkMs(): number {
+  const doc = Array.from({ length: 2000 }, (_, i) => ({ id: `c${i}`, seq: i, text: 'the quick brown fox '.repeat(6), ok: i % 3 === 0 }));
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const before = process.cpuUsage();
+    const hash = createHash('sha256');
+    for (let i = 0; i < 20; i++) {
+      const text = JSON.stringify(doc);
+      hash.update(text).update(String((JSON.parse(text) as unknown[]).length));
+    }
+    hash.digest();
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return Math.round(samples[2]! * 10) / 10;
+}
+
+/** "2 × AMD EPYC, 24105 MiB, Node v20.20.2, reference work 180 ms", for a report's first lines. */
+export function describeMachine(m: MediaBenchResults['machine']): string {
+  return `${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB, Node ${m.node}${m.referenceWorkMs !== undefined ? `, reference work ${m.referenceWorkMs} ms CPU (\`referenceWorkMs\`: lower is faster)` : ''}`;
+}
+
 export function machineInfo(): Pick<MediaBenchResults, 'gitCommit' | 'gitDirty' | 'machine'> {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
@@ -83,6 +123,7 @@ export function machineInfo(): Pick<MediaBenchResults, 'gitCommit' | 'gitDirty' 
       memTotalMiB: Math.round(Number(meminfo.match(/^MemTotal:\s+(\d+) kB/m)?.[1] ?? 0) / 1024),
       node: process.version,
       kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+      referenceWorkMs: referenceWorkMs(),
     },
   };
 }
@@ -148,7 +189,7 @@ export function renderMarkdown(r: MediaBenchResults, jsonName: string, rerun: st
   const targets = (r.targets ?? []).map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${verdict(t.met)} |`);
   return `# Media benchmark
 
-Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitted changes)' : ''} on ${r.machine.nproc} × ${r.machine.cpuModel}, ${r.machine.memTotalMiB} MiB, Node ${r.machine.node}. Figures: [\`${jsonName}\`](${jsonName}).
+Run ${r.startedAt} at \`${r.gitCommit.slice(0, 12)}\`${r.gitDirty ? ' (uncommitted changes)' : ''} on ${describeMachine(r.machine)}. Figures: [\`${jsonName}\`](${jsonName}).
 
 ## What is measured
 
