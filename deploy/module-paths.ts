@@ -49,6 +49,14 @@ export function forkedJob(fromUrl: string, relativeWithoutExtension: string): Fo
 export const jobMainVariable = 'KICKCALL_AGENTS_JOB_MAIN';
 
 /**
+ * Set to `off`, the patched framework (deploy/patches) registers no local end-of-turn
+ * model, so a worker starts no inference process. LiveKit Agents 1.9 starts one in every
+ * worker whenever its native inference module loads, whether a session asks for the
+ * model or not.
+ */
+export const localEotVariable = 'KICKCALL_AGENTS_LOCAL_EOT';
+
+/**
  * Throws unless the installed LiveKit Agents forks the job main `jobMainVariable` names:
  * unpatched, it would fork its own, which would load the bundled entry's second copy of
  * the framework and fail only once a call came.

@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { ConfigError, loadConfig, type Config } from '../deploy/config.js';
-import { assertJobMainHonoured, forkedJob, jobMainVariable, type ForkedJob } from '../deploy/module-paths.js';
+import { assertJobMainHonoured, forkedJob, jobMainVariable, localEotVariable, type ForkedJob } from '../deploy/module-paths.js';
 import { createLogger } from '../deploy/logger.js';
 import { measureActiveCalls, metrics } from '../deploy/telemetry/metrics.js';
 import { startMetricsServer } from '../deploy/telemetry/metrics-server.js';
@@ -46,6 +46,9 @@ export function createMediaServer(
     assertJobMainHonoured();
     process.env[jobMainVariable] = job.jobMainPath;
   }
+  // Turns are detected by VAD alone (media/agent/session.ts): the end-of-turn model's
+  // process would hold about 330 MB and spend 1-2 CPU s starting, for nothing.
+  process.env[localEotVariable] = 'off';
   return new AgentServer(
     new ServerOptions({
       agent: job.agentPath,

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -86,6 +87,29 @@ function assertSequenced(events: CallEvent[], firstSeq = 1): void {
     'seq runs from the first without gaps or duplicates',
   );
 }
+
+/** The command lines of this process's children: the in-process worker forks from here. */
+function childCommandLines(): string[] {
+  const lines: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After "pid (name) ": the state, then the parent's pid.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) lines.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return lines;
+}
+
+test('the worker starts no end-of-turn model process: turns are detected by VAD alone', () => {
+  // LiveKit Agents starts its inference process as the worker starts, before it registers.
+  const children = childCommandLines();
+  assert.ok(!children.some((line) => line.includes('inference_proc')), `the worker's processes:\n${children.join('\n')}`);
+});
 
 test('a callee answering after ringing hears the greeting within a second (it was synthesised while ringing)', async (t) => {
   const { callId, roomName } = await startCall();
