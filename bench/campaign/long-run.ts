@@ -337,7 +337,8 @@ async function runSegment(ctx: Ctx, forMin: number): Promise<void> {
     const roots = { worker: worker.child.pid!, temporal: pids.temporal, postgres: pids.postgres };
     const cpu0 = readCpu(roots);
     const handle = handleOf(ctx);
-    await tryUpdate(ctx, resumeCampaignUpdate, 'resume');
+    // The first segment's campaign was started running; each later one resumes the pause that ended the segment before.
+    if (seg.index > 1) await tryUpdate(ctx, resumeCampaignUpdate, 'resume');
     // Completion is read from the workflow's status each beat: a result() long poll left
     // pending when the bench closes its connection throws from inside the gRPC channel.
     let completed = false;
