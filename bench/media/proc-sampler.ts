@@ -172,6 +172,11 @@ export class TreeSampler {
   }
 }
 
+/** The processes whose parent is `pid`, alive now. */
+export function childrenOf(pid: number): number[] {
+  return [...allProcesses()].filter(([, stat]) => stat.ppid === pid).map(([child]) => child);
+}
+
 /** Which of `pids` are LiveKit Agents job processes (forked from `job_proc_lazy_main`). */
 export function jobProcesses(pids: Iterable<number>): number[] {
   return [...pids].filter((pid) => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -25,6 +25,7 @@ import { waitFor } from '../helpers/async.js';
 import { freePortForChild, startTestMediaServer, type TestMediaServer } from '../helpers/media-server.js';
 import { config, uniqueName } from '../helpers/env.js';
 import { disposeRtcRuntime } from '../../media/rtc-runtime.js';
+import { childrenOf } from '../../bench/media/proc-sampler.js';
 import { createAgentActivities } from '../../activities/agent.js';
 
 const agentName = uniqueName('kc-test-agent');
@@ -90,19 +91,13 @@ function assertSequenced(events: CallEvent[], firstSeq = 1): void {
 
 /** The command lines of this process's children: the in-process worker forks from here. */
 function childCommandLines(): string[] {
-  const lines: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  return childrenOf(process.pid).map((pid) => {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // After "pid (name) ": the state, then the parent's pid.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) lines.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
     } catch {
-      // The process ended while the list was read.
+      return ''; // ended since it was listed
     }
-  }
-  return lines;
+  });
 }
 
 test('the worker starts no end-of-turn model process: turns are detected by VAD alone', () => {
